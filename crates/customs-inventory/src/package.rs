@@ -1,0 +1,77 @@
+//! The package model shared by every extractor, matching and every report.
+
+use serde::{Deserialize, Serialize};
+
+/// One package found in an image (or in a single file, for unit tests).
+///
+/// `ecosystem` uses OSV ecosystem names without a release suffix: `Debian`, `Alpine`, `rpm`
+/// (until the OS decides `Red Hat`, `SUSE`, ...), `PyPI`, `npm`, `Go`, `crates.io`, `Maven`,
+/// `RubyGems`, `NuGet`, `Packagist`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+pub struct Package {
+    pub ecosystem: String,
+    pub name: String,
+    pub version: String,
+    /// Package URL (`pkg:deb/debian/bash@5.2.15-2%2Bb2?arch=amd64&distro=debian-12`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub purl: String,
+    /// Declared licences, as written by the package.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub licenses: Vec<String>,
+    /// OS packages: the source package (dpkg `Source:`, apk origin, rpm `sourcerpm` name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_name: Option<String>,
+    /// OS packages: the source version when it differs or is written explicitly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
+    /// Which extractor found it (`dpkg`, `apk`, `rpm`, `python-dist-info`, `npm-package-json`,
+    /// `go-binary`, ...).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub found_by: String,
+    /// Paths (absolute inside the image) of the files the package was read from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locations: Vec<String>,
+    /// diff-id of the layer that introduced the package (filled by the image scan).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<String>,
+    /// Files the package owns (OS packages), used to avoid double counting. Not serialised.
+    #[serde(skip)]
+    pub files: Vec<String>,
+}
+
+/// Operating system of an image, from `os-release` and friends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct OsInfo {
+    /// `ID` from os-release: `debian`, `alpine`, `ubuntu`, `rhel`, `rocky`, `almalinux`, `wolfi`, ...
+    pub family: String,
+    /// `VERSION_ID`: `12`, `3.11.5`.
+    pub version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codename: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pretty_name: Option<String>,
+}
+
+/// A problem that did not stop the scan: a corrupt database, a truncated binary, a zip bomb.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warning {
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<String>,
+    pub message: String,
+}
+
+/// Everything found in one image.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Inventory {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<OsInfo>,
+    pub packages: Vec<Package>,
+    /// Language packages not reported because an OS package owns their files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suppressed: Vec<Package>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Warning>,
+}

@@ -1,0 +1,5 @@
+//! The `customs` command line: argument parsing and wiring only.
+
+fn main() {
+    println!("customs");
+}
