@@ -1,3 +1,11 @@
 //! customs-image reads container images: it parses references, opens registries, docker and
 //! OCI archives and OCI layout directories, verifies every digest while bytes stream, and
 //! builds the layered filesystem view. It knows nothing of packages.
+
+pub mod digest;
+pub mod manifest;
+pub mod reference;
+pub mod registry;
+
+pub use digest::Digest;
+pub use manifest::{Descriptor, ImageConfig, Index, Manifest, ManifestKind, Platform};

@@ -1,0 +1,314 @@
+//! OCI and Docker v2 schema 2 manifests, indexes (manifest lists), image configs and
+//! platforms, as plain serde data. Unknown fields are ignored; the original bytes are kept
+//! by callers wherever a digest must be recomputed.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::digest::Digest;
+
+pub mod media_type {
+    pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+    pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+    pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+    pub const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
+    pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+    pub const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
+    pub const OCI_EMPTY: &str = "application/vnd.oci.empty.v1+json";
+    pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+    pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+    pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+    pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+    pub const DOCKER_FOREIGN_LAYER: &str =
+        "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
+
+    /// Media types that name an image manifest.
+    pub fn is_manifest(mt: &str) -> bool {
+        mt == OCI_MANIFEST || mt == DOCKER_MANIFEST
+    }
+
+    /// Media types that name an index or manifest list.
+    pub fn is_index(mt: &str) -> bool {
+        mt == OCI_INDEX || mt == DOCKER_MANIFEST_LIST
+    }
+
+    /// The `Accept` header value for manifest requests.
+    pub const ACCEPT_MANIFESTS: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
+}
+
+/// A content descriptor: what a manifest or index points at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Descriptor {
+    #[serde(default)]
+    pub media_type: String,
+    pub digest: Digest,
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<Platform>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+}
+
+/// An image manifest (OCI or Docker schema 2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Manifest {
+    pub schema_version: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+    pub config: Descriptor,
+    #[serde(default)]
+    pub layers: Vec<Descriptor>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Descriptor>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// An image index or Docker manifest list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Index {
+    pub schema_version: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+    #[serde(default)]
+    pub manifests: Vec<Descriptor>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Descriptor>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// Either kind of top-level manifest document.
+#[derive(Debug, Clone)]
+pub enum ManifestKind {
+    Image(Manifest),
+    Index(Index),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("manifest is not valid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("unsupported manifest media type {0:?}")]
+    UnsupportedMediaType(String),
+    #[error("unsupported schemaVersion {0}; only schema 2 manifests are supported")]
+    SchemaVersion(u32),
+}
+
+/// Parses manifest bytes. `declared` is the media type the transport gave (HTTP
+/// `Content-Type`, the descriptor that pointed here); the body's own `mediaType` wins when
+/// present, and a body with neither is recognised by its shape.
+pub fn parse_manifest(bytes: &[u8], declared: Option<&str>) -> Result<ManifestKind, ManifestError> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Probe {
+        #[serde(default)]
+        schema_version: Option<u32>,
+        #[serde(default)]
+        media_type: Option<String>,
+        #[serde(default)]
+        manifests: Option<serde_json::Value>,
+        #[serde(default)]
+        config: Option<serde_json::Value>,
+    }
+    let probe: Probe = serde_json::from_slice(bytes)?;
+    if let Some(v) = probe.schema_version {
+        if v != 2 {
+            return Err(ManifestError::SchemaVersion(v));
+        }
+    }
+    let mt = probe
+        .media_type
+        .clone()
+        .filter(|m| !m.is_empty())
+        .or_else(|| declared.map(|d| d.split(';').next().unwrap_or(d).trim().to_string()))
+        .filter(|m| !m.is_empty() && m != "application/json" && m != "text/plain");
+    match mt.as_deref() {
+        Some(m) if media_type::is_index(m) => Ok(ManifestKind::Index(serde_json::from_slice(bytes)?)),
+        Some(m) if media_type::is_manifest(m) => Ok(ManifestKind::Image(serde_json::from_slice(bytes)?)),
+        Some(m) => Err(ManifestError::UnsupportedMediaType(m.to_string())),
+        None if probe.manifests.is_some() => Ok(ManifestKind::Index(serde_json::from_slice(bytes)?)),
+        None if probe.config.is_some() => Ok(ManifestKind::Image(serde_json::from_slice(bytes)?)),
+        None => Err(ManifestError::UnsupportedMediaType("(none)".into())),
+    }
+}
+
+/// An OS/architecture pair, with optional variant, as in `linux/arm64/v8`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub struct Platform {
+    #[serde(default)]
+    pub os: String,
+    #[serde(default)]
+    pub architecture: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    #[serde(default, rename = "os.version", skip_serializing_if = "Option::is_none")]
+    pub os_version: Option<String>,
+}
+
+impl Platform {
+    pub fn linux_amd64() -> Platform {
+        Platform { os: "linux".into(), architecture: "amd64".into(), variant: None, os_version: None }
+    }
+
+    /// Parses `os/arch[/variant]`.
+    pub fn parse(s: &str) -> Option<Platform> {
+        let mut parts = s.split('/');
+        let os = parts.next().filter(|p| !p.is_empty())?;
+        let architecture = parts.next().filter(|p| !p.is_empty())?;
+        let variant = parts.next().filter(|p| !p.is_empty()).map(str::to_string);
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(Platform { os: os.into(), architecture: architecture.into(), variant, os_version: None })
+    }
+
+    /// Whether an index entry's platform satisfies this wanted platform. A wanted platform
+    /// without a variant accepts any variant; `arm64` treats a missing variant as `v8`.
+    pub fn matches(&self, candidate: &Platform) -> bool {
+        if self.os != candidate.os || self.architecture != candidate.architecture {
+            return false;
+        }
+        match (&self.variant, &candidate.variant) {
+            (None, _) => true,
+            (Some(w), Some(c)) => w == c,
+            (Some(w), None) => self.architecture == "arm64" && w == "v8",
+        }
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        if let Some(v) = &self.variant {
+            write!(f, "/{v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The image configuration blob.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ImageConfig {
+    #[serde(default)]
+    pub architecture: String,
+    #[serde(default)]
+    pub os: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    #[serde(default)]
+    pub config: ContainerConfig,
+    #[serde(default)]
+    pub rootfs: RootFs,
+    #[serde(default)]
+    pub history: Vec<History>,
+}
+
+impl ImageConfig {
+    pub fn platform(&self) -> Platform {
+        Platform {
+            os: self.os.clone(),
+            architecture: self.architecture.clone(),
+            variant: self.variant.clone(),
+            os_version: None,
+        }
+    }
+}
+
+/// The runtime configuration inside the image config (`config` key).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cmd: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exposed_ports: Option<BTreeMap<String, serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volumes: Option<BTreeMap<String, serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_build: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shell: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct RootFs {
+    #[serde(default, rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub diff_ids: Vec<Digest>,
+}
+
+/// One build step. `empty_layer` steps produced no layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct History {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub empty_layer: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_without_media_type_is_recognised_by_shape() {
+        let body = br#"{"schemaVersion":2,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","size":0},"layers":[]}"#;
+        assert!(matches!(parse_manifest(body, None).unwrap(), ManifestKind::Image(_)));
+    }
+
+    #[test]
+    fn schema_1_is_refused() {
+        let err = parse_manifest(br#"{"schemaVersion":1}"#, None).unwrap_err();
+        assert!(matches!(err, ManifestError::SchemaVersion(1)));
+    }
+
+    #[test]
+    fn platform_matching_follows_variant_rules() {
+        let want = Platform::parse("linux/arm64").unwrap();
+        assert!(want.matches(&Platform::parse("linux/arm64/v8").unwrap()));
+        let want = Platform::parse("linux/arm64/v8").unwrap();
+        assert!(want.matches(&Platform::parse("linux/arm64").unwrap()));
+        let want = Platform::parse("linux/arm/v7").unwrap();
+        assert!(!want.matches(&Platform::parse("linux/arm/v6").unwrap()));
+        assert!(Platform::parse("linux").is_none());
+    }
+}

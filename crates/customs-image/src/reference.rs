@@ -1,0 +1,1 @@
+//! (placeholder: image references; owned by the registry work)

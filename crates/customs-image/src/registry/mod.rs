@@ -1,0 +1,1 @@
+//! (placeholder: the Distribution API v2 client)
