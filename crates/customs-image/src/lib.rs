@@ -3,9 +3,13 @@
 //! builds the layered filesystem view. It knows nothing of packages.
 
 pub mod digest;
+pub mod fs;
+pub mod layer;
 pub mod manifest;
 pub mod reference;
 pub mod registry;
+pub mod tar;
 
 pub use digest::Digest;
+pub use fs::{walk_layer, EntryMeta, FileSystem, Node};
 pub use manifest::{Descriptor, ImageConfig, Index, Manifest, ManifestKind, Platform};
