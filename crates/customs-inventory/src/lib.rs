@@ -19,6 +19,7 @@ pub mod rpm;
 
 // Language ecosystems.
 pub mod dotnet;
+pub mod dotnet_pe;
 pub mod golang;
 pub mod java;
 pub mod npm;
@@ -27,6 +28,7 @@ pub mod pnpm;
 pub mod python;
 pub mod ruby;
 pub mod rust;
+pub mod rust_audit;
 pub mod yarn;
 
 pub use error::ExtractError;
