@@ -75,8 +75,8 @@ struct Component<'a> {
     hashes: Vec<Hash<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     licenses: Vec<LicenseChoice>,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    purl: &'a str,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    purl: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     properties: Vec<Property>,
 }
@@ -228,7 +228,7 @@ fn image_component<'a>(subject: &'a Subject, bom_ref: &str) -> Component<'a> {
         description: None,
         hashes: sha256_hash(&subject.manifest_digest),
         licenses: Vec::new(),
-        purl: "",
+        purl: bom_ref.to_string(),
         properties,
     }
 }
@@ -246,7 +246,7 @@ fn os_component(os: &OsInfo) -> Component<'_> {
         description: os.pretty_name.as_deref(),
         hashes: Vec::new(),
         licenses: Vec::new(),
-        purl: "",
+        purl: String::new(),
         properties,
     }
 }
@@ -330,7 +330,7 @@ fn package_component(p: &Package, bom_ref: String) -> Component<'_> {
         description: None,
         hashes: Vec::new(),
         licenses: licenses(&p.licenses),
-        purl: &p.purl,
+        purl: p.purl.clone(),
         properties,
     }
 }
@@ -346,7 +346,12 @@ fn severity_name(s: Severity) -> &'static str {
 }
 
 fn rating(f: &Finding) -> Rating<'_> {
-    let vector = f.severity_source.vector.as_deref();
+    // An ecosystem's own label (`unimportant`, `moderate`) is not a vector; only CVSS ones are.
+    let vector = f
+        .severity_source
+        .vector
+        .as_deref()
+        .filter(|v| v.starts_with("CVSS:"));
     let method = match (f.severity_source.kind.as_str(), vector) {
         (_, Some(v)) if v.starts_with("CVSS:4.0/") => "CVSSv4",
         (_, Some(v)) if v.starts_with("CVSS:3.1/") => "CVSSv31",

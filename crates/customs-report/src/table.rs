@@ -85,6 +85,15 @@ fn columns(
     }
 }
 
+/// `1 package`, `2 packages`.
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 fn layer_column(layer: Option<&str>) -> String {
     layer.map_or_else(|| "-".to_string(), |l| short_digest(l).to_string())
 }
@@ -111,9 +120,9 @@ pub fn sbom(subject: &Subject, inventory: &Inventory, color: bool) -> String {
     columns(&mut out, "", &rows, |r, _| {
         (color && r == 0).then_some(BOLD)
     });
-    let _ = write!(out, "\n{} packages", inventory.packages.len());
+    let _ = write!(out, "\n{}", count(inventory.packages.len(), "package"));
     if !inventory.warnings.is_empty() {
-        let _ = write!(out, ", {} warnings", inventory.warnings.len());
+        let _ = write!(out, ", {}", count(inventory.warnings.len(), "warning"));
     }
     out.push('\n');
     out
