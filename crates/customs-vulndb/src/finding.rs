@@ -15,7 +15,7 @@ pub enum Severity {
 }
 
 /// Where a finding's severity came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SeveritySource {
     /// `CVSS_V3`, `CVSS_V4`, `ecosystem` (the database's own rating) or `none`.
     pub kind: String,
