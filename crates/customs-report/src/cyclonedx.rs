@@ -330,7 +330,11 @@ fn package_component(p: &Package, bom_ref: String) -> Component<'_> {
         description: None,
         hashes: Vec::new(),
         licenses: licenses(&p.licenses),
-        purl: p.purl.clone(),
+        purl: if ids::plausible_purl(&p.purl) {
+            p.purl.clone()
+        } else {
+            String::new()
+        },
         properties,
     }
 }
@@ -458,10 +462,10 @@ fn render(
     let bom_refs = ids::unique_ids(
         &packages,
         |p| {
-            if p.purl.is_empty() {
-                format!("{}:{}@{}", p.ecosystem, p.name, p.version)
-            } else {
+            if ids::plausible_purl(&p.purl) {
                 p.purl.clone()
+            } else {
+                format!("{}:{}@{}", p.ecosystem, p.name, p.version)
             }
         },
         "#",

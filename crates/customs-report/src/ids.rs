@@ -72,6 +72,21 @@ pub(crate) fn sorted_findings(findings: &[Finding]) -> Vec<&Finding> {
     list
 }
 
+/// Whether a package URL has the `pkg:type/name` shape SPDX requires of a purl reference, with
+/// no blanks or control characters. Packages with anything else are written without a purl
+/// rather than with an invalid one.
+pub(crate) fn plausible_purl(purl: &str) -> bool {
+    let Some(rest) = purl.strip_prefix("pkg:") else {
+        return false;
+    };
+    let Some((kind, name)) = rest.split_once('/') else {
+        return false;
+    };
+    !kind.is_empty()
+        && !name.is_empty()
+        && !purl.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
 /// Makes one identifier per package from `base`, unique within the list: a base shared by
 /// several packages gets `sep` plus 16 hex digits of the package fingerprint, and exact
 /// duplicates then get a running number. `packages` must already be in report order.
@@ -135,6 +150,24 @@ mod tests {
             ids[1].ends_with("#2"),
             "exact duplicates get a running number: {ids:?}"
         );
+    }
+
+    #[test]
+    fn only_purl_shaped_strings_count_as_purls() {
+        assert!(plausible_purl("pkg:npm/%40scope/name@1.0.0"));
+        assert!(plausible_purl("pkg:deb/debian/bash@5.2?arch=amd64"));
+        for bad in [
+            "",
+            "pkg:",
+            "pkg:npm",
+            "pkg:/x",
+            "pkg:npm/",
+            "npm/x",
+            "pkg:npm/a b",
+            "pkg:npm/x\n",
+        ] {
+            assert!(!plausible_purl(bad), "{bad:?}");
+        }
     }
 
     #[test]

@@ -187,7 +187,7 @@ fn package<'a>(p: &'a Package, spdx_id: String, refs: &mut LicenseRefs) -> SpdxP
         source_info,
         description: None,
         comment: Some(comment.join("; ")),
-        external_refs: if p.purl.is_empty() {
+        external_refs: if !ids::plausible_purl(&p.purl) {
             Vec::new()
         } else {
             vec![purl_ref(p.purl.clone())]

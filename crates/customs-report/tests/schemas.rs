@@ -96,8 +96,16 @@ fn awkward_inventory() -> Inventory {
         locations: vec!["/lib/apk/db/installed".into()],
         ..Package::default()
     };
+    let nameless = Package {
+        ecosystem: "PyPI".into(),
+        name: String::new(),
+        version: "1.0".into(),
+        purl: "not a purl\n".into(),
+        locations: vec!["/usr/lib/python3/dist-packages/x y#?.dist-info/METADATA".into()],
+        ..Package::default()
+    };
     Inventory {
-        packages: vec![odd.clone(), odd, deprecated, bash()],
+        packages: vec![odd.clone(), odd, deprecated, nameless, bash()],
         ..Inventory::default()
     }
 }
