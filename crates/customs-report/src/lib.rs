@@ -22,6 +22,8 @@
 //! assert!(bom.contains("\"specVersion\": \"1.6\""));
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod cyclonedx;
 pub mod error;
 mod ids;
@@ -57,6 +59,7 @@ pub struct DocumentInfo {
 }
 
 impl DocumentInfo {
+    /// A `DocumentInfo` for the given tool version and creation time.
     pub fn new(tool_version: impl Into<String>, created: Timestamp) -> Self {
         Self {
             tool_version: tool_version.into(),
@@ -68,7 +71,9 @@ impl DocumentInfo {
 /// The result of a vulnerability scan, as every scan renderer takes it.
 #[derive(Debug, Clone, Copy)]
 pub struct Scan<'a> {
+    /// The scanned image.
     pub subject: &'a Subject,
+    /// The inventory the findings were matched against.
     pub inventory: &'a Inventory,
     /// Findings after suppression (ignore rules, VEX); order does not matter.
     pub findings: &'a [Finding],

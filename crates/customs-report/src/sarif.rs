@@ -18,8 +18,11 @@ const SCHEMA: &str =
 /// The analysis tool, for `runs[0].tool.driver`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tool {
+    /// Tool name (`customs`).
     pub name: String,
+    /// Tool version.
     pub version: String,
+    /// Where to read about the tool.
     pub information_uri: String,
 }
 
@@ -41,14 +44,18 @@ pub struct Rule {
     pub id: String,
     /// Short readable name (`RunsAsRoot`); optional.
     pub name: Option<String>,
+    /// One-line description.
     pub short_description: String,
+    /// Longer description, when there is more to say.
     pub full_description: Option<String>,
     /// Plain-text help: what it means and what to do.
     pub help: String,
+    /// A page with more help.
     pub help_uri: Option<String>,
     /// CVSS-like 0.0–10.0 score, written as `properties.security-severity` (a string, as
     /// GitHub code scanning expects).
     pub security_severity: Option<f64>,
+    /// Tags such as `security`, `vulnerability`.
     pub tags: Vec<String>,
 }
 
@@ -56,9 +63,13 @@ pub struct Rule {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
+    /// No level.
     None,
+    /// Informational.
     Note,
+    /// Worth fixing.
     Warning,
+    /// Must be fixed.
     Error,
 }
 
@@ -76,7 +87,9 @@ impl Level {
 /// Something that is not a file: the image, a config field.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LogicalLocation {
+    /// Short name (`docker.io/library/alpine:3.20`).
     pub name: String,
+    /// Name that identifies it fully (`…@sha256:…`).
     pub fully_qualified_name: Option<String>,
     /// SARIF's open list: `module`, `resource`, `object`, ...
     pub kind: Option<String>,
@@ -85,14 +98,18 @@ pub struct LogicalLocation {
 /// One occurrence of a rule.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SarifResult {
+    /// Id of the [`Rule`] this is an occurrence of.
     pub rule_id: String,
+    /// Level; when `None`, consumers apply the SARIF default (`warning`).
     pub level: Option<Level>,
+    /// What was found, in one or two sentences.
     pub message: String,
     /// A file path (inside the image, or of a Dockerfile); a leading `/` is dropped so that it
     /// is a relative reference, as code-scanning tools want.
     pub path: Option<String>,
     /// 1-based line in `path`.
     pub line: Option<u64>,
+    /// Non-file locations, such as the image.
     pub logical_locations: Vec<LogicalLocation>,
     /// A stable hash identifying this result across runs (`partialFingerprints`).
     pub fingerprint: Option<String>,

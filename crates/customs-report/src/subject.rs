@@ -18,6 +18,7 @@ pub struct Subject {
     #[serde(default)]
     pub config_digest: String,
     #[serde(default)]
+    /// Platform the image was built for.
     pub platform: Platform,
     /// Layers, lowest first.
     #[serde(default)]
@@ -36,9 +37,12 @@ pub struct Subject {
 /// OS and CPU the image was built for.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Platform {
+    /// `linux`, `windows`.
     pub os: String,
+    /// `amd64`, `arm64`.
     pub architecture: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `v8`, `v7`.
     pub variant: Option<String>,
 }
 

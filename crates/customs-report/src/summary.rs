@@ -9,14 +9,20 @@ use crate::Scan;
 /// How many findings of each severity.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct SeverityCounts {
+    /// `CRITICAL` findings.
     pub critical: usize,
+    /// `HIGH` findings.
     pub high: usize,
+    /// `MEDIUM` findings.
     pub medium: usize,
+    /// `LOW` findings.
     pub low: usize,
+    /// Findings with no usable rating.
     pub unknown: usize,
 }
 
 impl SeverityCounts {
+    /// The count for one severity.
     pub fn get(&self, severity: Severity) -> usize {
         match severity {
             Severity::Critical => self.critical,
@@ -48,9 +54,11 @@ pub struct Summary {
     pub affected_packages: usize,
     /// Findings reported (after suppression).
     pub findings: usize,
+    /// Findings by severity.
     pub by_severity: SeverityCounts,
     /// Findings with a fixed version available.
     pub fixed: usize,
+    /// Findings with no known fix.
     pub not_fixed: usize,
     /// Findings suppressed before rendering (ignore rules, VEX).
     pub suppressed: usize,
@@ -59,6 +67,7 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Counts for a scan.
     pub fn of(scan: &Scan<'_>) -> Self {
         let mut summary = Summary {
             packages: scan.inventory.packages.len(),

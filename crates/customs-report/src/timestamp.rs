@@ -61,6 +61,7 @@ impl Timestamp {
         Self::from_source_date_epoch(value.as_deref())
     }
 
+    /// Seconds since 1970-01-01T00:00:00Z.
     pub fn unix_seconds(self) -> u64 {
         self.unix_seconds
     }
