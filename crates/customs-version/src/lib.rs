@@ -2,16 +2,34 @@
 //! rpm, PEP 440, SemVer (npm, crates.io), Go, Maven, RubyGems, NuGet and Composer. It knows
 //! nothing of packages or advisories.
 //!
+//! Each scheme has a module with its own `Version` type (`Ord`); [`parse`] wraps them in one
+//! [`Version`] for callers that pick the scheme at run time. Parse once and compare the parsed
+//! values when comparing many times; [`compare`] parses on every call.
+//!
 //! ```
-//! use customs_version::{Scheme, compare};
+//! use customs_version::{Scheme, compare, parse};
 //! use std::cmp::Ordering;
 //! assert_eq!(compare(Scheme::Dpkg, "1:1.0", "2.0"), Some(Ordering::Greater));
+//! let fixed = parse(Scheme::Pep440, "2.0.1").unwrap();
+//! assert!(parse(Scheme::Pep440, "2.0.1rc1").unwrap() < fixed);
 //! ```
+
+pub mod apk;
+pub mod composer;
+pub mod dpkg;
+pub mod go;
+pub mod maven;
+pub mod nuget;
+mod num;
+pub mod pep440;
+pub mod rpm;
+pub mod rubygems;
+pub mod semver;
 
 use std::cmp::Ordering;
 
 /// A version ordering scheme.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Scheme {
     Dpkg,
     Apk,
@@ -26,6 +44,20 @@ pub enum Scheme {
 }
 
 impl Scheme {
+    /// Every scheme.
+    pub const ALL: [Scheme; 10] = [
+        Scheme::Dpkg,
+        Scheme::Apk,
+        Scheme::Rpm,
+        Scheme::Pep440,
+        Scheme::Semver,
+        Scheme::Go,
+        Scheme::Maven,
+        Scheme::RubyGems,
+        Scheme::NuGet,
+        Scheme::Composer,
+    ];
+
     /// The scheme for an OSV ecosystem name (release suffix allowed: `Debian:12`,
     /// `Alpine:v3.18`). Unknown ecosystems give `None`.
     pub fn for_ecosystem(ecosystem: &str) -> Option<Scheme> {
@@ -47,13 +79,116 @@ impl Scheme {
     }
 }
 
+/// A version string that its scheme cannot read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{input:?} is not a valid {scheme:?} version")]
+pub struct ParseError {
+    pub scheme: Scheme,
+    pub input: String,
+}
+
+/// A version parsed under one scheme.
+///
+/// Versions of the same scheme order by that scheme's rules. The order between schemes is only
+/// there to make `Ord` total (by [`Scheme`] declaration order) and means nothing.
+#[derive(Debug, Clone)]
+pub enum Version {
+    Dpkg(dpkg::Version),
+    Apk(apk::Version),
+    Rpm(rpm::Version),
+    Pep440(pep440::Version),
+    Semver(semver::Version),
+    Go(go::Version),
+    Maven(maven::Version),
+    RubyGems(rubygems::Version),
+    NuGet(nuget::Version),
+    Composer(composer::Version),
+}
+
+impl Version {
+    /// The scheme this version was parsed under.
+    pub fn scheme(&self) -> Scheme {
+        match self {
+            Version::Dpkg(_) => Scheme::Dpkg,
+            Version::Apk(_) => Scheme::Apk,
+            Version::Rpm(_) => Scheme::Rpm,
+            Version::Pep440(_) => Scheme::Pep440,
+            Version::Semver(_) => Scheme::Semver,
+            Version::Go(_) => Scheme::Go,
+            Version::Maven(_) => Scheme::Maven,
+            Version::RubyGems(_) => Scheme::RubyGems,
+            Version::NuGet(_) => Scheme::NuGet,
+            Version::Composer(_) => Scheme::Composer,
+        }
+    }
+
+    /// Compares two versions of the same scheme; `None` across schemes.
+    pub fn compare(&self, other: &Version) -> Option<Ordering> {
+        Some(match (self, other) {
+            (Version::Dpkg(a), Version::Dpkg(b)) => a.cmp(b),
+            (Version::Apk(a), Version::Apk(b)) => a.cmp(b),
+            (Version::Rpm(a), Version::Rpm(b)) => a.cmp(b),
+            (Version::Pep440(a), Version::Pep440(b)) => a.cmp(b),
+            (Version::Semver(a), Version::Semver(b)) => a.cmp(b),
+            (Version::Go(a), Version::Go(b)) => a.cmp(b),
+            (Version::Maven(a), Version::Maven(b)) => a.cmp(b),
+            (Version::RubyGems(a), Version::RubyGems(b)) => a.cmp(b),
+            (Version::NuGet(a), Version::NuGet(b)) => a.cmp(b),
+            (Version::Composer(a), Version::Composer(b)) => a.cmp(b),
+            _ => return None,
+        })
+    }
+}
+
+impl Ord for Version {
+    fn cmp(&self, other: &Version) -> Ordering {
+        self.compare(other)
+            .unwrap_or_else(|| self.scheme().cmp(&other.scheme()))
+    }
+}
+
+impl PartialOrd for Version {
+    fn partial_cmp(&self, other: &Version) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Version {
+    fn eq(&self, other: &Version) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Version {}
+
+/// Parses `input` under `scheme`.
+pub fn parse(scheme: Scheme, input: &str) -> Result<Version, ParseError> {
+    let parsed = match scheme {
+        Scheme::Dpkg => dpkg::Version::parse(input).map(Version::Dpkg),
+        Scheme::Apk => apk::Version::parse(input).map(Version::Apk),
+        Scheme::Rpm => rpm::Version::parse(input).map(Version::Rpm),
+        Scheme::Pep440 => pep440::Version::parse(input).map(Version::Pep440),
+        Scheme::Semver => semver::Version::parse(input).map(Version::Semver),
+        Scheme::Go => go::Version::parse(input).map(Version::Go),
+        Scheme::Maven => maven::Version::parse(input).map(Version::Maven),
+        Scheme::RubyGems => rubygems::Version::parse(input).map(Version::RubyGems),
+        Scheme::NuGet => nuget::Version::parse(input).map(Version::NuGet),
+        Scheme::Composer => composer::Version::parse(input).map(Version::Composer),
+    };
+    parsed.ok_or_else(|| ParseError {
+        scheme,
+        input: input.to_owned(),
+    })
+}
+
+/// Whether `input` parses under `scheme`.
+pub fn parse_ok(scheme: Scheme, input: &str) -> bool {
+    parse(scheme, input).is_ok()
+}
+
 /// Compares two versions under `scheme`. `None` when either cannot be parsed.
 pub fn compare(scheme: Scheme, a: &str, b: &str) -> Option<Ordering> {
-    // Placeholder until each scheme lands: only exact equality is known.
-    let _ = scheme;
-    if a == b {
-        Some(Ordering::Equal)
-    } else {
-        None
-    }
+    let a = parse(scheme, a).ok()?;
+    let b = parse(scheme, b).ok()?;
+    a.compare(&b)
 }
