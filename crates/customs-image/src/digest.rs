@@ -43,7 +43,10 @@ pub struct DigestParseError(pub String);
 impl Digest {
     /// The sha256 digest of `bytes`.
     pub fn sha256_of(bytes: &[u8]) -> Digest {
-        Digest { algorithm: Algorithm::Sha256, hex: hex::encode(Sha256::digest(bytes)) }
+        Digest {
+            algorithm: Algorithm::Sha256,
+            hex: hex::encode(Sha256::digest(bytes)),
+        }
     }
 
     pub fn algorithm(&self) -> Algorithm {
@@ -77,11 +80,16 @@ impl FromStr for Digest {
             _ => return Err(err()),
         };
         if hex.len() != algorithm.hex_len()
-            || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            || !hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         {
             return Err(err());
         }
-        Ok(Digest { algorithm, hex: hex.to_string() })
+        Ok(Digest {
+            algorithm,
+            hex: hex.to_string(),
+        })
     }
 }
 
@@ -132,8 +140,14 @@ impl Hasher {
     }
     pub fn finish(self) -> Digest {
         match self {
-            Hasher::Sha256(h) => Digest { algorithm: Algorithm::Sha256, hex: hex::encode(h.finalize()) },
-            Hasher::Sha512(h) => Digest { algorithm: Algorithm::Sha512, hex: hex::encode(h.finalize()) },
+            Hasher::Sha256(h) => Digest {
+                algorithm: Algorithm::Sha256,
+                hex: hex::encode(h.finalize()),
+            },
+            Hasher::Sha512(h) => Digest {
+                algorithm: Algorithm::Sha512,
+                hex: hex::encode(h.finalize()),
+            },
         }
     }
 }
@@ -153,7 +167,12 @@ pub struct VerifyingReader<R> {
 
 impl<R: Read> VerifyingReader<R> {
     /// `what` names the blob in error messages (for example `layer 2 of alpine:3.20`).
-    pub fn new(inner: R, expected: Digest, expected_size: Option<u64>, what: impl Into<String>) -> Self {
+    pub fn new(
+        inner: R,
+        expected: Digest,
+        expected_size: Option<u64>,
+        what: impl Into<String>,
+    ) -> Self {
         let hasher = Some(expected.hasher());
         VerifyingReader {
             inner,
@@ -188,7 +207,10 @@ impl<R: Read> Read for VerifyingReader<R> {
                 self.hasher = None;
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
-                    format!("{}: more than the {} bytes its descriptor declares", self.what, self.max_size),
+                    format!(
+                        "{}: more than the {} bytes its descriptor declares",
+                        self.what, self.max_size
+                    ),
                 ));
             }
             hasher.update(&buf[..n]);
@@ -200,14 +222,20 @@ impl<R: Read> Read for VerifyingReader<R> {
             if size != self.read {
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
-                    format!("{}: truncated: got {} bytes, descriptor says {}", self.what, self.read, size),
+                    format!(
+                        "{}: truncated: got {} bytes, descriptor says {}",
+                        self.what, self.read, size
+                    ),
                 ));
             }
         }
         if actual != self.expected {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!("{}: digest mismatch: expected {}, got {}", self.what, self.expected, actual),
+                format!(
+                    "{}: digest mismatch: expected {}, got {}",
+                    self.what, self.expected, actual
+                ),
             ));
         }
         Ok(0)
@@ -215,7 +243,13 @@ impl<R: Read> Read for VerifyingReader<R> {
 }
 
 /// Reads all of `reader` (at most `limit` bytes) and checks it against `expected`.
-pub fn read_verified(reader: impl Read, expected: &Digest, size: Option<u64>, limit: u64, what: &str) -> io::Result<Vec<u8>> {
+pub fn read_verified(
+    reader: impl Read,
+    expected: &Digest,
+    size: Option<u64>,
+    limit: u64,
+    what: &str,
+) -> io::Result<Vec<u8>> {
     if let Some(size) = size {
         if size > limit {
             return Err(io::Error::new(
@@ -248,7 +282,9 @@ mod tests {
     fn rejects_uppercase_short_and_unknown_algorithms() {
         assert!(EMPTY.to_uppercase().parse::<Digest>().is_err());
         assert!("sha256:abc".parse::<Digest>().is_err());
-        assert!("md5:d41d8cd98f00b204e9800998ecf8427e".parse::<Digest>().is_err());
+        assert!("md5:d41d8cd98f00b204e9800998ecf8427e"
+            .parse::<Digest>()
+            .is_err());
         assert!("".parse::<Digest>().is_err());
     }
 

@@ -77,7 +77,11 @@ pub fn walk_layer<R: Read>(
         let whiteout = if base == OPAQUE_MARKER {
             Some(Whiteout::Opaque(dir.to_string()))
         } else if let Some(name) = base.strip_prefix(WHITEOUT_PREFIX) {
-            Some(Whiteout::Path(if dir.is_empty() { name.to_string() } else { format!("{dir}/{name}") }))
+            Some(Whiteout::Path(if dir.is_empty() {
+                name.to_string()
+            } else {
+                format!("{dir}/{name}")
+            }))
         } else {
             None
         };
@@ -218,7 +222,11 @@ impl FileSystem {
         let mut end = 0;
         while let Some(pos) = path[end..].find('/') {
             let parent = &path[..end + pos];
-            if !self.nodes.get(parent).is_some_and(|n| n.kind == EntryKind::Dir) {
+            if !self
+                .nodes
+                .get(parent)
+                .is_some_and(|n| n.kind == EntryKind::Dir)
+            {
                 if self.nodes.contains_key(parent) {
                     // A non-directory where a directory is needed: the new entry replaces it.
                     self.remove_tree(parent, true, layer);
@@ -260,7 +268,13 @@ impl FileSystem {
         for p in doomed {
             if let Some(n) = self.nodes.remove(&p) {
                 if !n.implicit {
-                    self.deleted.push(Deletion { path: p, kind: n.kind, size: n.size, layer: n.layer, deleted_in: layer });
+                    self.deleted.push(Deletion {
+                        path: p,
+                        kind: n.kind,
+                        size: n.size,
+                        layer: n.layer,
+                        deleted_in: layer,
+                    });
                 }
             }
         }
@@ -294,7 +308,12 @@ impl FileSystem {
     /// leaving the image root: absolute targets restart at the image root and `..` stops at
     /// it. Returns the final path when it exists, `None` for dangling links or loops.
     pub fn resolve(&self, path: &str) -> Option<String> {
-        let mut pending: Vec<String> = path.split('/').filter(|c| !c.is_empty()).rev().map(str::to_string).collect();
+        let mut pending: Vec<String> = path
+            .split('/')
+            .filter(|c| !c.is_empty())
+            .rev()
+            .map(str::to_string)
+            .collect();
         let mut current: Vec<String> = Vec::new();
         let mut hops = 0;
         while let Some(comp) = pending.pop() {
@@ -319,7 +338,13 @@ impl FileSystem {
                     if target.starts_with('/') {
                         current.clear();
                     }
-                    pending.extend(target.split('/').filter(|c| !c.is_empty()).rev().map(str::to_string));
+                    pending.extend(
+                        target
+                            .split('/')
+                            .filter(|c| !c.is_empty())
+                            .rev()
+                            .map(str::to_string),
+                    );
                 }
                 (EntryKind::Hardlink, Some(target)) if pending.is_empty() => {
                     // A hardlink names the same file as its target.
@@ -350,19 +375,44 @@ mod tests {
     use super::*;
 
     fn file(path: &str, size: u64) -> EntryMeta {
-        EntryMeta { path: path.into(), kind: EntryKind::File, mode: 0o644, uid: 0, gid: 0, size, mtime: 0, link: None, xattrs: vec![], whiteout: None }
+        EntryMeta {
+            path: path.into(),
+            kind: EntryKind::File,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            size,
+            mtime: 0,
+            link: None,
+            xattrs: vec![],
+            whiteout: None,
+        }
     }
     fn dir(path: &str) -> EntryMeta {
-        EntryMeta { kind: EntryKind::Dir, size: 0, ..file(path, 0) }
+        EntryMeta {
+            kind: EntryKind::Dir,
+            size: 0,
+            ..file(path, 0)
+        }
     }
     fn symlink(path: &str, target: &str) -> EntryMeta {
-        EntryMeta { kind: EntryKind::Symlink, link: Some(target.into()), ..file(path, 0) }
+        EntryMeta {
+            kind: EntryKind::Symlink,
+            link: Some(target.into()),
+            ..file(path, 0)
+        }
     }
     fn whiteout(path: &str) -> EntryMeta {
-        EntryMeta { whiteout: Some(Whiteout::Path(path.into())), ..file("x/.wh.y", 0) }
+        EntryMeta {
+            whiteout: Some(Whiteout::Path(path.into())),
+            ..file("x/.wh.y", 0)
+        }
     }
     fn opaque(dirpath: &str) -> EntryMeta {
-        EntryMeta { whiteout: Some(Whiteout::Opaque(dirpath.into())), ..file("x/.wh..wh..opq", 0) }
+        EntryMeta {
+            whiteout: Some(Whiteout::Opaque(dirpath.into())),
+            ..file("x/.wh..wh..opq", 0)
+        }
     }
 
     #[test]
@@ -379,13 +429,22 @@ mod tests {
     #[test]
     fn opaque_dir_hides_lower_children_but_keeps_same_layer_ones() {
         let mut fs = FileSystem::new();
-        fs.apply_layer(&[dir("etc"), file("etc/a", 1), dir("etc/sub"), file("etc/sub/b", 1), file("etcetera", 1)]);
+        fs.apply_layer(&[
+            dir("etc"),
+            file("etc/a", 1),
+            dir("etc/sub"),
+            file("etc/sub/b", 1),
+            file("etcetera", 1),
+        ]);
         fs.apply_layer(&[file("etc/new", 2), opaque("etc")]);
         assert!(fs.get("etc/a").is_none());
         assert!(fs.get("etc/sub/b").is_none());
         assert!(fs.get("etc/new").is_some());
         assert!(fs.get("etc").is_some());
-        assert!(fs.get("etcetera").is_some(), "siblings sharing a name prefix survive");
+        assert!(
+            fs.get("etcetera").is_some(),
+            "siblings sharing a name prefix survive"
+        );
     }
 
     #[test]
@@ -402,16 +461,29 @@ mod tests {
     fn symlinks_resolve_inside_the_root_only() {
         let mut fs = FileSystem::new();
         fs.apply_layer(&[
-            dir("usr"), dir("usr/lib"), file("usr/lib/os-release", 5), dir("etc"),
+            dir("usr"),
+            dir("usr/lib"),
+            file("usr/lib/os-release", 5),
+            dir("etc"),
             symlink("etc/os-release", "../usr/lib/os-release"),
             symlink("etc/abs", "/usr/lib/os-release"),
             symlink("etc/escape", "../../../../usr/lib/os-release"),
-            symlink("etc/loop1", "loop2"), symlink("etc/loop2", "loop1"),
+            symlink("etc/loop1", "loop2"),
+            symlink("etc/loop2", "loop1"),
             symlink("etc/dangling", "/nope"),
         ]);
-        assert_eq!(fs.resolve("etc/os-release").as_deref(), Some("usr/lib/os-release"));
-        assert_eq!(fs.resolve("/etc/abs").as_deref(), Some("usr/lib/os-release"));
-        assert_eq!(fs.resolve("etc/escape").as_deref(), Some("usr/lib/os-release"));
+        assert_eq!(
+            fs.resolve("etc/os-release").as_deref(),
+            Some("usr/lib/os-release")
+        );
+        assert_eq!(
+            fs.resolve("/etc/abs").as_deref(),
+            Some("usr/lib/os-release")
+        );
+        assert_eq!(
+            fs.resolve("etc/escape").as_deref(),
+            Some("usr/lib/os-release")
+        );
         assert_eq!(fs.resolve("etc/loop1"), None);
         assert_eq!(fs.resolve("etc/dangling"), None);
     }
@@ -419,7 +491,11 @@ mod tests {
     #[test]
     fn hardlink_to_missing_target_is_dangling_not_a_panic() {
         let mut fs = FileSystem::new();
-        let link = EntryMeta { kind: EntryKind::Hardlink, link: Some("nope".into()), ..file("a", 0) };
+        let link = EntryMeta {
+            kind: EntryKind::Hardlink,
+            link: Some("nope".into()),
+            ..file("a", 0)
+        };
         fs.apply_layer(&[link]);
         assert_eq!(fs.data_path("a"), None);
     }

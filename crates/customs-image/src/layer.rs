@@ -39,7 +39,11 @@ pub struct LayerLimits {
 
 impl Default for LayerLimits {
     fn default() -> Self {
-        LayerLimits { max_uncompressed: 64 << 30, max_ratio: 1000, ratio_floor: 1 << 30 }
+        LayerLimits {
+            max_uncompressed: 64 << 30,
+            max_ratio: 1000,
+            ratio_floor: 1 << 30,
+        }
     }
 }
 
@@ -51,7 +55,10 @@ pub fn decompressed(
     limits: LayerLimits,
     what: &str,
 ) -> io::Result<(Compression, Box<dyn Read + Send>)> {
-    let counter = Counted { inner: blob, count: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0)) };
+    let counter = Counted {
+        inner: blob,
+        count: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0)),
+    };
     let compressed_count = counter.count.clone();
     let mut buffered = BufReader::with_capacity(256 * 1024, counter);
     let compression = Compression::detect(buffered.fill_buf()?);
@@ -68,7 +75,12 @@ pub fn decompressed(
         what: what.to_string(),
     };
     let out: Box<dyn Read + Send> = match diff_id {
-        Some(d) => Box::new(VerifyingReader::new(bounded, d, None, format!("{what} (uncompressed)"))),
+        Some(d) => Box::new(VerifyingReader::new(
+            bounded,
+            d,
+            None,
+            format!("{what} (uncompressed)"),
+        )),
         None => Box::new(bounded),
     };
     Ok((compression, out))
@@ -82,7 +94,8 @@ struct Counted<R> {
 impl<R: Read> Read for Counted<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.count.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        self.count
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
         Ok(n)
     }
 }
@@ -102,11 +115,17 @@ impl<R: Read> Read for Bounded<R> {
         if self.read > self.limits.max_uncompressed {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!("{}: uncompressed size exceeds the {}-byte limit", self.what, self.limits.max_uncompressed),
+                format!(
+                    "{}: uncompressed size exceeds the {}-byte limit",
+                    self.what, self.limits.max_uncompressed
+                ),
             ));
         }
         if self.read > self.limits.ratio_floor {
-            let c = self.compressed.load(std::sync::atomic::Ordering::Relaxed).max(1);
+            let c = self
+                .compressed
+                .load(std::sync::atomic::Ordering::Relaxed)
+                .max(1);
             if self.read / c > self.limits.max_ratio {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
@@ -135,7 +154,10 @@ mod tests {
     #[test]
     fn detects_by_magic() {
         assert_eq!(Compression::detect(&gzip(b"x")), Compression::Gzip);
-        assert_eq!(Compression::detect(&zstd::encode_all(&b"x"[..], 1).unwrap()), Compression::Zstd);
+        assert_eq!(
+            Compression::detect(&zstd::encode_all(&b"x"[..], 1).unwrap()),
+            Compression::Zstd
+        );
         assert_eq!(Compression::detect(b"plain"), Compression::None);
     }
 
@@ -143,7 +165,13 @@ mod tests {
     fn multi_member_gzip_reads_every_member() {
         let mut data = gzip(b"hello ");
         data.extend(gzip(b"world"));
-        let (_, mut r) = decompressed(std::io::Cursor::new(data), Some(Digest::sha256_of(b"hello world")), LayerLimits::default(), "t").unwrap();
+        let (_, mut r) = decompressed(
+            std::io::Cursor::new(data),
+            Some(Digest::sha256_of(b"hello world")),
+            LayerLimits::default(),
+            "t",
+        )
+        .unwrap();
         let mut s = String::new();
         r.read_to_string(&mut s).unwrap();
         assert_eq!(s, "hello world");
@@ -151,7 +179,13 @@ mod tests {
 
     #[test]
     fn wrong_diff_id_fails_at_end() {
-        let (_, mut r) = decompressed(std::io::Cursor::new(gzip(b"abc")), Some(Digest::sha256_of(b"abd")), LayerLimits::default(), "t").unwrap();
+        let (_, mut r) = decompressed(
+            std::io::Cursor::new(gzip(b"abc")),
+            Some(Digest::sha256_of(b"abd")),
+            LayerLimits::default(),
+            "t",
+        )
+        .unwrap();
         let err = r.read_to_end(&mut Vec::new()).unwrap_err();
         assert!(err.to_string().contains("digest mismatch"), "{err}");
     }
@@ -160,12 +194,20 @@ mod tests {
     fn gzip_bomb_is_bounded() {
         let zeros = vec![0u8; 8 << 20];
         let bomb = gzip(&zeros);
-        let limits = LayerLimits { max_uncompressed: 1 << 40, max_ratio: 100, ratio_floor: 1 << 20 };
+        let limits = LayerLimits {
+            max_uncompressed: 1 << 40,
+            max_ratio: 100,
+            ratio_floor: 1 << 20,
+        };
         let (_, mut r) = decompressed(std::io::Cursor::new(bomb), None, limits, "bomb").unwrap();
         let err = std::io::copy(&mut r, &mut std::io::sink()).unwrap_err();
         assert!(err.to_string().contains("decompression bomb"), "{err}");
-        let limits = LayerLimits { max_uncompressed: 1 << 20, ..LayerLimits::default() };
-        let (_, mut r) = decompressed(std::io::Cursor::new(gzip(&zeros)), None, limits, "big").unwrap();
+        let limits = LayerLimits {
+            max_uncompressed: 1 << 20,
+            ..LayerLimits::default()
+        };
+        let (_, mut r) =
+            decompressed(std::io::Cursor::new(gzip(&zeros)), None, limits, "big").unwrap();
         assert!(std::io::copy(&mut r, &mut std::io::sink()).is_err());
     }
 }

@@ -1,15 +1,30 @@
 //! customs-image reads container images: it parses references, opens registries, docker and
 //! OCI archives and OCI layout directories, verifies every digest while bytes stream, and
 //! builds the layered filesystem view. It knows nothing of packages.
+//!
+//! ```no_run
+//! use customs_image::{Image, OpenOptions};
+//! let image = Image::open_str("oci-archive:image.tar", &OpenOptions::default())?;
+//! let (fs, _layers) = customs_image::summary::filesystem(&image, None)?;
+//! println!("{} has {} paths", image.name, fs.len());
+//! # Ok::<(), customs_image::ImageError>(())
+//! ```
 
+pub mod archive;
+pub mod cache;
 pub mod digest;
 pub mod fs;
+pub mod image;
 pub mod layer;
 pub mod manifest;
 pub mod reference;
 pub mod registry;
+pub mod summary;
 pub mod tar;
 
+pub use cache::LayerCache;
 pub use digest::Digest;
 pub use fs::{walk_layer, EntryMeta, FileSystem, Node};
+pub use image::{Image, ImageError, Layer, OpenOptions};
 pub use manifest::{Descriptor, ImageConfig, Index, Manifest, ManifestKind, Platform};
+pub use reference::{Reference, Target};

@@ -18,7 +18,8 @@ pub mod media_type {
     pub const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
     pub const OCI_EMPTY: &str = "application/vnd.oci.empty.v1+json";
     pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-    pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+    pub const DOCKER_MANIFEST_LIST: &str =
+        "application/vnd.docker.distribution.manifest.list.v2+json";
     pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
     pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
     pub const DOCKER_FOREIGN_LAYER: &str =
@@ -137,10 +138,16 @@ pub fn parse_manifest(bytes: &[u8], declared: Option<&str>) -> Result<ManifestKi
         .or_else(|| declared.map(|d| d.split(';').next().unwrap_or(d).trim().to_string()))
         .filter(|m| !m.is_empty() && m != "application/json" && m != "text/plain");
     match mt.as_deref() {
-        Some(m) if media_type::is_index(m) => Ok(ManifestKind::Index(serde_json::from_slice(bytes)?)),
-        Some(m) if media_type::is_manifest(m) => Ok(ManifestKind::Image(serde_json::from_slice(bytes)?)),
+        Some(m) if media_type::is_index(m) => {
+            Ok(ManifestKind::Index(serde_json::from_slice(bytes)?))
+        }
+        Some(m) if media_type::is_manifest(m) => {
+            Ok(ManifestKind::Image(serde_json::from_slice(bytes)?))
+        }
         Some(m) => Err(ManifestError::UnsupportedMediaType(m.to_string())),
-        None if probe.manifests.is_some() => Ok(ManifestKind::Index(serde_json::from_slice(bytes)?)),
+        None if probe.manifests.is_some() => {
+            Ok(ManifestKind::Index(serde_json::from_slice(bytes)?))
+        }
         None if probe.config.is_some() => Ok(ManifestKind::Image(serde_json::from_slice(bytes)?)),
         None => Err(ManifestError::UnsupportedMediaType("(none)".into())),
     }
@@ -155,13 +162,22 @@ pub struct Platform {
     pub architecture: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
-    #[serde(default, rename = "os.version", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "os.version",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub os_version: Option<String>,
 }
 
 impl Platform {
     pub fn linux_amd64() -> Platform {
-        Platform { os: "linux".into(), architecture: "amd64".into(), variant: None, os_version: None }
+        Platform {
+            os: "linux".into(),
+            architecture: "amd64".into(),
+            variant: None,
+            os_version: None,
+        }
     }
 
     /// Parses `os/arch[/variant]`.
@@ -173,7 +189,12 @@ impl Platform {
         if parts.next().is_some() {
             return None;
         }
-        Some(Platform { os: os.into(), architecture: architecture.into(), variant, os_version: None })
+        Some(Platform {
+            os: os.into(),
+            architecture: architecture.into(),
+            variant,
+            os_version: None,
+        })
     }
 
     /// Whether an index entry's platform satisfies this wanted platform. A wanted platform
@@ -292,7 +313,10 @@ mod tests {
     #[test]
     fn manifest_without_media_type_is_recognised_by_shape() {
         let body = br#"{"schemaVersion":2,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","size":0},"layers":[]}"#;
-        assert!(matches!(parse_manifest(body, None).unwrap(), ManifestKind::Image(_)));
+        assert!(matches!(
+            parse_manifest(body, None).unwrap(),
+            ManifestKind::Image(_)
+        ));
     }
 
     #[test]

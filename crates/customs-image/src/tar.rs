@@ -66,7 +66,15 @@ pub struct TarReader<R> {
 
 impl<R: Read> TarReader<R> {
     pub fn new(inner: R) -> Self {
-        TarReader { inner, offset: 0, remaining: 0, padding: 0, done: false, entries: 0, global_pax: Vec::new() }
+        TarReader {
+            inner,
+            offset: 0,
+            remaining: 0,
+            padding: 0,
+            done: false,
+            entries: 0,
+            global_pax: Vec::new(),
+        }
     }
 
     /// Byte offset of the next unread byte of the underlying stream.
@@ -116,7 +124,11 @@ impl<R: Read> TarReader<R> {
                 .ok_or_else(|| malformed(header_offset, "size field"))?;
             match typeflag {
                 b'x' | b'g' | b'L' | b'K' => {
-                    let what = if typeflag == b'x' || typeflag == b'g' { "PAX" } else { "GNU long name" };
+                    let what = if typeflag == b'x' || typeflag == b'g' {
+                        "PAX"
+                    } else {
+                        "GNU long name"
+                    };
                     if size > MAX_META_RECORD {
                         return Err(TarError::TooLarge { what, size });
                     }
@@ -157,7 +169,9 @@ impl<R: Read> TarReader<R> {
     fn end(&mut self, dangling_extension: bool) -> Result<Option<Header>, TarError> {
         self.done = true;
         if dangling_extension {
-            return Err(TarError::Truncated("extension header without the entry it describes".into()));
+            return Err(TarError::Truncated(
+                "extension header without the entry it describes".into(),
+            ));
         }
         Ok(None)
     }
@@ -201,7 +215,9 @@ impl<R: Read> TarReader<R> {
         let skipped = io::copy(&mut (&mut self.inner).take(p), &mut io::sink())?;
         self.offset += skipped;
         if skipped < p {
-            return Err(TarError::Truncated("extension record padding cut short".into()));
+            return Err(TarError::Truncated(
+                "extension record padding cut short".into(),
+            ));
         }
         Ok(data)
     }
@@ -236,7 +252,9 @@ impl<R: Read> Read for TarReader<R> {
         if self.remaining == 0 {
             return Ok(0);
         }
-        let max = buf.len().min(self.remaining.min(usize::MAX as u64) as usize);
+        let max = buf
+            .len()
+            .min(self.remaining.min(usize::MAX as u64) as usize);
         let n = self.inner.read(&mut buf[..max])?;
         if n == 0 {
             return Err(io::Error::new(
@@ -268,11 +286,15 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 fn malformed(offset: u64, reason: &str) -> TarError {
-    TarError::Malformed { offset, reason: reason.to_string() }
+    TarError::Malformed {
+        offset,
+        reason: reason.to_string(),
+    }
 }
 
 fn verify_checksum(block: &[u8; BLOCK], offset: u64) -> Result<(), TarError> {
-    let stored = parse_octal(&block[148..156]).ok_or_else(|| malformed(offset, "checksum field"))?;
+    let stored =
+        parse_octal(&block[148..156]).ok_or_else(|| malformed(offset, "checksum field"))?;
     let mut unsigned: u64 = 0;
     let mut signed: i64 = 0;
     for (i, &b) in block.iter().enumerate() {
@@ -281,7 +303,10 @@ fn verify_checksum(block: &[u8; BLOCK], offset: u64) -> Result<(), TarError> {
         signed += (b as i8) as i64;
     }
     if stored != unsigned && stored as i64 != signed {
-        return Err(malformed(offset, "checksum mismatch (not a tar archive, or corrupt)"));
+        return Err(malformed(
+            offset,
+            "checksum mismatch (not a tar archive, or corrupt)",
+        ));
     }
     Ok(())
 }
@@ -336,7 +361,11 @@ fn parse_header(block: &[u8; BLOCK], offset: u64) -> Result<Header, TarError> {
         other => EntryKind::Other(other),
     };
     // Old tars mark directories only with a trailing slash.
-    let kind = if kind == EntryKind::File && path.ends_with('/') { EntryKind::Dir } else { kind };
+    let kind = if kind == EntryKind::File && path.ends_with('/') {
+        EntryKind::Dir
+    } else {
+        kind
+    };
     let link = c_string(&block[157..257]);
     Ok(Header {
         path,
@@ -345,7 +374,9 @@ fn parse_header(block: &[u8; BLOCK], offset: u64) -> Result<Header, TarError> {
         uid: parse_number(&block[108..116]).ok_or_else(|| malformed(offset, "uid field"))?,
         gid: parse_number(&block[116..124]).ok_or_else(|| malformed(offset, "gid field"))?,
         size: parse_number(&block[124..136]).ok_or_else(|| malformed(offset, "size field"))?,
-        mtime: parse_number(&block[136..148]).unwrap_or(0).min(i64::MAX as u64) as i64,
+        mtime: parse_number(&block[136..148])
+            .unwrap_or(0)
+            .min(i64::MAX as u64) as i64,
         link: if link.is_empty() { None } else { Some(link) },
         xattrs: Vec::new(),
     })
@@ -358,7 +389,10 @@ fn parse_pax(data: &[u8], offset: u64) -> Result<Vec<(String, Vec<u8>)>, TarErro
         if rest.iter().all(|&b| b == 0) {
             break;
         }
-        let sp = rest.iter().position(|&b| b == b' ').ok_or_else(|| malformed(offset, "PAX record without length"))?;
+        let sp = rest
+            .iter()
+            .position(|&b| b == b' ')
+            .ok_or_else(|| malformed(offset, "PAX record without length"))?;
         let len: usize = std::str::from_utf8(&rest[..sp])
             .ok()
             .and_then(|s| s.parse().ok())
@@ -367,7 +401,10 @@ fn parse_pax(data: &[u8], offset: u64) -> Result<Vec<(String, Vec<u8>)>, TarErro
             return Err(malformed(offset, "PAX record length out of range"));
         }
         let record = &rest[sp + 1..len - 1];
-        let eq = record.iter().position(|&b| b == b'=').ok_or_else(|| malformed(offset, "PAX record without '='"))?;
+        let eq = record
+            .iter()
+            .position(|&b| b == b'=')
+            .ok_or_else(|| malformed(offset, "PAX record without '='"))?;
         let key = String::from_utf8_lossy(&record[..eq]).into_owned();
         out.push((key, record[eq + 1..].to_vec()));
         rest = &rest[len..];
@@ -378,7 +415,10 @@ fn parse_pax(data: &[u8], offset: u64) -> Result<Vec<(String, Vec<u8>)>, TarErro
 fn apply_pax(h: &mut Header, key: &str, value: &[u8], offset: u64) -> Result<(), TarError> {
     let text = || String::from_utf8_lossy(value).into_owned();
     let number = || -> Result<u64, TarError> {
-        text().trim().parse::<u64>().map_err(|_| malformed(offset, &format!("PAX {key} is not a number")))
+        text()
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| malformed(offset, &format!("PAX {key} is not a number")))
     };
     match key {
         "path" => h.path = text(),
@@ -388,10 +428,15 @@ fn apply_pax(h: &mut Header, key: &str, value: &[u8], offset: u64) -> Result<(),
         "gid" => h.gid = number()?,
         "mtime" => {
             let t = text();
-            h.mtime = t.split('.').next().and_then(|s| s.parse().ok()).unwrap_or(h.mtime);
+            h.mtime = t
+                .split('.')
+                .next()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(h.mtime);
         }
         k if k.starts_with("SCHILY.xattr.") => {
-            h.xattrs.push((k["SCHILY.xattr.".len()..].to_string(), value.to_vec()));
+            h.xattrs
+                .push((k["SCHILY.xattr.".len()..].to_string(), value.to_vec()));
         }
         _ => {}
     }
@@ -511,11 +556,17 @@ pub(crate) mod tests {
 
     #[test]
     fn pax_path_size_and_xattrs_apply() {
-        let mut t = pax_entry(&[("path", "very/long/name"), ("SCHILY.xattr.security.capability", "cap")]);
+        let mut t = pax_entry(&[
+            ("path", "very/long/name"),
+            ("SCHILY.xattr.security.capability", "cap"),
+        ]);
         t.extend(entry("short", b"abc"));
         let e = read_all(&t).unwrap();
         assert_eq!(e[0].0.path, "very/long/name");
-        assert_eq!(e[0].0.xattrs, vec![("security.capability".to_string(), b"cap".to_vec())]);
+        assert_eq!(
+            e[0].0.xattrs,
+            vec![("security.capability".to_string(), b"cap".to_vec())]
+        );
     }
 
     #[test]
@@ -529,7 +580,10 @@ pub(crate) mod tests {
         let mut t = pax_entry(&[("size", "99999999999999")]);
         t.extend(entry("f", b"abc"));
         let err = read_all(&t).unwrap_err();
-        assert!(matches!(err, TarError::Io(_) | TarError::Truncated(_)), "{err}");
+        assert!(
+            matches!(err, TarError::Io(_) | TarError::Truncated(_)),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,5 +1,65 @@
-//! The `customs` command line: argument parsing and wiring only.
+//! The `customs` command line: argument parsing and wiring only. Each subcommand lives in
+//! `cmd/` and calls into the library crates.
 
-fn main() {
-    println!("customs");
+mod cmd;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "customs",
+    version,
+    about = "Keeps container images honest: inspect, inventory, scan, sign, verify and audit."
+)]
+struct Cli {
+    /// Log more (repeat for even more). Secrets are never logged.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show an image's manifest, config, history and layers.
+    Inspect(cmd::inspect::Args),
+    /// Manage the layer cache.
+    #[command(subcommand)]
+    Cache(cmd::cache::Command),
+}
+
+fn main() -> ExitCode {
+    restore_sigpipe();
+    let cli = Cli::parse();
+    let level = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level))
+        .format_timestamp(None)
+        .init();
+    let result = match cli.command {
+        Command::Inspect(a) => cmd::inspect::run(a),
+        Command::Cache(c) => cmd::cache::run(c),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Dies quietly on a closed pipe (`customs sbom x | head`), as command-line tools do, instead
+/// of failing a write.
+fn restore_sigpipe() {
+    // SAFETY: setting a signal disposition to its default before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }

@@ -1,0 +1,27 @@
+//! Progress bars on a terminal; nothing when output is piped or machine-readable.
+
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Whether progress may be drawn: stderr is a terminal and the output is for people.
+pub fn enabled(machine_output: bool) -> bool {
+    !machine_output && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
+}
+
+/// A bar over `total` bytes, or a hidden one.
+pub fn bytes(enabled: bool, total: u64, message: String) -> ProgressBar {
+    if !enabled {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(total);
+    pb.set_style(
+        ProgressStyle::with_template(
+            "{spinner} {msg:30!} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    pb.set_message(message);
+    pb
+}
