@@ -54,7 +54,7 @@ pub fn parse_deps_json(path: &str, data: &[u8]) -> Result<Vec<Package>, ExtractE
             version: version.to_string(),
             purl: purl("nuget", None, name, version, &[]),
             found_by: "dotnet-deps".to_string(),
-            locations: vec![format!("/{path}")],
+            locations: vec![format!("/{}", path.trim_start_matches('/'))],
             ..Package::default()
         });
     }

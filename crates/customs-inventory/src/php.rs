@@ -97,7 +97,7 @@ fn collect<'a>(lists: impl Iterator<Item = &'a Value>, found_by: &str, path: &st
             purl: purl("composer", namespace, base, version, &[]),
             licenses,
             found_by: found_by.to_string(),
-            locations: vec![format!("/{path}")],
+            locations: vec![format!("/{}", path.trim_start_matches('/'))],
             ..Package::default()
         });
     }

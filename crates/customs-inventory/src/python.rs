@@ -105,7 +105,7 @@ fn package_from_metadata(path: &str, data: &[u8], found_by: &str) -> Result<Pack
         purl: purl("pypi", None, &normalize_name(name), version, &[]),
         licenses: meta.licenses(),
         found_by: found_by.to_string(),
-        locations: vec![format!("/{path}")],
+        locations: vec![format!("/{}", path.trim_start_matches('/'))],
         ..Package::default()
     })
 }

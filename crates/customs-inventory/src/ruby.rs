@@ -190,7 +190,7 @@ fn gem(name: &str, version: &str, platform: Option<&str>, found_by: &str, path: 
             &[("platform", platform.unwrap_or(""))],
         ),
         found_by: found_by.to_string(),
-        locations: vec![format!("/{path}")],
+        locations: vec![format!("/{}", path.trim_start_matches('/'))],
         ..Package::default()
     }
 }

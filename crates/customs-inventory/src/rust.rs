@@ -44,7 +44,7 @@ pub fn parse_cargo_lock(path: &str, data: &[u8]) -> Result<Vec<Package>, Extract
             name: p.name,
             version: p.version,
             found_by: "cargo-lock".to_string(),
-            locations: vec![format!("/{path}")],
+            locations: vec![format!("/{}", path.trim_start_matches('/'))],
             ..Package::default()
         })
         .collect())
