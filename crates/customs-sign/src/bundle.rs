@@ -74,7 +74,11 @@ pub struct VerificationMaterial {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub x509_certificate_chain: Option<CertificateChain>,
     /// Rekor entries.
-    #[serde(default, deserialize_with = "null_as_empty", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub tlog_entries: Vec<TlogEntry>,
 }
 
@@ -292,7 +296,13 @@ pub fn verify_bundle(
         .unwrap_or_default();
     let mut times = Vec::new();
     for entry in &bundle.verification_material.tlog_entries {
-        times.push(verify_tlog_entry(entry, root, &payload_sha256, first_sig, &signer)?);
+        times.push(verify_tlog_entry(
+            entry,
+            root,
+            &payload_sha256,
+            first_sig,
+            &signer,
+        )?);
     }
     let integrated_time = times.iter().copied().min();
 

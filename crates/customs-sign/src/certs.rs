@@ -124,7 +124,9 @@ impl ParsedCertificate {
         issuer
             .public_key()?
             .verify_with(hash, &self.tbs_der, sig)
-            .map_err(|_| Error::UntrustedCertificate("certificate signature does not verify".into()))
+            .map_err(|_| {
+                Error::UntrustedCertificate("certificate signature does not verify".into())
+            })
     }
 }
 

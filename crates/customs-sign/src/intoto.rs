@@ -45,16 +45,14 @@ pub fn predicate_type_uri(kind: &str) -> Result<String> {
         "vuln" => PREDICATE_VULN,
         "openvex" => PREDICATE_OPENVEX,
         other => {
-            let is_uri = other
-                .split_once("://")
-                .is_some_and(|(scheme, rest)| {
-                    !scheme.is_empty()
-                        && scheme
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-                        && !rest.is_empty()
-                        && !rest.chars().any(char::is_whitespace)
-                });
+            let is_uri = other.split_once("://").is_some_and(|(scheme, rest)| {
+                !scheme.is_empty()
+                    && scheme
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+                    && !rest.is_empty()
+                    && !rest.chars().any(char::is_whitespace)
+            });
             if !is_uri {
                 return Err(Error::UnknownPredicateType(other.to_string()));
             }
@@ -108,7 +106,9 @@ pub struct Statement {
     pub predicate: Value,
 }
 
-fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<Subject>, D::Error> {
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<Subject>, D::Error> {
     Ok(Option::<Vec<Subject>>::deserialize(d)?.unwrap_or_default())
 }
 
@@ -226,9 +226,18 @@ mod tests {
             predicate_type_uri("slsaprovenance1").unwrap(),
             "https://slsa.dev/provenance/v1"
         );
-        assert_eq!(predicate_type_uri("spdxjson").unwrap(), "https://spdx.dev/Document");
-        assert_eq!(predicate_type_uri("cyclonedx").unwrap(), "https://cyclonedx.org/bom");
-        assert_eq!(predicate_type_uri("openvex").unwrap(), "https://openvex.dev/ns");
+        assert_eq!(
+            predicate_type_uri("spdxjson").unwrap(),
+            "https://spdx.dev/Document"
+        );
+        assert_eq!(
+            predicate_type_uri("cyclonedx").unwrap(),
+            "https://cyclonedx.org/bom"
+        );
+        assert_eq!(
+            predicate_type_uri("openvex").unwrap(),
+            "https://openvex.dev/ns"
+        );
         assert_eq!(
             predicate_type_uri("vuln").unwrap(),
             "https://cosign.sigstore.dev/attestation/vuln/v1"

@@ -112,7 +112,9 @@ impl PrivateKey {
                 {
                     return Err(Error::Sec1NotPkcs8);
                 }
-                return Err(Error::MalformedKey(format!("not a PKCS#8 private key: {e}")));
+                return Err(Error::MalformedKey(format!(
+                    "not a PKCS#8 private key: {e}"
+                )));
             }
         };
         let bad = |e: pkcs8::Error| Error::MalformedKey(e.to_string());
@@ -314,8 +316,8 @@ impl PublicKey {
         }
     }
 
-    /// The key id sigstore-go and npm write as a bundle's public-key hint:
-    /// `SHA256:<unpadded base64 of sha256(SPKI DER)>`.
+    /// A key hint for a bundle's `publicKey.hint`: `SHA256:<unpadded base64 of sha256(SPKI DER)>`.
+    /// Hints are free-form; verifiers use the key they are given, not the hint.
     pub fn sha256_hint(&self) -> Result<String> {
         let digest = Sha256::digest(self.to_spki_der()?);
         Ok(format!(
@@ -500,7 +502,11 @@ pub fn password_from_env() -> Option<String> {
 mod tests {
     use super::*;
 
-    const CHEAP: ScryptParams = ScryptParams { n: 1024, r: 8, p: 1 };
+    const CHEAP: ScryptParams = ScryptParams {
+        n: 1024,
+        r: 8,
+        p: 1,
+    };
 
     #[test]
     fn encrypted_key_round_trips_with_its_password() {

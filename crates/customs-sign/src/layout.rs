@@ -29,10 +29,15 @@ fn tag_with_suffix(digest: &str, suffix: &str) -> Result<String> {
     let (alg, hex) = digest
         .split_once(':')
         .ok_or_else(|| Error::MalformedPayload(format!("digest {digest:?} has no algorithm")))?;
-    let alg_ok = !alg.is_empty() && alg.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let alg_ok = !alg.is_empty()
+        && alg
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     let hex_ok = !hex.is_empty() && hex.bytes().all(|c| c.is_ascii_hexdigit());
     if !alg_ok || !hex_ok {
-        return Err(Error::MalformedPayload(format!("malformed digest {digest:?}")));
+        return Err(Error::MalformedPayload(format!(
+            "malformed digest {digest:?}"
+        )));
     }
     Ok(format!("{alg}-{hex}.{suffix}"))
 }
@@ -175,7 +180,12 @@ pub fn build_manifest(layers: &[SignatureLayer]) -> BuiltManifest {
     let mut out = String::from(r#"{"schemaVersion":2,"mediaType":"#);
     gojson::write_string(&mut out, MANIFEST_MEDIA_TYPE);
     out.push_str(r#","config":"#);
-    write_descriptor(&mut out, CONFIG_MEDIA_TYPE, config.len() as u64, &config_digest);
+    write_descriptor(
+        &mut out,
+        CONFIG_MEDIA_TYPE,
+        config.len() as u64,
+        &config_digest,
+    );
     out.push_str(r#"},"layers":["#);
     for (i, layer) in layers.iter().enumerate() {
         if i > 0 {

@@ -16,7 +16,12 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 
 /// The RFC 8785 canonical JSON of the fields a Rekor SET signs:
 /// `{"body":…,"integratedTime":…,"logID":…,"logIndex":…}`.
-pub fn set_payload(body_b64: &str, integrated_time: i64, log_id_hex: &str, log_index: i64) -> Vec<u8> {
+pub fn set_payload(
+    body_b64: &str,
+    integrated_time: i64,
+    log_id_hex: &str,
+    log_index: i64,
+) -> Vec<u8> {
     // Keys are already in RFC 8785 order; serde_json escapes strings as RFC 8785 requires.
     let s = |v: &str| Value::String(v.to_string()).to_string();
     format!(
@@ -35,8 +40,15 @@ pub fn verify_set(
     log_index: i64,
     signature: &[u8],
 ) -> Result<()> {
-    let payload = set_payload(body_b64, integrated_time, &hex::encode(&log.log_id), log_index);
-    log.key.verify(&payload, signature).map_err(|_| Error::BadSet)
+    let payload = set_payload(
+        body_b64,
+        integrated_time,
+        &hex::encode(&log.log_id),
+        log_index,
+    );
+    log.key
+        .verify(&payload, signature)
+        .map_err(|_| Error::BadSet)
 }
 
 /// RFC 6962 leaf hash: sha256(0x00 || entry).
@@ -128,7 +140,10 @@ pub fn parse_checkpoint(text: &str) -> Result<Checkpoint> {
         .split_once("\n\n")
         .ok_or_else(|| bad("no blank line between body and signatures"))?;
     let mut lines = body.split('\n');
-    let origin = lines.next().filter(|l| !l.is_empty()).ok_or_else(|| bad("missing origin"))?;
+    let origin = lines
+        .next()
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| bad("missing origin"))?;
     let size = lines
         .next()
         .and_then(|l| l.parse::<u64>().ok())
@@ -266,11 +281,15 @@ pub fn check_body(
                     && verifier_matches(str_at(s, &["verifier"]).unwrap_or_default(), signer)
             });
             if !ok {
-                return Err(mismatch("dsse entry has no matching signature and verifier"));
+                return Err(mismatch(
+                    "dsse entry has no matching signature and verifier",
+                ));
             }
         }
         ("intoto", "0.0.2") => {
-            let content = spec.get("content").ok_or_else(|| mismatch("intoto entry without content"))?;
+            let content = spec
+                .get("content")
+                .ok_or_else(|| mismatch("intoto entry without content"))?;
             if str_at(content, &["payloadHash", "value"]) != Some(payload_sha256) {
                 return Err(mismatch("intoto payload hash is not sha256(payload)"));
             }
@@ -358,7 +377,12 @@ pub fn verify_cosign_bundle_annotation(
     let body = B64
         .decode(&p.body)
         .map_err(|_| Error::MalformedBundle("body is not base64".to_string()))?;
-    check_body(&body, &hex::encode(Sha256::digest(payload)), signature_b64, signer)?;
+    check_body(
+        &body,
+        &hex::encode(Sha256::digest(payload)),
+        signature_b64,
+        signer,
+    )?;
     Ok(VerifiedEntry {
         integrated_time: p.integrated_time,
         log_index: p.log_index,
@@ -413,7 +437,9 @@ mod tests {
                     .unwrap_or_else(|e| panic!("n={n} m={m}: {e}"));
                 if n > 1 {
                     let wrong = (m + 1) % n;
-                    assert!(verify_inclusion(leaves[wrong], m as u64, n as u64, &path, &root).is_err());
+                    assert!(
+                        verify_inclusion(leaves[wrong], m as u64, n as u64, &path, &root).is_err()
+                    );
                 }
             }
         }

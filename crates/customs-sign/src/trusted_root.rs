@@ -183,8 +183,8 @@ fn logs(list: Vec<LogJson>) -> Result<Vec<TransparencyLog>> {
 impl TrustedRoot {
     /// Parse a `trusted_root.json` document.
     pub fn from_json(bytes: &[u8]) -> Result<TrustedRoot> {
-        let doc: RootJson =
-            serde_json::from_slice(bytes).map_err(|e| Error::MalformedTrustedRoot(e.to_string()))?;
+        let doc: RootJson = serde_json::from_slice(bytes)
+            .map_err(|e| Error::MalformedTrustedRoot(e.to_string()))?;
         let mut cas = Vec::new();
         for ca in doc.certificate_authorities {
             let chain = ca
@@ -238,7 +238,12 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     };
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return None;
     }
     let mut rest = &s[19..];
