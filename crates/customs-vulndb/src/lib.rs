@@ -1,7 +1,36 @@
 //! customs-vulndb turns advisory data (OSV records, Alpine secdb) into one compiled,
 //! memory-mapped database file, and matches an inventory against it. It matches packages, not
-//! images, and knows nothing of output formats.
+//! images, and knows nothing of output formats or of the command line.
+//!
+//! ```no_run
+//! use customs_vulndb::{build, Database, Source};
+//! use std::path::Path;
+//! let sources = Source::discover(Path::new("vulndata"))?;
+//! build(&sources, Path::new("vuln.db"))?;
+//! let db = Database::open(Path::new("vuln.db"))?;
+//! let advisories = db.lookup("PyPI", "Django")?;
+//! # Ok::<(), customs_vulndb::Error>(())
+//! ```
 
+pub mod advisory;
+pub mod cvss;
+mod cvss4_table;
+pub mod db;
+pub mod ecosystem;
+pub mod error;
+mod fetch;
 pub mod finding;
+pub mod matcher;
+pub mod osv;
+pub mod secdb;
+pub mod source;
+pub mod update;
 
-pub use finding::{FixStatus, Finding, Severity, SeveritySource};
+pub use advisory::{Advisory, Affected, Event, Range, RangeKind, SeverityEntry};
+pub use db::{build, build_bytes, BuildReport, Database, Metadata, Status, SCHEMA_VERSION};
+pub use ecosystem::{os_ecosystem, os_ecosystem_candidates, pep503_normalise};
+pub use error::{Error, Result};
+pub use finding::{Finding, FixStatus, Severity, SeveritySource};
+pub use matcher::{match_inventory, match_package, MatchResult};
+pub use source::{Source, SourceInfo, SourceKind};
+pub use update::{update, update_with, UpdateEvent, UpdateOptions, UpdateReport};

@@ -1,0 +1,500 @@
+//! The compiled database: one read-only, memory-mapped file.
+//!
+//! Layout (all integers little-endian):
+//!
+//! ```text
+//! 0    magic "CUSTVDB\n"
+//! 8    schema version (u32), reserved (u32)
+//! 16   file length (u64)
+//! 24   SHA-256 of the whole file with these 32 bytes zeroed
+//! 56   offset, length (u64 pairs) of: metadata (JSON), fst map, block table, blocks
+//! 120  zero padding to 128
+//! ```
+//!
+//! The `fst` map goes from `ecosystem \0 name` to `block << 32 | offset`: the zstd block
+//! holding the key's advisories and where, inside the decompressed block, a `u32` length and
+//! the postcard-encoded `Vec<Advisory>` start. Keys are packed into blocks of about
+//! [`BLOCK_TARGET`] bytes in key order, so a lookup decompresses one small block.
+
+use crate::advisory::Advisory;
+use crate::ecosystem::key_name;
+use crate::error::{Error, Result};
+use crate::source::{self, Source, SourceInfo};
+use memmap2::Mmap;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+pub const MAGIC: &[u8; 8] = b"CUSTVDB\n";
+/// Bumped whenever the layout or the encoding of [`Advisory`] changes.
+pub const SCHEMA_VERSION: u32 = 1;
+const HEADER_LEN: usize = 128;
+const CHECKSUM: std::ops::Range<usize> = 24..56;
+/// Uncompressed size at which a block is closed.
+pub const BLOCK_TARGET: usize = 8 * 1024;
+const ZSTD_LEVEL: i32 = 12;
+const CACHE_BLOCKS: usize = 256;
+
+/// What the database file says about itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metadata {
+    pub schema_version: u32,
+    /// RFC 3339; from `SOURCE_DATE_EPOCH`, else the newest record's `modified`.
+    pub built_at: String,
+    pub built_at_unix: i64,
+    pub sources: Vec<SourceInfo>,
+    /// Records read from all sources.
+    pub records: usize,
+    /// Advisory entries stored (one per record per affected package).
+    pub advisories: usize,
+    /// Distinct (ecosystem, package) keys.
+    pub packages: usize,
+    pub skipped: usize,
+    pub withdrawn: usize,
+    /// Advisory entries per ecosystem.
+    pub ecosystems: BTreeMap<String, usize>,
+}
+
+/// The outcome of a build.
+#[derive(Debug, Clone)]
+pub struct BuildReport {
+    pub path: Option<PathBuf>,
+    pub metadata: Metadata,
+    /// Malformed records, duplicate ids and other problems that did not stop the build.
+    pub warnings: Vec<String>,
+    pub bytes: u64,
+    pub duration: Duration,
+}
+
+/// Builds a database from `sources` and writes it to `dest` atomically (a temporary file in
+/// the same directory, renamed over `dest`).
+pub fn build(sources: &[Source], dest: &Path) -> Result<BuildReport> {
+    let (bytes, mut report) = build_bytes(sources)?;
+    write_atomically(dest, &bytes)?;
+    report.path = Some(dest.to_path_buf());
+    Ok(report)
+}
+
+/// Builds a database in memory. The same sources always give the same bytes.
+pub fn build_bytes(sources: &[Source]) -> Result<(Vec<u8>, BuildReport)> {
+    let started = Instant::now();
+    let mut warnings = Vec::new();
+    let mut infos = Vec::new();
+    let mut newest: Option<jiff::Timestamp> = None;
+    // key -> advisories, deduplicated by id.
+    let mut entries: BTreeMap<Vec<u8>, Vec<Advisory>> = BTreeMap::new();
+    for src in sources {
+        let loaded = source::load(src, &mut warnings)?;
+        for m in &loaded.modified {
+            if let Ok(t) = m.parse::<jiff::Timestamp>() {
+                newest = Some(newest.map_or(t, |n| n.max(t)));
+            }
+        }
+        for keyed in loaded.keyed {
+            if keyed.ecosystem.contains('\0') || keyed.name.contains('\0') {
+                warnings.push(format!(
+                    "{}: NUL in package name, skipped",
+                    keyed.advisory.id
+                ));
+                continue;
+            }
+            let mut key = keyed.ecosystem.into_bytes();
+            key.push(0);
+            key.extend_from_slice(keyed.name.as_bytes());
+            let list = entries.entry(key).or_default();
+            match list.iter_mut().find(|a| a.id == keyed.advisory.id) {
+                Some(existing) => {
+                    let newer = keyed.advisory.modified.parse::<jiff::Timestamp>().ok()
+                        > existing.modified.parse::<jiff::Timestamp>().ok();
+                    if newer {
+                        *existing = keyed.advisory;
+                    }
+                }
+                None => list.push(keyed.advisory),
+            }
+        }
+        infos.push(loaded.info);
+    }
+
+    let built_at = match std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+    {
+        Some(secs) => jiff::Timestamp::from_second(secs).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+        None => newest.unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+    };
+
+    let mut ecosystems: BTreeMap<String, usize> = BTreeMap::new();
+    let mut advisories = 0;
+    let mut map_builder = fst::MapBuilder::memory();
+    let mut blocks: Vec<u8> = Vec::new();
+    let mut table: Vec<u8> = Vec::new();
+    let mut block: Vec<u8> = Vec::new();
+    let mut compressor =
+        zstd::bulk::Compressor::new(ZSTD_LEVEL).map_err(|e| Error::source("zstd", e))?;
+    let mut flush =
+        |block: &mut Vec<u8>, blocks: &mut Vec<u8>, table: &mut Vec<u8>| -> Result<()> {
+            if block.is_empty() {
+                return Ok(());
+            }
+            let compressed = compressor
+                .compress(block)
+                .map_err(|e| Error::source("zstd", e))?;
+            table.extend_from_slice(&(blocks.len() as u64).to_le_bytes());
+            table.extend_from_slice(&(compressed.len() as u32).to_le_bytes());
+            table.extend_from_slice(&(block.len() as u32).to_le_bytes());
+            blocks.extend_from_slice(&compressed);
+            block.clear();
+            Ok(())
+        };
+    for (key, mut list) in entries.iter_mut().map(|(k, v)| (k, std::mem::take(v))) {
+        list.sort_by(|a, b| a.id.cmp(&b.id));
+        let eco = key.split(|b| *b == 0).next().unwrap_or(&[]);
+        *ecosystems
+            .entry(String::from_utf8_lossy(eco).into_owned())
+            .or_default() += list.len();
+        advisories += list.len();
+        let encoded = postcard::to_stdvec(&list).map_err(|e| Error::source("encoding", e))?;
+        let block_index = (table.len() / 16) as u64;
+        let value = (block_index << 32) | block.len() as u64;
+        block.extend_from_slice(&(encoded.len() as u32).to_le_bytes());
+        block.extend_from_slice(&encoded);
+        map_builder
+            .insert(key, value)
+            .map_err(|e| Error::source("index", e))?;
+        if block.len() >= BLOCK_TARGET {
+            flush(&mut block, &mut blocks, &mut table)?;
+        }
+    }
+    flush(&mut block, &mut blocks, &mut table)?;
+    let fst_bytes = map_builder
+        .into_inner()
+        .map_err(|e| Error::source("index", e))?;
+
+    let metadata = Metadata {
+        schema_version: SCHEMA_VERSION,
+        built_at: built_at.to_string(),
+        built_at_unix: built_at.as_second(),
+        records: infos.iter().map(|i| i.records).sum(),
+        skipped: infos.iter().map(|i| i.skipped).sum(),
+        withdrawn: infos.iter().map(|i| i.withdrawn).sum(),
+        sources: infos,
+        advisories,
+        packages: entries.len(),
+        ecosystems,
+    };
+    let meta_bytes = serde_json::to_vec(&metadata).map_err(|e| Error::source("metadata", e))?;
+
+    let mut out = vec![0u8; HEADER_LEN];
+    let mut sections = Vec::new();
+    for section in [&meta_bytes, &fst_bytes, &table, &blocks] {
+        sections.push((out.len() as u64, section.len() as u64));
+        out.extend_from_slice(section);
+    }
+    out[0..8].copy_from_slice(MAGIC);
+    out[8..12].copy_from_slice(&SCHEMA_VERSION.to_le_bytes());
+    let total = out.len() as u64;
+    out[16..24].copy_from_slice(&total.to_le_bytes());
+    for (i, (off, len)) in sections.iter().enumerate() {
+        let at = 56 + i * 16;
+        out[at..at + 8].copy_from_slice(&off.to_le_bytes());
+        out[at + 8..at + 16].copy_from_slice(&len.to_le_bytes());
+    }
+    let digest = Sha256::digest(&out);
+    out[CHECKSUM].copy_from_slice(&digest);
+
+    let bytes = out.len() as u64;
+    Ok((
+        out,
+        BuildReport {
+            path: None,
+            metadata,
+            warnings,
+            bytes,
+            duration: started.elapsed(),
+        },
+    ))
+}
+
+/// Writes `bytes` to `dest` through a temporary file in the same directory and a rename, so
+/// readers see the old file or the new one, never a mix.
+pub(crate) fn write_atomically(dest: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".customs-db-")
+        .tempfile_in(&dir)
+        .map_err(|e| Error::io(&dir, e))?;
+    tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io(tmp.path(), e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644));
+    }
+    tmp.persist(dest).map_err(|e| Error::io(dest, e.error))?;
+    Ok(())
+}
+
+/// A byte range of the shared mapping, so the fst map can borrow it without a copy.
+#[derive(Clone)]
+struct Slice {
+    map: Arc<Mmap>,
+    start: usize,
+    end: usize,
+}
+
+impl AsRef<[u8]> for Slice {
+    fn as_ref(&self) -> &[u8] {
+        &self.map[self.start..self.end]
+    }
+}
+
+/// An open, verified database.
+pub struct Database {
+    path: PathBuf,
+    map: Arc<Mmap>,
+    index: fst::Map<Slice>,
+    table: (usize, usize),
+    blocks: (usize, usize),
+    metadata: Metadata,
+    cache: Mutex<HashMap<u32, Arc<Vec<u8>>>>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("path", &self.path)
+            .field("metadata", &self.metadata)
+            .finish()
+    }
+}
+
+/// Age and content of a database, for `customs db status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub path: PathBuf,
+    pub file_size: u64,
+    /// Time since `built_at`; `None` when `built_at` is in the future.
+    pub age: Option<Duration>,
+    pub metadata: Metadata,
+}
+
+fn read_u64(b: &[u8], at: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(a)
+}
+
+fn read_u32(b: &[u8], at: usize) -> u32 {
+    let mut a = [0u8; 4];
+    a.copy_from_slice(&b[at..at + 4]);
+    u32::from_le_bytes(a)
+}
+
+impl Database {
+    /// Opens and verifies (magic, schema version, length, checksum) the database at `path`.
+    pub fn open(path: &Path) -> Result<Database> {
+        let corrupt = |reason: &str| Error::Corrupt {
+            path: path.to_path_buf(),
+            reason: reason.to_string(),
+        };
+        let file = match std::fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::Missing(path.to_path_buf()))
+            }
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        if len < HEADER_LEN as u64 {
+            return Err(corrupt(&format!(
+                "truncated: {len} bytes, shorter than the header"
+            )));
+        }
+        // SAFETY: the file is only ever replaced by rename, never written in place, so the
+        // mapped bytes do not change while mapped.
+        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        let b: &[u8] = &map;
+        if &b[0..8] != MAGIC {
+            return Err(corrupt("not a customs vulnerability database (bad magic)"));
+        }
+        let schema = read_u32(b, 8);
+        if schema != SCHEMA_VERSION {
+            return Err(Error::WrongSchema {
+                path: path.to_path_buf(),
+                found: schema,
+                expected: SCHEMA_VERSION,
+            });
+        }
+        let declared = read_u64(b, 16);
+        if declared != b.len() as u64 {
+            return Err(corrupt(&format!(
+                "truncated or extended: header says {declared} bytes, file has {}",
+                b.len()
+            )));
+        }
+        let mut hasher = Sha256::new();
+        hasher.update(&b[..CHECKSUM.start]);
+        hasher.update([0u8; 32]);
+        hasher.update(&b[CHECKSUM.end..]);
+        if hasher.finalize().as_slice() != &b[CHECKSUM] {
+            return Err(corrupt("checksum mismatch"));
+        }
+        let mut sections = [(0usize, 0usize); 4];
+        for (i, s) in sections.iter_mut().enumerate() {
+            let off = read_u64(b, 56 + i * 16);
+            let len = read_u64(b, 64 + i * 16);
+            let end = off
+                .checked_add(len)
+                .filter(|e| *e <= b.len() as u64 && off >= HEADER_LEN as u64);
+            let Some(end) = end else {
+                return Err(corrupt("section out of bounds"));
+            };
+            *s = (off as usize, end as usize);
+        }
+        let metadata: Metadata = serde_json::from_slice(&b[sections[0].0..sections[0].1])
+            .map_err(|e| corrupt(&format!("metadata unreadable: {e}")))?;
+        if (sections[2].1 - sections[2].0) % 16 != 0 {
+            return Err(corrupt("block table size"));
+        }
+        let map = Arc::new(map);
+        let slice = Slice {
+            map: map.clone(),
+            start: sections[1].0,
+            end: sections[1].1,
+        };
+        let index = fst::Map::new(slice).map_err(|e| corrupt(&format!("index unreadable: {e}")))?;
+        Ok(Database {
+            path: path.to_path_buf(),
+            map,
+            index,
+            table: sections[2],
+            blocks: sections[3],
+            metadata,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// The advisories stored for a package. PyPI names are normalised (PEP 503) here, so
+    /// callers may pass them as found.
+    pub fn lookup(&self, ecosystem: &str, name: &str) -> Result<Vec<Advisory>> {
+        let mut key = Vec::with_capacity(ecosystem.len() + name.len() + 1);
+        key.extend_from_slice(ecosystem.as_bytes());
+        key.push(0);
+        if ecosystem == "PyPI" || ecosystem.starts_with("PyPI:") {
+            key.extend_from_slice(key_name(ecosystem, name).as_bytes());
+        } else {
+            key.extend_from_slice(name.as_bytes());
+        }
+        let Some(value) = self.index.get(&key) else {
+            return Ok(Vec::new());
+        };
+        let block_index = (value >> 32) as u32;
+        let offset = (value & 0xffff_ffff) as usize;
+        let block = self.block(block_index)?;
+        let corrupt = |reason: &str| Error::Corrupt {
+            path: self.path.clone(),
+            reason: reason.to_string(),
+        };
+        if offset + 4 > block.len() {
+            return Err(corrupt("entry offset out of its block"));
+        }
+        let len = read_u32(&block, offset) as usize;
+        let body = block
+            .get(offset + 4..offset + 4 + len)
+            .ok_or_else(|| corrupt("entry overruns its block"))?;
+        postcard::from_bytes(body).map_err(|e| corrupt(&format!("entry undecodable: {e}")))
+    }
+
+    fn block(&self, index: u32) -> Result<Arc<Vec<u8>>> {
+        if let Some(b) = self.cache.lock().ok().and_then(|c| c.get(&index).cloned()) {
+            return Ok(b);
+        }
+        let corrupt = |reason: &str| Error::Corrupt {
+            path: self.path.clone(),
+            reason: reason.to_string(),
+        };
+        let at = self.table.0 + index as usize * 16;
+        if at + 16 > self.table.1 {
+            return Err(corrupt("block index out of range"));
+        }
+        let b: &[u8] = &self.map;
+        let off = read_u64(b, at) as usize;
+        let clen = read_u32(b, at + 8) as usize;
+        let ulen = read_u32(b, at + 12) as usize;
+        let start = self
+            .blocks
+            .0
+            .checked_add(off)
+            .filter(|s| s + clen <= self.blocks.1);
+        let Some(start) = start else {
+            return Err(corrupt("block out of bounds"));
+        };
+        let data = zstd::bulk::decompress(&b[start..start + clen], ulen)
+            .map_err(|e| corrupt(&format!("block {index} undecompressable: {e}")))?;
+        let data = Arc::new(data);
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() >= CACHE_BLOCKS {
+                cache.clear();
+            }
+            cache.insert(index, data.clone());
+        }
+        Ok(data)
+    }
+
+    /// Every (ecosystem, package) key, in order. Mainly for tests and `db status --verbose`.
+    pub fn keys(&self) -> Vec<(String, String)> {
+        use fst::{IntoStreamer, Streamer};
+        let mut out = Vec::new();
+        let mut stream = self.index.stream().into_stream();
+        while let Some((k, _)) = stream.next() {
+            let text = String::from_utf8_lossy(k);
+            if let Some((e, n)) = text.split_once('\0') {
+                out.push((e.to_string(), n.to_string()));
+            }
+        }
+        out
+    }
+
+    /// Time since the data was built, `None` if `built_at` is in the future.
+    pub fn age(&self) -> Option<Duration> {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .ok()?
+            .as_secs() as i64;
+        let secs = now.checked_sub(self.metadata.built_at_unix)?;
+        u64::try_from(secs).ok().map(Duration::from_secs)
+    }
+
+    /// Whether the data is older than `max_age`.
+    pub fn is_stale(&self, max_age: Duration) -> bool {
+        self.age().is_some_and(|age| age > max_age)
+    }
+
+    pub fn status(&self) -> Status {
+        Status {
+            path: self.path.clone(),
+            file_size: self.map.len() as u64,
+            age: self.age(),
+            metadata: self.metadata.clone(),
+        }
+    }
+}
