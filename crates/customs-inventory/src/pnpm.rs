@@ -163,6 +163,22 @@ mod tests {
     }
 
     #[test]
+    fn alias_expansion_bomb_is_rejected_quickly() {
+        let mut yaml = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for (prev, cur) in ["a", "b", "c", "d", "e", "f", "g", "h"]
+            .windows(2)
+            .map(|w| (w[0], w[1]))
+        {
+            yaml.push_str(&format!("{cur}: &{cur} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+        }
+        yaml.push_str("packages:\n  /x@1.0.0: *h\n");
+        let start = std::time::Instant::now();
+        let err = parse("pnpm-lock.yaml", yaml.as_bytes()).unwrap_err();
+        assert!(err.to_string().contains("limit"), "{err}");
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
     fn not_yaml_mapping_is_malformed() {
         assert!(parse("pnpm-lock.yaml", b"- a\n- b\n").is_err());
     }
