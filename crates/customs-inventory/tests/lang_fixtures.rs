@@ -235,7 +235,7 @@ fn root_project_package_json_is_readable_but_not_matched() {
     );
 }
 
-/// A zip with one member `name` whose content is `len` zero bytes, deflated.
+/// A zip with one deflated member `name` holding `content`.
 fn zip_with(name: &str, content: &[u8]) -> Vec<u8> {
     use std::io::Write;
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
