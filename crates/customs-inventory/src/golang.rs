@@ -145,11 +145,32 @@ fn find_header<'a>(file: &object::File<'a>) -> Result<Option<&'a [u8]>, ExtractE
             }
         }
     }
+    let mut have_sections = false;
     for section in file.sections() {
+        have_sections = true;
         if section.kind() != object::SectionKind::Data {
             continue;
         }
         if let Some(found) = find_magic(section_data(&section)?) {
+            return Ok(Some(found));
+        }
+    }
+    if have_sections {
+        return Ok(None);
+    }
+    // An ELF stripped of its section headers: the writable loadable segments.
+    for segment in file.segments() {
+        let writable = match segment.flags() {
+            object::SegmentFlags::Elf { p_flags, .. } => p_flags.0 & object::elf::PF_W.0 != 0,
+            _ => false,
+        };
+        if !writable {
+            continue;
+        }
+        let bytes = segment
+            .data()
+            .map_err(|e| ExtractError::malformed(FORMAT, format!("segment: {e}")))?;
+        if let Some(found) = find_magic(bytes) {
             return Ok(Some(found));
         }
     }
@@ -163,11 +184,10 @@ fn section_data<'a>(section: &object::Section<'a, '_>) -> Result<&'a [u8], Extra
     })
 }
 
-/// The magic only ever starts at a 16-byte boundary of its section.
+/// The magic only ever starts at a 16-byte boundary of its section or segment.
 fn find_magic(bytes: &[u8]) -> Option<&[u8]> {
-    (0..bytes.len())
-        .step_by(16)
-        .find(|&at| bytes[at..].starts_with(MAGIC))
+    memchr::memmem::find_iter(bytes, MAGIC)
+        .find(|at| at % 16 == 0)
         .map(|at| &bytes[at..])
 }
 

@@ -265,3 +265,63 @@ proptest! {
         let _ = parse(key, &data);
     }
 }
+
+#[test]
+fn go_binary_stripped_of_section_headers_is_read_through_its_writable_segment() {
+    let key = "go-binaries/binary_with_module_replacement-linux-amd64";
+    let mut data = read(key);
+    // ELF64 header: e_shoff at 0x28 (8 bytes), e_shnum at 0x3c, e_shstrndx at 0x3e.
+    data[0x28..0x30].fill(0);
+    data[0x3c..0x40].fill(0);
+    let got = golang::parse(key, &data).unwrap();
+    let want = &expected()[key];
+    assert_matches(key, &got, want);
+}
+
+/// Rewrites the fixture's Go 1.18+ header into the pre-1.18 pointer layout in place: the two
+/// header words point at Go string headers `{data, len}` written over the start of
+/// `.noptrdata`, whose data pointers are the virtual addresses of the strings the inline
+/// layout already holds. Reading it back exercises the mapping of virtual addresses to file
+/// offsets through the program headers.
+#[test]
+fn pointer_layout_in_a_real_elf_is_read_through_its_program_headers() {
+    use object::{Object, ObjectSection};
+    let key = "go-binaries/binary_with_module_replacement-linux-amd64";
+    let mut data = read(key);
+    let (info_addr, info_off, spare_addr, spare_off) = {
+        let file = object::File::parse(&*data).unwrap();
+        let info = file.section_by_name(".go.buildinfo").unwrap();
+        let spare = file.section_by_name(".noptrdata").unwrap();
+        (
+            info.address(),
+            info.file_range().unwrap().0,
+            spare.address(),
+            spare.file_range().unwrap().0,
+        )
+    };
+    let (info_off, spare_off) = (info_off as usize, spare_off as usize);
+    assert_eq!(&data[info_off..info_off + 14], b"\xff Go buildinf:");
+    // Inline layout: one-byte varint version length, the version, two-byte varint modinfo
+    // length, the modinfo.
+    let version_len = u64::from(data[info_off + 32]);
+    assert!(version_len < 0x80);
+    let at = info_off + 33 + version_len as usize;
+    assert!(data[at] & 0x80 != 0 && data[at + 1] & 0x80 == 0);
+    let modinfo_len = u64::from(data[at] & 0x7f) | u64::from(data[at + 1]) << 7;
+    let modinfo_addr = info_addr + (at + 2 - info_off) as u64;
+    let words = [info_addr + 33, version_len, modinfo_addr, modinfo_len];
+    for (i, word) in words.iter().enumerate() {
+        data[spare_off + 8 * i..spare_off + 8 * i + 8].copy_from_slice(&word.to_le_bytes());
+    }
+    data[info_off + 15] = 0; // little endian, pointer layout
+    data[info_off + 16..info_off + 24].copy_from_slice(&spare_addr.to_le_bytes());
+    data[info_off + 24..info_off + 32].copy_from_slice(&(spare_addr + 16).to_le_bytes());
+
+    let info = golang::read_build_info(&data).unwrap().unwrap();
+    assert_eq!(info.go_version, "go1.22.0");
+    assert_matches(key, &golang::parse(key, &data).unwrap(), &expected()[key]);
+
+    // A string header pointing past the mapped segments is an error.
+    data[spare_off..spare_off + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+    assert!(golang::parse(key, &data).is_err());
+}
