@@ -10,6 +10,7 @@
 pub mod error;
 pub mod package;
 pub mod purl;
+pub mod scan;
 
 // Operating system and OS package databases.
 pub mod apk;
@@ -33,3 +34,4 @@ pub mod yarn;
 
 pub use error::ExtractError;
 pub use package::{Inventory, OsInfo, Package, Warning};
+pub use scan::{scan_image, ScanOptions, ScanResult};

@@ -1,0 +1,409 @@
+//! The image scan: streams every layer once, hands each interesting file to its extractor
+//! while the bytes go by, caches each layer's results by diff-id, then keeps only what the
+//! merged filesystem still shows and attributes every package to the layer that introduced it.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Read;
+
+use customs_image::summary::{self, LayerSummary};
+use customs_image::{EntryMeta, FileSystem, Image, ImageError, LayerCache};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    apk, dotnet, dotnet_pe, dpkg, golang, java, npm, os, php, pnpm, python, rpm, ruby, rust,
+    rust_audit, yarn,
+};
+use crate::{Inventory, OsInfo, Package, Warning};
+
+/// Bump when any extractor's output changes, so cached layer results are not reused.
+pub const INVENTORY_VERSION: u32 = 1;
+/// Largest single file handed to an extractor.
+pub const MAX_FILE_BYTES: u64 = 512 << 20;
+
+/// How to scan.
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    pub cache: Option<LayerCache>,
+}
+
+/// The inventory and the filesystem it was read from (audit and reports reuse both).
+pub struct ScanResult {
+    pub inventory: Inventory,
+    pub fs: FileSystem,
+    pub layers: Vec<LayerSummary>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    OsRelease,
+    DpkgStatus,
+    DpkgStatusD,
+    DpkgList,
+    Apk,
+    Rpm,
+    Python,
+    Npm,
+    Yarn,
+    Pnpm,
+    Ruby,
+    Php,
+    CargoLock,
+    DotnetDeps,
+    DotnetPe,
+    Java,
+    Executable,
+}
+
+fn classify(e: &EntryMeta) -> Option<Kind> {
+    if !e.is_file() {
+        return None;
+    }
+    let p = e.path.as_str();
+    if os::OS_FILES.contains(&p) {
+        return Some(Kind::OsRelease);
+    }
+    if p == "var/lib/dpkg/status" {
+        return Some(Kind::DpkgStatus);
+    }
+    if let Some(rest) = p.strip_prefix("var/lib/dpkg/status.d/") {
+        return (!rest.contains('/') && !rest.ends_with(".md5sums")).then_some(Kind::DpkgStatusD);
+    }
+    if p.starts_with("var/lib/dpkg/info/") && p.ends_with(".list") {
+        return Some(Kind::DpkgList);
+    }
+    if apk::matches(p) {
+        return Some(Kind::Apk);
+    }
+    if rpm::matches(p) {
+        return Some(Kind::Rpm);
+    }
+    if python::matches(p) {
+        return Some(Kind::Python);
+    }
+    if npm::matches(p) {
+        return Some(Kind::Npm);
+    }
+    if yarn::matches(p) {
+        return Some(Kind::Yarn);
+    }
+    if pnpm::matches(p) {
+        return Some(Kind::Pnpm);
+    }
+    if ruby::matches(p) {
+        return Some(Kind::Ruby);
+    }
+    if php::matches(p) {
+        return Some(Kind::Php);
+    }
+    if rust::matches(p) {
+        return Some(Kind::CargoLock);
+    }
+    if dotnet::matches(p) {
+        return Some(Kind::DotnetDeps);
+    }
+    if java::matches(p) {
+        return Some(Kind::Java);
+    }
+    if dotnet_pe::matches(p) {
+        return Some(Kind::DotnetPe);
+    }
+    if e.mode & 0o111 != 0 && e.size >= 64 {
+        return Some(Kind::Executable);
+    }
+    None
+}
+
+/// What one file of one layer gave.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct FileResult {
+    path: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    packages: Vec<Package>,
+    /// Files the OS packages of this database own (for de-duplication).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    owned: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    warning: Option<String>,
+    /// Raw bytes, kept only for OS identification files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    raw: Vec<u8>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct LayerResults {
+    files: Vec<FileResult>,
+}
+
+fn read_capped(r: &mut dyn Read, size: u64) -> std::io::Result<Option<Vec<u8>>> {
+    if size > MAX_FILE_BYTES {
+        return Ok(None);
+    }
+    let mut buf = Vec::with_capacity(size as usize);
+    r.take(MAX_FILE_BYTES).read_to_end(&mut buf)?;
+    Ok(Some(buf))
+}
+
+fn analyse(kind: Kind, e: &EntryMeta, r: &mut dyn Read) -> std::io::Result<Option<FileResult>> {
+    let path = e.path.as_str();
+    let mut out = FileResult {
+        path: path.to_string(),
+        ..Default::default()
+    };
+    if kind == Kind::Executable {
+        let mut head = [0u8; 4];
+        let mut n = 0;
+        while n < 4 {
+            let k = r.read(&mut head[n..])?;
+            if k == 0 {
+                break;
+            }
+            n += k;
+        }
+        if !golang::is_candidate(&head[..n]) {
+            return Ok(None);
+        }
+        let Some(rest) = read_capped(r, e.size.saturating_sub(n as u64))? else {
+            out.warning = Some(format!("{} bytes: too large to inspect", e.size));
+            return Ok(Some(out));
+        };
+        let mut data = head[..n].to_vec();
+        data.extend_from_slice(&rest);
+        match golang::parse(path, &data) {
+            Ok(p) => out.packages.extend(p),
+            Err(err) => out.warning = Some(err.to_string()),
+        }
+        match rust_audit::parse(path, &data) {
+            Ok(p) => out.packages.extend(p),
+            Err(err) => out.warning = Some(err.to_string()),
+        }
+        if out.packages.is_empty() && out.warning.is_none() {
+            return Ok(None);
+        }
+        return Ok(Some(out));
+    }
+    let Some(data) = read_capped(r, e.size)? else {
+        out.warning = Some(format!(
+            "{} bytes: larger than the {MAX_FILE_BYTES}-byte limit, skipped",
+            e.size
+        ));
+        return Ok(Some(out));
+    };
+    let result = match kind {
+        Kind::OsRelease => {
+            out.raw = data;
+            return Ok(Some(out));
+        }
+        Kind::DpkgStatus => dpkg::parse_status(&data),
+        Kind::DpkgStatusD => dpkg::parse_status_d(&[(path.to_string(), data)]),
+        Kind::DpkgList => {
+            out.owned = dpkg::parse_file_list(&data);
+            return Ok(Some(out));
+        }
+        Kind::Apk => apk::parse_installed(&data),
+        Kind::Rpm => rpm::parse_database(path, &data),
+        Kind::Python => python::parse(path, &data),
+        Kind::Npm => npm::parse(path, &data),
+        Kind::Yarn => yarn::parse(path, &data),
+        Kind::Pnpm => pnpm::parse(path, &data),
+        Kind::Ruby => ruby::parse(path, &data),
+        Kind::Php => php::parse(path, &data),
+        Kind::CargoLock => rust::parse(path, &data),
+        Kind::DotnetDeps => dotnet::parse(path, &data),
+        Kind::DotnetPe => dotnet_pe::parse(path, &data),
+        Kind::Java => java::parse(path, &data),
+        Kind::Executable => unreachable!("handled above"),
+    };
+    match result {
+        Ok(mut pkgs) => {
+            for p in &mut pkgs {
+                out.owned.append(&mut p.files);
+            }
+            if pkgs.is_empty() && out.owned.is_empty() {
+                return Ok(None);
+            }
+            out.packages = pkgs;
+        }
+        Err(err) => out.warning = Some(err.to_string()),
+    }
+    Ok(Some(out))
+}
+
+fn encode(r: &LayerResults) -> Vec<u8> {
+    zstd::encode_all(&serde_json::to_vec(r).expect("results serialise")[..], 3)
+        .expect("in-memory zstd")
+}
+
+fn decode(b: &[u8]) -> Option<LayerResults> {
+    serde_json::from_slice(&zstd::decode_all(b).ok()?).ok()
+}
+
+/// Scans every layer of `image` and builds its inventory.
+pub fn scan_image(image: &Image, opts: &ScanOptions) -> Result<ScanResult, ImageError> {
+    let cache = opts.cache.as_ref();
+    let mut fs = FileSystem::new();
+    let mut summaries = Vec::with_capacity(image.layers.len());
+    let mut per_layer: Vec<LayerResults> = Vec::with_capacity(image.layers.len());
+    for layer in &image.layers {
+        let key = LayerCache::key("inventory", INVENTORY_VERSION, &layer.diff_id);
+        let cached = cache.and_then(|c| {
+            let results = decode(&c.get(&key)?)?;
+            let s = summary::cached_summary(c, &layer.diff_id)?;
+            Some((s, results))
+        });
+        let (s, results) = match cached {
+            Some(hit) => hit,
+            None => {
+                let mut results = LayerResults::default();
+                let s = summary::stream_layer(image, layer.index, |e, r| {
+                    if let Some(kind) = classify(e) {
+                        if let Some(fr) = analyse(kind, e, r)? {
+                            results.files.push(fr);
+                        }
+                    }
+                    Ok(())
+                })?;
+                if let Some(c) = cache {
+                    summary::cache_summary(c, &layer.diff_id, &s);
+                    let _ = c.put(&key, &encode(&results));
+                }
+                (s, results)
+            }
+        };
+        fs.apply_layer(&s.entries);
+        summaries.push(s);
+        per_layer.push(results);
+    }
+    let inventory = assemble(image, &fs, &per_layer);
+    Ok(ScanResult {
+        inventory,
+        fs,
+        layers: summaries,
+    })
+}
+
+fn assemble(image: &Image, fs: &FileSystem, per_layer: &[LayerResults]) -> Inventory {
+    let diff_id = |i: usize| image.layers[i].diff_id.to_string();
+    // Index every file result by (path, layer).
+    let mut by_path: HashMap<&str, Vec<(usize, &FileResult)>> = HashMap::new();
+    for (i, lr) in per_layer.iter().enumerate() {
+        for fr in &lr.files {
+            by_path.entry(fr.path.as_str()).or_default().push((i, fr));
+        }
+    }
+    let visible = |path: &str, layer: usize| fs.get(path).is_some_and(|n| n.layer == layer);
+
+    // The OS, through symlinks (Debian's /etc/os-release points into /usr/lib).
+    let read = |p: &str| -> Option<Vec<u8>> {
+        let real = fs.resolve(p)?;
+        let node = fs.get(&real)?;
+        by_path
+            .get(real.as_str())?
+            .iter()
+            .find(|(l, _)| *l == node.layer)
+            .map(|(_, fr)| fr.raw.clone())
+    };
+    let os_info: Option<OsInfo> = os::detect(&read);
+
+    let mut inv = Inventory {
+        os: os_info.clone(),
+        ..Default::default()
+    };
+    let mut os_packages: Vec<Package> = Vec::new();
+    let mut lang_packages: Vec<Package> = Vec::new();
+    let mut owned: HashSet<String> = HashSet::new();
+    let mut paths: Vec<&&str> = by_path.keys().collect();
+    paths.sort();
+    for path in paths {
+        let versions = &by_path[*path];
+        for (layer, fr) in versions.iter() {
+            if !visible(path, *layer) {
+                continue;
+            }
+            if let Some(w) = &fr.warning {
+                inv.warnings.push(Warning {
+                    path: format!("/{path}"),
+                    layer: Some(diff_id(*layer)),
+                    message: w.clone(),
+                });
+            }
+            owned.extend(fr.owned.iter().cloned());
+            for p in &fr.packages {
+                let mut p = p.clone();
+                // The earliest layer whose copy of this file already listed the same package.
+                let introduced = versions
+                    .iter()
+                    .filter(|(l, other)| {
+                        *l <= *layer
+                            && other
+                                .packages
+                                .iter()
+                                .any(|o| o.name == p.name && o.version == p.version)
+                    })
+                    .map(|(l, _)| *l)
+                    .min()
+                    .unwrap_or(*layer);
+                p.layer = Some(diff_id(introduced));
+                if p.locations.is_empty() {
+                    p.locations.push(format!("/{path}"));
+                }
+                let is_os = matches!(p.found_by.as_str(), "dpkg" | "apk" | "rpm")
+                    || matches!(p.ecosystem.as_str(), "Debian" | "Alpine" | "rpm");
+                if is_os {
+                    p.purl = match p.ecosystem.as_str() {
+                        "Debian" => dpkg::purl_for(&p, os_info.as_ref()),
+                        "Alpine" => apk::purl_for(&p, os_info.as_ref()),
+                        _ => rpm::purl_for(&p, os_info.as_ref()),
+                    };
+                    os_packages.push(p);
+                } else {
+                    lang_packages.push(p);
+                }
+            }
+        }
+    }
+    // A language package whose metadata an OS package installed is that OS package.
+    for p in lang_packages {
+        let owned_by_os = p.locations.iter().any(|l| owned.contains(l.as_str()));
+        if owned_by_os {
+            inv.suppressed.push(p);
+        } else {
+            os_packages.push(p);
+        }
+    }
+    inv.packages = dedupe(os_packages);
+    inv.suppressed.sort();
+    inv
+}
+
+/// One package per (ecosystem, name, version, purl), with every location it was seen at and
+/// the lowest introducing layer.
+fn dedupe(pkgs: Vec<Package>) -> Vec<Package> {
+    let mut map: BTreeMap<(String, String, String, String), Package> = BTreeMap::new();
+    for p in pkgs {
+        let key = (
+            p.ecosystem.clone(),
+            p.name.clone(),
+            p.version.clone(),
+            p.purl.clone(),
+        );
+        match map.get_mut(&key) {
+            Some(existing) => {
+                for l in p.locations {
+                    if !existing.locations.contains(&l) {
+                        existing.locations.push(l);
+                    }
+                }
+                existing.locations.sort();
+                for l in p.licenses {
+                    if !existing.licenses.contains(&l) {
+                        existing.licenses.push(l);
+                    }
+                }
+            }
+            None => {
+                map.insert(key, p);
+            }
+        }
+    }
+    map.into_values().collect()
+}
