@@ -7,6 +7,8 @@ use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{ExtendedKeyUsage, SubjectAltName};
 use x509_cert::Certificate;
 
+use sha2::Digest as _;
+
 use crate::error::{Error, Result};
 use crate::keys::{HashAlg, PublicKey};
 use crate::trusted_root::TrustedRoot;
@@ -18,6 +20,9 @@ const OID_CODE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1
 const OID_ISSUER_V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.1");
 /// Fulcio's OIDC issuer extension (DER UTF8String value).
 const OID_ISSUER_V2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.8");
+
+/// Embedded SCT list (RFC 6962 section 3.3).
+const OID_SCT_LIST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
 
 /// A parsed certificate together with its exact DER bytes.
 #[derive(Debug, Clone)]
@@ -130,6 +135,98 @@ impl ParsedCertificate {
     }
 }
 
+/// Read a big-endian length-prefixed field of `n` length bytes from `buf` at `*pos`.
+fn take<'a>(buf: &'a [u8], pos: &mut usize, len: usize) -> Result<&'a [u8]> {
+    let end = pos
+        .checked_add(len)
+        .filter(|&e| e <= buf.len())
+        .ok_or_else(|| Error::BadSct("truncated SCT list".to_string()))?;
+    let out = &buf[*pos..end];
+    *pos = end;
+    Ok(out)
+}
+
+fn take_prefixed<'a>(buf: &'a [u8], pos: &mut usize, len_bytes: usize) -> Result<&'a [u8]> {
+    let len = take(buf, pos, len_bytes)?
+        .iter()
+        .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+    take(buf, pos, len)
+}
+
+/// Verify that at least one embedded SCT of `leaf` (issued by `issuer`) is signed by a CT log of
+/// `root` that was valid at the SCT's time.
+pub fn verify_embedded_sct(
+    leaf: &ParsedCertificate,
+    issuer: &ParsedCertificate,
+    root: &TrustedRoot,
+) -> Result<()> {
+    let bad = |m: &str| Error::BadSct(m.to_string());
+    let raw = leaf
+        .extension(OID_SCT_LIST)
+        .ok_or_else(|| bad("certificate has no embedded SCT"))?;
+    let list = der::asn1::OctetStringRef::from_der(raw)
+        .map_err(|_| bad("SCT extension is not an OCTET STRING"))?;
+    let list = list.as_bytes();
+    let mut pos = 0;
+    let scts = take_prefixed(list, &mut pos, 2)?;
+
+    // The precertificate TBS: the leaf's TBSCertificate without the SCT extension.
+    let mut tbs = leaf.cert.tbs_certificate.clone();
+    if let Some(exts) = tbs.extensions.as_mut() {
+        exts.retain(|e| e.extn_id != OID_SCT_LIST);
+    }
+    let tbs_der = tbs.to_der().map_err(|e| bad(&e.to_string()))?;
+    let issuer_spki = issuer
+        .cert
+        .tbs_certificate
+        .subject_public_key_info
+        .to_der()
+        .map_err(|e| bad(&e.to_string()))?;
+    let issuer_key_hash = sha2::Sha256::digest(&issuer_spki);
+
+    let mut pos = 0;
+    while pos < scts.len() {
+        let sct = take_prefixed(scts, &mut pos, 2)?;
+        let mut p = 0;
+        let version = take(sct, &mut p, 1)?[0];
+        let log_id = take(sct, &mut p, 32)?;
+        let timestamp = take(sct, &mut p, 8)?;
+        let extensions = take_prefixed(sct, &mut p, 2)?;
+        let _hash_and_sig_alg = take(sct, &mut p, 2)?;
+        let signature = take_prefixed(sct, &mut p, 2)?;
+        if version != 0 {
+            continue;
+        }
+        let Some(log) = root.ctlogs.iter().find(|l| l.log_id == log_id) else {
+            continue;
+        };
+        let ms = timestamp
+            .iter()
+            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+        if !log.valid_for.contains((ms / 1000) as i64) {
+            continue;
+        }
+        let mut signed = vec![0u8, 0u8]; // version v1, signature type certificate_timestamp
+        signed.extend_from_slice(timestamp);
+        signed.extend_from_slice(&[0, 1]); // entry type precert_entry
+        signed.extend_from_slice(&issuer_key_hash);
+        let len = tbs_der.len();
+        if len >= 1 << 24 {
+            return Err(bad("TBS certificate too large"));
+        }
+        signed.extend_from_slice(&[(len >> 16) as u8, (len >> 8) as u8, len as u8]);
+        signed.extend_from_slice(&tbs_der);
+        signed.extend_from_slice(&(extensions.len() as u16).to_be_bytes());
+        signed.extend_from_slice(extensions);
+        if log.key.verify(&signed, signature).is_ok() {
+            return Ok(());
+        }
+    }
+    Err(bad(
+        "no embedded SCT verifies with a CT log key of the trusted root",
+    ))
+}
+
 fn check_valid_at(cert: &ParsedCertificate, time: i64, what: &str) -> Result<()> {
     let (not_before, not_after) = cert.validity();
     if time < not_before || time > not_after {
@@ -143,7 +240,7 @@ fn check_valid_at(cert: &ParsedCertificate, time: i64, what: &str) -> Result<()>
 
 /// Verify that `leaf` chains to a certificate authority of `root` that was valid at `time`, and
 /// that the leaf and every chain certificate were valid at `time`. The leaf must allow code
-/// signing.
+/// signing. When the trusted root lists CT logs, an embedded SCT must verify with one of them.
 pub fn verify_chain(leaf: &ParsedCertificate, root: &TrustedRoot, time: i64) -> Result<()> {
     if root.certificate_authorities.is_empty() {
         return Err(Error::UntrustedCertificate(
@@ -186,7 +283,11 @@ pub fn verify_chain(leaf: &ParsedCertificate, root: &TrustedRoot, time: i64) -> 
             for (i, c) in chain.iter().enumerate() {
                 check_valid_at(c, time, &format!("CA certificate #{i}"))?;
             }
-            check_valid_at(leaf, time, "the signing certificate")
+            check_valid_at(leaf, time, "the signing certificate")?;
+            if !root.ctlogs.is_empty() {
+                verify_embedded_sct(leaf, &chain[0], root)?;
+            }
+            Ok(())
         })();
         match outcome {
             Ok(()) => return Ok(()),

@@ -110,6 +110,9 @@ pub enum Error {
         /// The issuer in the certificate, if any.
         found: Option<String>,
     },
+    /// No embedded SCT of the certificate verifies with a CT log of the trusted root.
+    #[error("certificate transparency: {0}")]
+    BadSct(String),
     /// A transparency-log entry names a log that the trusted root does not know.
     #[error("unknown transparency log {0}")]
     UnknownLog(String),

@@ -889,3 +889,32 @@ fn keyed_bundle_against_an_empty_root_names_the_unknown_log() {
     .unwrap_err();
     assert!(matches!(err, Error::UnknownLog(_)), "{err}");
 }
+
+#[test]
+fn keyless_certificate_sct_verifies_with_the_ct_log_key() {
+    let v = keyless_json();
+    let der = B64
+        .decode(
+            v["verificationMaterial"]["certificate"]["rawBytes"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+    let leaf = ParsedCertificate::from_der(&der).unwrap();
+    let root = pgi_root();
+    let issuer = ParsedCertificate::from_der(&root.certificate_authorities[1].chain[0]).unwrap();
+    certs::verify_embedded_sct(&leaf, &issuer, &root).unwrap();
+}
+
+#[test]
+fn keyless_bundle_fails_when_the_ct_log_key_is_wrong() {
+    let mut root_json: serde_json::Value =
+        serde_json::from_slice(&vector("bundles/trusted_root_pgi.json")).unwrap();
+    // Give the 2022 CT log (which signed the SCT) the key of the retired test log.
+    let other_key = root_json["ctlogs"][0]["publicKey"]["rawBytes"].clone();
+    root_json["ctlogs"][1]["publicKey"]["rawBytes"] = other_key;
+    let root = TrustedRoot::from_json(root_json.to_string().as_bytes()).unwrap();
+    let bundle = Bundle::from_json(&vector("bundles/oci-attestation.sigstore.json")).unwrap();
+    let err = verify_bundle(&bundle, &root, &good_keyless_policy()).unwrap_err();
+    assert!(matches!(err, Error::BadSct(_)), "{err}");
+}
