@@ -1,0 +1,97 @@
+//! A damaged or absent database is a clear error that says what to do, never a panic.
+
+mod common;
+
+use customs_vulndb::{build, Database, Error, Source};
+use std::path::{Path, PathBuf};
+
+fn small_db(dir: &Path) -> PathBuf {
+    let v311 = common::vulndata().join("alpine-secdb/v3.11/community.yaml");
+    let path = dir.join("vuln.db");
+    build(&[Source::secdb(v311.to_string_lossy())], &path).unwrap();
+    path
+}
+
+fn says_rerun(e: &Error) {
+    let text = e.to_string();
+    assert!(
+        text.contains("customs db update") && text.contains("customs db import"),
+        "{text}"
+    );
+}
+
+#[test]
+fn missing_database_says_how_to_get_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = Database::open(&dir.path().join("nope.db")).unwrap_err();
+    assert!(matches!(e, Error::Missing(_)));
+    assert!(e.to_string().starts_with("no vulnerability database at "));
+    says_rerun(&e);
+}
+
+#[test]
+fn every_flipped_byte_region_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = small_db(dir.path());
+    let good = std::fs::read(&path).unwrap();
+    // A byte in the header, the metadata, the index and the last block.
+    for at in [20, 130, good.len() / 2, good.len() - 1] {
+        let mut bad = good.clone();
+        bad[at] ^= 0x40;
+        std::fs::write(&path, &bad).unwrap();
+        let e = Database::open(&path).unwrap_err();
+        assert!(matches!(e, Error::Corrupt { .. }), "byte {at}: {e}");
+        says_rerun(&e);
+    }
+}
+
+#[test]
+fn truncated_database_is_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = small_db(dir.path());
+    let good = std::fs::read(&path).unwrap();
+    for len in [0, 10, 127, good.len() / 2, good.len() - 1] {
+        std::fs::write(&path, &good[..len]).unwrap();
+        let e = Database::open(&path).unwrap_err();
+        assert!(matches!(e, Error::Corrupt { .. }), "length {len}: {e}");
+        says_rerun(&e);
+    }
+}
+
+#[test]
+fn wrong_schema_version_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = small_db(dir.path());
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[8..12].copy_from_slice(&99u32.to_le_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+    let e = Database::open(&path).unwrap_err();
+    assert!(matches!(e, Error::WrongSchema { found: 99, .. }), "{e}");
+    says_rerun(&e);
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vuln.db");
+    std::fs::write(&path, vec![b'x'; 4096]).unwrap();
+    assert!(matches!(
+        Database::open(&path).unwrap_err(),
+        Error::Corrupt { .. }
+    ));
+}
+
+#[test]
+fn status_reports_age_and_staleness() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(&small_db(dir.path())).unwrap();
+    // secdb carries no dates and SOURCE_DATE_EPOCH is unset: built_at is the Unix epoch.
+    assert_eq!(db.metadata().built_at_unix, 0);
+    let status = db.status();
+    assert_eq!(
+        status.file_size,
+        std::fs::metadata(db.path()).unwrap().len()
+    );
+    assert!(db.is_stale(std::time::Duration::from_secs(24 * 3600)));
+    assert!(!db.is_stale(std::time::Duration::from_secs(u64::MAX / 2)));
+}
