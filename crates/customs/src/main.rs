@@ -26,6 +26,8 @@ struct Cli {
 enum Command {
     /// Show an image's manifest, config, history and layers.
     Inspect(cmd::inspect::Args),
+    /// List every OS and language package in an image (SBOM).
+    Sbom(cmd::sbom::Args),
     /// Manage the layer cache.
     #[command(subcommand)]
     Cache(cmd::cache::Command),
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Inspect(a) => cmd::inspect::run(a),
+        Command::Sbom(a) => cmd::sbom::run(a),
         Command::Cache(c) => cmd::cache::run(c),
     };
     match result {

@@ -3,3 +3,4 @@
 pub mod cache;
 pub mod image_args;
 pub mod inspect;
+pub mod sbom;

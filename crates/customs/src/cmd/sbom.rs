@@ -1,0 +1,130 @@
+//! `customs sbom IMAGE`: the package inventory as CycloneDX, SPDX, native JSON or a table.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use customs_image::Image;
+use customs_inventory::{scan_image, ScanOptions, ScanResult};
+use customs_report::{DocumentInfo, LayerInfo, Platform, Subject, Timestamp};
+
+use crate::cmd::image_args::ImageArgs;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The image: a reference, docker-archive:, oci:, oci-archive: or a path.
+    pub image: String,
+    /// Output format.
+    #[arg(long, short = 'f', default_value = "table", value_parser = ["table", "json", "cyclonedx", "spdx"])]
+    pub format: String,
+    /// Write to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Do not use the layer cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    #[command(flatten)]
+    pub image_args: ImageArgs,
+}
+
+/// Describes an image for reports.
+pub fn subject(image: &Image) -> Subject {
+    let base = image.base_image();
+    Subject {
+        name: image.name.clone(),
+        manifest_digest: image.manifest_digest.to_string(),
+        config_digest: image.config_digest.to_string(),
+        platform: Platform {
+            os: image.platform.os.clone(),
+            architecture: image.platform.architecture.clone(),
+            variant: image.platform.variant.clone(),
+        },
+        layers: image
+            .layers
+            .iter()
+            .map(|l| LayerInfo {
+                diff_id: l.diff_id.to_string(),
+                digest: l.descriptor.digest.to_string(),
+                size: l.descriptor.size,
+            })
+            .collect(),
+        labels: image.config.config.labels.clone().unwrap_or_default(),
+        base_name: base.as_ref().map(|b| b.0.clone()),
+        base_digest: base.and_then(|b| b.1),
+    }
+}
+
+/// Opens and inventories an image, with the layer cache unless told not to.
+pub fn inventory(
+    image_args: &ImageArgs,
+    target: &str,
+    no_cache: bool,
+) -> Result<(Image, ScanResult)> {
+    let image = image_args.open(target)?;
+    let cache = if no_cache {
+        None
+    } else {
+        crate::cmd::cache::open().ok()
+    };
+    let result = scan_image(&image, &ScanOptions { cache })
+        .with_context(|| format!("reading {}", image.name))?;
+    for w in &result.inventory.warnings {
+        log::warn!(
+            "{}{}: {}",
+            w.path,
+            w.layer
+                .as_ref()
+                .map(|l| format!(" (layer {})", &l[..l.len().min(19)]))
+                .unwrap_or_default(),
+            w.message
+        );
+    }
+    Ok((image, result))
+}
+
+pub fn document_info() -> Result<DocumentInfo> {
+    Ok(DocumentInfo::new(
+        env!("CARGO_PKG_VERSION"),
+        Timestamp::from_env().context("SOURCE_DATE_EPOCH")?,
+    ))
+}
+
+/// Writes `text` to the file or standard output.
+pub fn emit(output: Option<&PathBuf>, text: &str) -> Result<()> {
+    match output {
+        Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display())),
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            if !text.ends_with('\n') {
+                out.write_all(b"\n")?;
+            }
+            Ok(())
+        }
+    }
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let (image, result) = inventory(&args.image_args, &args.image, args.no_cache)?;
+    let subject = subject(&image);
+    let info = document_info()?;
+    let inv = &result.inventory;
+    let text = match args.format.as_str() {
+        "cyclonedx" => customs_report::cyclonedx::sbom(&subject, inv, &info)?,
+        "spdx" => customs_report::spdx::sbom(&subject, inv, &info)?,
+        "json" => customs_report::json::sbom(&subject, inv, &info)?,
+        _ => {
+            let color = args.output.is_none() && std::io::stdout().is_terminal();
+            customs_report::table::sbom(&subject, inv, color)
+        }
+    };
+    emit(args.output.as_ref(), &text)?;
+    if !inv.warnings.is_empty() {
+        eprintln!(
+            "{} warning(s) while reading the image; run with -v to see them",
+            inv.warnings.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
