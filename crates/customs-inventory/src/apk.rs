@@ -16,7 +16,7 @@ pub fn matches(path: &str) -> bool {
 /// origin (the source package), and the owned files from `F` (directory) and `R` (file in the
 /// last directory) lines, as absolute paths.
 pub fn parse_installed(data: &[u8]) -> Result<Vec<Package>, ExtractError> {
-    if data.contains(&0) {
+    if memchr::memchr(0, data).is_some() {
         return Err(ExtractError::malformed(
             "apk installed",
             "binary data (NUL byte)",
@@ -24,7 +24,7 @@ pub fn parse_installed(data: &[u8]) -> Result<Vec<Package>, ExtractError> {
     }
     let mut out = Vec::new();
     let mut rec = Record::default();
-    for line in data.split(|&b| b == b'\n') {
+    for line in lines(data) {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.is_empty() {
             rec.flush(&mut out);
@@ -118,6 +118,31 @@ impl Record<'_> {
             files: rec.files,
             ..Package::default()
         });
+    }
+}
+
+/// The lines of `data` (without `\n`; a final empty line when the data ends with one).
+fn lines(data: &[u8]) -> Lines<'_> {
+    Lines(Some(data))
+}
+
+struct Lines<'a>(Option<&'a [u8]>);
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let rest = self.0?;
+        match memchr::memchr(b'\n', rest) {
+            Some(i) => {
+                self.0 = Some(&rest[i + 1..]);
+                Some(&rest[..i])
+            }
+            None => {
+                self.0 = None;
+                Some(rest)
+            }
+        }
     }
 }
 

@@ -49,7 +49,7 @@ pub fn parse_status_d(files: &[(String, Vec<u8>)]) -> Result<Vec<Package>, Extra
 /// (`<md5>  <path relative to the root>`). The root entry `/.` is left out.
 pub fn parse_file_list(data: &[u8]) -> Vec<String> {
     let mut out = Vec::new();
-    for line in data.split(|&b| b == b'\n') {
+    for line in lines(data) {
         let line = trim_cr(line);
         let path = if line.first() == Some(&b'/') {
             line
@@ -123,14 +123,14 @@ fn parse_records(
     status_optional: bool,
     out: &mut Vec<Package>,
 ) -> Result<(), ExtractError> {
-    if data.contains(&0) {
+    if memchr::memchr(0, data).is_some() {
         return Err(ExtractError::malformed(
             "dpkg status",
             "binary data (NUL byte)",
         ));
     }
     let mut rec = Record::default();
-    for line in data.split(|&b| b == b'\n') {
+    for line in lines(data) {
         let line = trim_cr(line);
         if line.iter().all(|b| b.is_ascii_whitespace()) {
             flush(&mut rec, status_optional, out);
@@ -139,23 +139,19 @@ fn parse_records(
         if line[0] == b' ' || line[0] == b'\t' {
             continue; // continuation of a multi-line field
         }
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
+        let Some(colon) = memchr::memchr(b':', line) else {
             continue;
         };
         let name = &line[..colon];
         let value = line[colon + 1..].trim_ascii();
-        let field = if name.eq_ignore_ascii_case(b"Package") {
-            &mut rec.package
-        } else if name.eq_ignore_ascii_case(b"Version") {
-            &mut rec.version
-        } else if name.eq_ignore_ascii_case(b"Status") {
-            &mut rec.status
-        } else if name.eq_ignore_ascii_case(b"Source") {
-            &mut rec.source
-        } else if name.eq_ignore_ascii_case(b"Architecture") {
-            &mut rec.arch
-        } else {
-            continue;
+        let is = |want: &[u8]| name.eq_ignore_ascii_case(want);
+        let field = match name.len() {
+            7 if is(b"Package") => &mut rec.package,
+            7 if is(b"Version") => &mut rec.version,
+            6 if is(b"Status") => &mut rec.status,
+            6 if is(b"Source") => &mut rec.source,
+            12 if is(b"Architecture") => &mut rec.arch,
+            _ => continue,
         };
         *field = Some(value);
     }
@@ -226,6 +222,31 @@ fn text(b: &[u8]) -> String {
 
 fn trim_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// The lines of `data` (without `\n`; a final empty line when the data ends with one).
+fn lines(data: &[u8]) -> Lines<'_> {
+    Lines(Some(data))
+}
+
+struct Lines<'a>(Option<&'a [u8]>);
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let rest = self.0?;
+        match memchr::memchr(b'\n', rest) {
+            Some(i) => {
+                self.0 = Some(&rest[i + 1..]);
+                Some(&rest[..i])
+            }
+            None => {
+                self.0 = None;
+                Some(rest)
+            }
+        }
+    }
 }
 
 #[cfg(test)]

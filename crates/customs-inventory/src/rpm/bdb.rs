@@ -148,7 +148,9 @@ pub fn for_each_value(
 
     let mut value = Vec::new();
     for pgno in 1..pages {
-        let page = db.page(pgno).expect("page within checked bounds");
+        let Some(page) = db.page(pgno) else {
+            break; // unreachable: every page up to `pages` lies within the file
+        };
         if page[25] != P_HASH && page[25] != P_HASH_UNSORTED {
             continue;
         }
