@@ -256,11 +256,11 @@ fn legacy_key(s: &str) -> Vec<Box<str>> {
 }
 
 impl Version {
-    /// Parses a Python version; PEP 440 if it can be, legacy otherwise. Only an empty string
-    /// (after trimming) is rejected.
+    /// Parses a Python version; PEP 440 if it can be, legacy otherwise. Only empty strings and
+    /// strings with inner whitespace or control characters are rejected.
     pub fn parse(input: &str) -> Option<Version> {
         let s = input.trim().to_lowercase();
-        if s.is_empty() || s.chars().any(char::is_control) {
+        if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return None;
         }
         Some(match parse_pep440(&s) {
