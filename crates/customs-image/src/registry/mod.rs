@@ -720,6 +720,15 @@ impl RegistryClient {
 
     /// All tags of a repository, following `Link` pagination.
     pub fn list_tags(&self, repo: &Repository) -> Result<Vec<String>, RegistryError> {
+        self.list_tags_paged(repo, None)
+    }
+
+    /// [`list_tags`](Self::list_tags), asking for pages of `page_size` tags (`?n=`).
+    pub fn list_tags_paged(
+        &self,
+        repo: &Repository,
+        page_size: Option<usize>,
+    ) -> Result<Vec<String>, RegistryError> {
         #[derive(Deserialize)]
         struct TagList {
             #[serde(default)]
@@ -728,6 +737,9 @@ impl RegistryClient {
         let what = format!("tags of {repo}");
         let mut tags = Vec::new();
         let mut next = format!("/v2/{}/tags/list", repo.name);
+        if let Some(n) = page_size {
+            next = format!("{next}?n={n}");
+        }
         for _ in 0..10_000 {
             let resp = self.call(repo, Access::Pull, &[], Method::GET, &next, vec![], None)?;
             let resp = check_status(resp, &repo.registry, &what, &[StatusCode::OK])?;

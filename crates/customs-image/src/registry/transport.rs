@@ -333,14 +333,14 @@ pub(crate) fn find_rustls_error<'a>(
         if let Some(r) = err.downcast_ref::<rustls::Error>() {
             return Some(r);
         }
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            if let Some(inner) = io.get_ref() {
-                if let Some(r) = inner.downcast_ref::<rustls::Error>() {
-                    return Some(r);
-                }
-            }
-        }
-        cur = err.source();
+        // An io::Error's `source` skips the error it wraps; descend into it instead (TLS
+        // errors arrive as io::Error(io::Error(rustls::Error))).
+        cur = match err.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
     }
     None
 }
