@@ -350,6 +350,15 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_version_tree_bytes_never_panic(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..1024),
+        ) {
+            let _ = parse_version_info(&bytes);
+        }
+    }
+
     #[test]
     fn pe_extensions_match() {
         assert!(matches("app/HelloWorldApp.exe"));

@@ -632,6 +632,27 @@ mod tests {
         assert_eq!(pkgs[0].locations, ["/bin/a"]);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn decoding_any_header_never_panics(
+            flags in 0u8..4,
+            ptr_size in proptest::prelude::any::<u8>(),
+            tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
+        ) {
+            let mut header = MAGIC.to_vec();
+            header.extend_from_slice(&[ptr_size, flags]);
+            header.extend_from_slice(&tail);
+            // Pointers resolve into the header itself, at address 0 and at 0x1000.
+            let memory = Memory { regions: vec![(0, &header[..]), (0x1000, &tail[..])] };
+            let _ = decode(&header, &memory);
+        }
+
+        #[test]
+        fn parsing_any_modinfo_never_panics(text in "(path|mod|dep|=>|build|\\t|\\n|[a-z=\"\\\\ ]){0,64}") {
+            let _ = parse_modinfo(&text);
+        }
+    }
+
     #[test]
     fn candidates_are_executable_magics() {
         assert!(is_candidate(b"\x7fELF\x02"));

@@ -9,6 +9,7 @@ use crate::{purl::purl, ExtractError, Package};
 const FORMAT: &str = "Java archive";
 /// Archive extensions read as Java archives, top level or nested.
 const EXTENSIONS: &[&str] = &["jar", "war", "ear", "par", "sar", "jpi", "hpi", "nar"];
+
 /// Bounds on the work one file may cause; see [`Limits::default`].
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -154,7 +155,14 @@ impl Walk {
                 let name = member.name().to_string();
                 (name, self.read_limited(member, self.budget_bytes)?)
             };
-            self.archive(&format!("{location}!/{name}"), &bytes, depth + 1)?;
+            let inner = format!("{location}!/{name}");
+            match self.archive(&inner, &bytes, depth + 1) {
+                // A member named like an archive that is not one loses only itself.
+                Err(ExtractError::Malformed { reason, .. }) => {
+                    log::debug!("skipping nested archive: {reason}");
+                }
+                other => other?,
+            }
         }
         Ok(())
     }
@@ -376,6 +384,25 @@ mod tests {
             (pkgs[0].name.as_str(), pkgs[0].version.as_str()),
             ("g:a", "1")
         );
+    }
+
+    #[test]
+    fn corrupt_nested_archive_does_not_hide_the_outer_package() {
+        let pom = b"groupId=g\nartifactId=a\nversion=1\n";
+        let outer = zip_of(
+            &[
+                ("lib/broken.jar", b"not a zip"),
+                ("META-INF/maven/g/a/pom.properties", pom),
+            ],
+            zip::CompressionMethod::Deflated,
+        );
+        let pkgs = parse("app.jar", &outer).unwrap();
+        assert_eq!(pkgs.len(), 1);
+        // At the top level the same bytes are an error.
+        assert!(matches!(
+            parse("x.jar", b"not a zip"),
+            Err(ExtractError::Malformed { .. })
+        ));
     }
 
     #[test]

@@ -84,3 +84,44 @@ fn inflate(compressed: &[u8]) -> Result<Vec<u8>, ExtractError> {
     }
     Ok(json)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn zlib(bytes: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(bytes).unwrap();
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn decompression_stops_at_the_json_cap() {
+        let bomb = zlib(&vec![b' '; MAX_JSON_BYTES as usize + 1]);
+        assert!(bomb.len() < 64 * 1024);
+        assert!(matches!(inflate(&bomb), Err(ExtractError::Limit { .. })));
+        let at_cap = zlib(&vec![b' '; MAX_JSON_BYTES as usize]);
+        assert_eq!(inflate(&at_cap).unwrap().len() as u64, MAX_JSON_BYTES);
+    }
+
+    #[test]
+    fn corrupt_zlib_is_malformed() {
+        let mut data = zlib(br#"{"packages":[]}"#);
+        data.truncate(data.len() / 2);
+        assert!(matches!(
+            inflate(&data),
+            Err(ExtractError::Malformed { .. })
+        ));
+        assert!(matches!(
+            inflate(b"not zlib"),
+            Err(ExtractError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn non_executables_give_nothing() {
+        assert!(parse("bin/x", b"#!/bin/sh\necho hi\n").unwrap().is_empty());
+        assert!(parse("bin/x", b"").unwrap().is_empty());
+    }
+}
