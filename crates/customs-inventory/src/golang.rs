@@ -429,6 +429,9 @@ pub fn stdlib_version(go_version: &str) -> Option<&str> {
         .then_some(version)
 }
 
+/// One package per module, replacements applied (a replacement by a local directory has no
+/// version and is reported as `(devel)`, like a main module built from a work tree); versions
+/// without their leading `v`.
 fn packages(path: &str, info: &BuildInfo) -> Vec<Package> {
     let location = format!("/{}", path.trim_start_matches('/'));
     let package = |module_path: &str, version: &str| {

@@ -325,3 +325,23 @@ fn pointer_layout_in_a_real_elf_is_read_through_its_program_headers() {
     data[spare_off..spare_off + 8].copy_from_slice(&u64::MAX.to_le_bytes());
     assert!(golang::parse(key, &data).is_err());
 }
+
+#[test]
+fn pe_without_clr_header_or_dotnet_host_is_not_a_nuget_package() {
+    // The fixture is a .NET app host: no CLR header, but it loads hostfxr. With every
+    // mention of hostfxr blanked it reads as a native Windows binary, whose version resource
+    // names no NuGet package.
+    let key = "dotnet/HelloWorldApp.exe";
+    let mut data = read(key);
+    assert_eq!(dotnet_pe::parse(key, &data).unwrap().len(), 1);
+    let marker = b"hostfxr";
+    let mut blanked = 0;
+    let mut at = 0;
+    while let Some(found) = data[at..].windows(marker.len()).position(|w| w == marker) {
+        data[at + found..at + found + marker.len()].fill(b'x');
+        at += found + marker.len();
+        blanked += 1;
+    }
+    assert!(blanked > 0);
+    assert!(dotnet_pe::parse(key, &data).unwrap().is_empty());
+}
