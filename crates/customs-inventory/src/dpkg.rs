@@ -83,6 +83,29 @@ pub fn parse_file_list(data: &[u8]) -> Vec<String> {
     out
 }
 
+/// The package a file list belongs to, as `(name, arch)`: `var/lib/dpkg/info/libc6:amd64.list`
+/// gives `("libc6", Some("amd64"))`, `var/lib/dpkg/status.d/foo.md5sums` gives `("foo", None)`.
+/// `None` for paths that are not file lists.
+pub fn file_list_owner(path: &str) -> Option<(&str, Option<&str>)> {
+    let file = path
+        .strip_prefix(INFO)
+        .or_else(|| path.strip_prefix(STATUS_D))?;
+    if file.contains('/') {
+        return None;
+    }
+    let stem = file.strip_suffix(".md5sums").or_else(|| {
+        // `.list` files exist only in info/.
+        path.starts_with(INFO)
+            .then(|| file.strip_suffix(".list"))
+            .flatten()
+    })?;
+    match stem.split_once(':') {
+        Some((name, arch)) if !name.is_empty() => Some((name, Some(arch))),
+        None if !stem.is_empty() => Some((stem, None)),
+        _ => None,
+    }
+}
+
 /// `pkg:deb/<os id>/<name>@<version>?arch=..&distro=<id>-<version_id>&upstream=..`, with
 /// `upstream` the source (`name` or `name@version`) as Syft writes it. Without an OS the
 /// namespace is `debian` and `distro` is left out.
@@ -306,6 +329,24 @@ mod tests {
             parse_file_list(b"07d31e7e63800ab1b7966980709c51eb  usr/lib/os-release\n"),
             ["/usr/lib/os-release"]
         );
+    }
+
+    #[test]
+    fn file_list_names_its_package_and_arch() {
+        assert_eq!(
+            file_list_owner("var/lib/dpkg/info/libc6:amd64.list"),
+            Some(("libc6", Some("amd64")))
+        );
+        assert_eq!(
+            file_list_owner("var/lib/dpkg/info/bash.md5sums"),
+            Some(("bash", None))
+        );
+        assert_eq!(
+            file_list_owner("var/lib/dpkg/status.d/foo.md5sums"),
+            Some(("foo", None))
+        );
+        assert_eq!(file_list_owner("var/lib/dpkg/status.d/foo"), None);
+        assert_eq!(file_list_owner("var/lib/dpkg/info/bash.postinst"), None);
     }
 
     #[test]

@@ -206,3 +206,94 @@ pub fn for_each_value(
 fn malformed(reason: impl Into<String>) -> ExtractError {
     ExtractError::malformed(FORMAT, reason)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture() -> Vec<u8> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/rpm/Packages");
+        std::fs::read(path).unwrap()
+    }
+
+    fn swap32(d: &mut [u8], at: usize) {
+        d[at..at + 4].reverse();
+    }
+
+    fn swap16(d: &mut [u8], at: usize) {
+        d[at..at + 2].reverse();
+    }
+
+    /// Rewrites the little-endian fixture in big-endian order, as an s390x or ppc64 host
+    /// would have written it: every field this reader looks at is swapped.
+    fn to_big_endian(mut d: Vec<u8>) -> Vec<u8> {
+        let page_size = 4096;
+        for at in [12, 20, 32] {
+            swap32(&mut d, at);
+        }
+        for pgno in 1..d.len() / page_size {
+            let base = pgno * page_size;
+            let ty = d[base + 25];
+            let entries = u16::from_le_bytes([d[base + 20], d[base + 21]]) as usize;
+            if ty == P_HASH {
+                for i in 0..entries {
+                    let at = base + PAGE_HEADER + 2 * i;
+                    let off = u16::from_le_bytes([d[at], d[at + 1]]) as usize;
+                    if d[base + off] == H_OFFPAGE {
+                        swap32(&mut d, base + off + 4);
+                        swap32(&mut d, base + off + 8);
+                    }
+                    swap16(&mut d, at);
+                }
+            }
+            for at in [8, 12, 16] {
+                swap32(&mut d, base + at);
+            }
+            for at in [20, 22] {
+                swap16(&mut d, base + at);
+            }
+        }
+        d
+    }
+
+    fn count(data: &[u8]) -> Result<usize, ExtractError> {
+        let mut n = 0;
+        for_each_value(data, &mut |blob| {
+            crate::rpm::header::parse(blob)?;
+            n += 1;
+            Ok(())
+        })?;
+        Ok(n)
+    }
+
+    #[test]
+    fn big_endian_database_reads_like_little_endian() {
+        let le = fixture();
+        assert_eq!(count(&le).unwrap(), 1);
+        let be = to_big_endian(le);
+        assert_eq!(&be[12..16], &[0x00, 0x06, 0x15, 0x61]);
+        assert_eq!(count(&be).unwrap(), 1);
+    }
+
+    #[test]
+    fn overflow_chain_pointing_at_itself_is_an_error() {
+        let mut d = fixture();
+        // Page 3 is the header's only overflow page; make it claim a successor: itself.
+        let base = 3 * 4096;
+        assert_eq!(d[base + 25], P_OVERFLOW);
+        d[base + 16..base + 20].copy_from_slice(&3u32.to_le_bytes());
+        // And make the item longer than what the page holds, so the chain must be followed.
+        let hash = 2 * 4096;
+        let off = u16::from_le_bytes([d[hash + 28], d[hash + 29]]) as usize;
+        assert_eq!(d[hash + off], H_OFFPAGE);
+        d[hash + off + 8..hash + off + 12].copy_from_slice(&10_000u32.to_le_bytes());
+        assert!(count(&d).is_err());
+    }
+
+    #[test]
+    fn encrypted_database_is_refused() {
+        let mut d = fixture();
+        d[24] = 1;
+        assert!(count(&d).is_err());
+    }
+}

@@ -378,6 +378,16 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn file_list_expanding_far_beyond_the_header_is_refused() {
+        // One 10 kB directory shared by 200 files: 2 MB of paths from a 10 kB header.
+        let mut e = minimal();
+        e.push((TAG_BASENAMES, TYPE_STRING_ARRAY, 200, s("a").repeat(200)));
+        e.push((TAG_DIRNAMES, TYPE_STRING_ARRAY, 1, s(&"d".repeat(10_000))));
+        e.push((TAG_DIRINDEXES, TYPE_INT32, 200, vec![0; 800]));
+        assert!(matches!(parse(&build(&e)), Err(ExtractError::Limit { .. })));
+    }
+
+    #[test]
     fn missing_name_is_an_error() {
         let e = vec![
             (TAG_VERSION, TYPE_STRING, 1, s("1")),
