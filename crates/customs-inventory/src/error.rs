@@ -6,17 +6,29 @@
 pub enum ExtractError {
     /// The bytes are not a valid instance of the format.
     #[error("malformed {format}: {reason}")]
-    Malformed { format: &'static str, reason: String },
+    Malformed {
+        format: &'static str,
+        reason: String,
+    },
     /// A size, count or depth limit was hit (decompression bombs, deep nesting).
     #[error("limit exceeded in {format}: {reason}")]
-    Limit { format: &'static str, reason: String },
+    Limit {
+        format: &'static str,
+        reason: String,
+    },
 }
 
 impl ExtractError {
     pub fn malformed(format: &'static str, reason: impl Into<String>) -> Self {
-        ExtractError::Malformed { format, reason: reason.into() }
+        ExtractError::Malformed {
+            format,
+            reason: reason.into(),
+        }
     }
     pub fn limit(format: &'static str, reason: impl Into<String>) -> Self {
-        ExtractError::Limit { format, reason: reason.into() }
+        ExtractError::Limit {
+            format,
+            reason: reason.into(),
+        }
     }
 }

@@ -56,13 +56,22 @@ mod tests {
     #[test]
     fn scoped_npm_name_is_percent_encoded() {
         // The scope is the namespace.
-        assert_eq!(purl("npm", Some("@babel"), "cli", "7.16.8", &[]), "pkg:npm/%40babel/cli@7.16.8");
+        assert_eq!(
+            purl("npm", Some("@babel"), "cli", "7.16.8", &[]),
+            "pkg:npm/%40babel/cli@7.16.8"
+        );
     }
 
     #[test]
     fn qualifiers_are_sorted_and_empty_ones_dropped() {
         assert_eq!(
-            purl("deb", Some("debian"), "bash", "5.2+b1", &[("distro", "debian-12"), ("arch", "amd64"), ("epoch", "")]),
+            purl(
+                "deb",
+                Some("debian"),
+                "bash",
+                "5.2+b1",
+                &[("distro", "debian-12"), ("arch", "amd64"), ("epoch", "")]
+            ),
             "pkg:deb/debian/bash@5.2%2Bb1?arch=amd64&distro=debian-12"
         );
     }
