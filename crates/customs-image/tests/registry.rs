@@ -247,6 +247,35 @@ fn token_auth_pulls_and_pushes() {
     let mut tags = client.list_tags(&dst).unwrap();
     tags.sort();
     assert_eq!(tags, ["copy", "latest"]);
+    // Blob pushes and a cross-repository mount (which needs pull on the source too).
+    let config = &resolved.manifest.config;
+    let other = repo(&reg.host(), "other/app");
+    let mounted = client
+        .upload_blob(
+            &other,
+            &config.digest,
+            config.size,
+            std::io::empty(),
+            UploadMode::Auto,
+            Some("app"),
+        )
+        .unwrap();
+    assert_eq!(mounted, UploadOutcome::Mounted);
+    let blob = b"pushed with a token";
+    let d = Digest::sha256_of(blob);
+    let pushed = client.upload_blob(
+        &other,
+        &d,
+        blob.len() as u64,
+        &blob[..],
+        UploadMode::Chunked(7),
+        None,
+    );
+    assert_eq!(pushed.unwrap(), UploadOutcome::Uploaded);
+    assert_eq!(
+        client.head_blob(&other, &d).unwrap(),
+        Some(blob.len() as u64)
+    );
     // Tokens are cached per scope: pulling again asks for no new token.
     let before = reg.tokens_issued();
     client.get_manifest(&r).unwrap();

@@ -935,9 +935,17 @@ impl RegistryClient {
             Some(Scheme::Basic) => self.credential(repo)?.as_ref().and_then(auth::basic_header),
             None => None,
         };
+        // Credentials go only to the registry's own API host, never to a host an upload
+        // Location points at.
+        let host = transport::host_port(&url);
+        let own_host = host == repo.api_host()
+            || [":443", ":80"]
+                .iter()
+                .any(|p| format!("{host}{p}") == repo.api_host());
+        let cached = cached.filter(|_| own_host);
         let had_auth = cached.is_some();
         let resp = self.transport.send(make(cached))?;
-        if resp.status() != StatusCode::UNAUTHORIZED {
+        if resp.status() != StatusCode::UNAUTHORIZED || !own_host {
             return Ok(resp);
         }
         let challenges = resp
