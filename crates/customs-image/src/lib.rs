@@ -12,6 +12,7 @@
 
 pub mod archive;
 pub mod cache;
+pub mod copy;
 pub mod digest;
 pub mod fs;
 pub mod image;

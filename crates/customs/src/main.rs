@@ -28,6 +28,8 @@ enum Command {
     Inspect(cmd::inspect::Args),
     /// List every OS and language package in an image (SBOM).
     Sbom(cmd::sbom::Args),
+    /// Copy an image to an OCI layout or a registry, verifying every blob.
+    Copy(cmd::copy::Args),
     /// Manage the layer cache.
     #[command(subcommand)]
     Cache(cmd::cache::Command),
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Sbom(a) => cmd::sbom::run(a),
         Command::Cache(c) => cmd::cache::run(c),
+        Command::Copy(a) => cmd::copy::run(a),
     };
     match result {
         Ok(code) => code,

@@ -48,16 +48,24 @@ impl ImageArgs {
     }
 }
 
-fn registry_options(args: &ImageArgs, _opts: &mut OpenOptions) -> Result<()> {
+fn registry_options(args: &ImageArgs, opts: &mut OpenOptions) -> Result<()> {
+    use customs_image::registry::{Credential, CredentialSource};
     if args.password_stdin && args.username.is_none() {
         bail!("--password-stdin needs --username");
     }
-    if args.password_stdin {
+    let r = &mut opts.registry;
+    r.insecure_registries = args.insecure_registry.clone();
+    r.ca_certs = args.ca_cert.clone();
+    r.platform = opts.platform.clone().unwrap_or_else(Platform::linux_amd64);
+    if let Some(user) = &args.username {
         let mut pw = String::new();
-        std::io::stdin()
-            .read_to_string(&mut pw)
-            .context("reading the password from stdin")?;
-        let _pw = pw.trim_end_matches(['\n', '\r']).to_string();
+        if args.password_stdin {
+            std::io::stdin()
+                .read_to_string(&mut pw)
+                .context("reading the password from stdin")?;
+        }
+        let pw = pw.trim_end_matches(['\n', '\r']).to_string();
+        r.credentials = CredentialSource::Explicit(Credential::basic(user.clone(), pw));
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod cache;
+pub mod copy;
 pub mod image_args;
 pub mod inspect;
 pub mod sbom;
