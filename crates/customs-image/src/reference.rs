@@ -737,6 +737,27 @@ mod tests {
     }
 
     #[test]
+    fn gzip_compressed_oci_archives_are_recognised_through_the_decoder() {
+        let dir = tempfile::tempdir().unwrap();
+        let gz = dir.path().join("app.oci.tar.gz");
+        let mut enc =
+            flate2::write::GzEncoder::new(File::create(&gz).unwrap(), flate2::Compression::fast());
+        io::copy(
+            &mut File::open(shared("app-multi.oci.tar")).unwrap(),
+            &mut enc,
+        )
+        .unwrap();
+        enc.finish().unwrap();
+        assert_eq!(
+            Target::parse(gz.to_str().unwrap()).unwrap(),
+            Target::OciArchive {
+                path: gz,
+                tag: None
+            }
+        );
+    }
+
+    #[test]
     fn bare_directories_need_an_oci_layout_file() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().to_str().unwrap().to_string();
