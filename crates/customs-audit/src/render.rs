@@ -1,0 +1,159 @@
+//! Output of an [`AuditReport`]: a plain-text table, the JSON document described in
+//! `docs/audit.md`, and SARIF 2.1.0 built by customs-report.
+
+use std::fmt::Write as _;
+
+use customs_report::sarif::{self, Level, LogicalLocation, Rule, SarifResult, Tool};
+use sha2::{Digest as _, Sha256};
+
+use crate::rules::{Severity, RULES};
+use crate::{AuditError, AuditReport};
+
+/// Pretty JSON with a trailing newline; the schema is `docs/audit.md`.
+pub fn json(report: &AuditReport) -> Result<String, AuditError> {
+    let mut s =
+        serde_json::to_string_pretty(report).map_err(|e| AuditError::Render(e.to_string()))?;
+    s.push('\n');
+    Ok(s)
+}
+
+fn severity_label(s: Severity) -> &'static str {
+    match s {
+        Severity::Info => "INFO",
+        Severity::Low => "LOW",
+        Severity::Medium => "MEDIUM",
+        Severity::High => "HIGH",
+        Severity::Critical => "CRITICAL",
+    }
+}
+
+/// A table for terminals: one line per finding, then a summary.
+pub fn table(report: &AuditReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", report.image.name);
+    if let Some(os) = &report.image.os {
+        let _ = writeln!(out, "OS: {} {}", os.family, os.version);
+    }
+    let _ = writeln!(
+        out,
+        "Layers: {}, efficiency {:.1}%, wasted {} bytes",
+        report.layers.count,
+        report.layers.efficiency * 100.0,
+        report.layers.wasted_bytes
+    );
+    out.push('\n');
+    if report.findings.is_empty() {
+        out.push_str("No findings.\n");
+        return out;
+    }
+    let id_w = report
+        .findings
+        .iter()
+        .map(|f| f.id.len())
+        .max()
+        .unwrap_or(0);
+    let _ = writeln!(out, "{:<8}  {:<id_w$}  MESSAGE", "SEVERITY", "ID");
+    for f in &report.findings {
+        let _ = writeln!(
+            out,
+            "{:<8}  {:<id_w$}  {}",
+            severity_label(f.severity),
+            f.id,
+            f.message
+        );
+    }
+    let mut counts = [0usize; 5];
+    for f in &report.findings {
+        counts[f.severity as usize] += 1;
+    }
+    let _ = writeln!(
+        out,
+        "\n{} findings: {} critical, {} high, {} medium, {} low, {} info",
+        report.findings.len(),
+        counts[4],
+        counts[3],
+        counts[2],
+        counts[1],
+        counts[0]
+    );
+    out
+}
+
+fn level(s: Severity) -> Level {
+    match s {
+        Severity::Critical | Severity::High => Level::Error,
+        Severity::Medium => Level::Warning,
+        Severity::Low | Severity::Info => Level::Note,
+    }
+}
+
+fn security_severity(s: Severity) -> f64 {
+    match s {
+        Severity::Critical => 9.5,
+        Severity::High => 8.0,
+        Severity::Medium => 5.5,
+        Severity::Low => 3.0,
+        Severity::Info => 0.0,
+    }
+}
+
+/// SARIF 2.1.0 through [`customs_report::sarif::build`]: every rule, and one result per
+/// finding located at its path inside the image, with the image as a logical location.
+pub fn sarif(report: &AuditReport, tool_version: &str) -> Result<String, AuditError> {
+    let rules: Vec<Rule> = RULES
+        .iter()
+        .map(|r| Rule {
+            id: r.id.to_string(),
+            name: Some(r.name.to_string()),
+            short_description: r.title.to_string(),
+            full_description: None,
+            help: r.fix.to_string(),
+            help_uri: None,
+            security_severity: Some(security_severity(r.severity)),
+            tags: vec![
+                "security".into(),
+                "audit".into(),
+                format!("{:?}", r.family).to_lowercase(),
+            ],
+        })
+        .collect();
+    let image = LogicalLocation {
+        name: report.image.name.clone(),
+        fully_qualified_name: Some(format!(
+            "{}@{}",
+            report.image.name, report.image.manifest_digest
+        )),
+        kind: Some("resource".into()),
+    };
+    let results: Vec<SarifResult> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let mut h = Sha256::new();
+            h.update(f.id.as_bytes());
+            h.update([0]);
+            h.update(f.message.as_bytes());
+            h.update([0]);
+            h.update(f.evidence.layer.as_deref().unwrap_or("").as_bytes());
+            let mut logical = vec![image.clone()];
+            if let Some(k) = &f.evidence.config_key {
+                logical.push(LogicalLocation {
+                    name: k.clone(),
+                    fully_qualified_name: None,
+                    kind: Some("object".into()),
+                });
+            }
+            SarifResult {
+                rule_id: f.id.to_string(),
+                level: Some(level(f.severity)),
+                message: f.message.clone(),
+                path: f.evidence.path.clone(),
+                line: None,
+                logical_locations: logical,
+                fingerprint: Some(hex::encode(&h.finalize()[..16])),
+            }
+        })
+        .collect();
+    sarif::build(&Tool::customs(tool_version), &rules, &results)
+        .map_err(|e| AuditError::Render(e.to_string()))
+}
