@@ -268,6 +268,8 @@ pub struct Database {
     blocks: (usize, usize),
     metadata: Metadata,
     cache: Mutex<HashMap<u32, Arc<Vec<u8>>>>,
+    /// Reused: creating a zstd context costs more than decompressing a small block.
+    decompressor: Mutex<Option<zstd::bulk::Decompressor<'static>>>,
 }
 
 impl std::fmt::Debug for Database {
@@ -382,6 +384,7 @@ impl Database {
             blocks: sections[3],
             metadata,
             cache: Mutex::new(HashMap::new()),
+            decompressor: Mutex::new(None),
         })
     }
 
@@ -448,8 +451,22 @@ impl Database {
         let Some(start) = start else {
             return Err(corrupt("block out of bounds"));
         };
-        let data = zstd::bulk::decompress(&b[start..start + clen], ulen)
-            .map_err(|e| corrupt(&format!("block {index} undecompressable: {e}")))?;
+        let compressed = &b[start..start + clen];
+        let data = {
+            let mut guard = self
+                .decompressor
+                .lock()
+                .map_err(|_| corrupt("decompressor poisoned"))?;
+            if guard.is_none() {
+                *guard =
+                    Some(zstd::bulk::Decompressor::new().map_err(|e| corrupt(&e.to_string()))?);
+            }
+            match guard.as_mut() {
+                Some(d) => d.decompress(compressed, ulen),
+                None => zstd::bulk::decompress(compressed, ulen),
+            }
+        }
+        .map_err(|e| corrupt(&format!("block {index} undecompressable: {e}")))?;
         let data = Arc::new(data);
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() >= CACHE_BLOCKS {
