@@ -3,8 +3,6 @@
 //!
 //! `cargo run --release -p customs-image --example read_all -- IMAGE`
 
-use std::io::Read;
-
 fn main() {
     let target = std::env::args().nth(1).expect("usage: read_all IMAGE");
     let image = customs_image::Image::open_str(&target, &Default::default()).unwrap_or_else(|e| {

@@ -76,14 +76,14 @@ pub fn walk_layer<R: Read>(
         };
         let whiteout = if base == OPAQUE_MARKER {
             Some(Whiteout::Opaque(dir.to_string()))
-        } else if let Some(name) = base.strip_prefix(WHITEOUT_PREFIX) {
-            Some(Whiteout::Path(if dir.is_empty() {
-                name.to_string()
-            } else {
-                format!("{dir}/{name}")
-            }))
         } else {
-            None
+            base.strip_prefix(WHITEOUT_PREFIX).map(|name| {
+                Whiteout::Path(if dir.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{dir}/{name}")
+                })
+            })
         };
         let link = match h.kind {
             EntryKind::Hardlink => h.link.as_deref().map(normalize_path),

@@ -94,6 +94,7 @@ pub struct Index {
 
 /// Either kind of top-level manifest document.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // parsed once per image; boxing buys nothing
 pub enum ManifestKind {
     Image(Manifest),
     Index(Index),
