@@ -64,11 +64,16 @@ impl Scheme {
         let base = ecosystem.split(':').next().unwrap_or(ecosystem);
         Some(match base {
             "Debian" | "Ubuntu" => Scheme::Dpkg,
-            "Alpine" | "Wolfi" | "Chainguard" => Scheme::Apk,
+            "Alpine"
+            | "Wolfi"
+            | "Chainguard"
+            | "MinimOS"
+            | "Alpaquita"
+            | "BellSoft Hardened Containers" => Scheme::Apk,
             "Red Hat" | "Rocky Linux" | "AlmaLinux" | "SUSE" | "openSUSE" | "Azure Linux"
-            | "Mariner" | "Photon OS" | "rpm" => Scheme::Rpm,
+            | "Mariner" | "Photon OS" | "Mageia" | "openEuler" | "rpm" => Scheme::Rpm,
             "PyPI" => Scheme::Pep440,
-            "npm" | "crates.io" => Scheme::Semver,
+            "npm" | "crates.io" | "Hex" => Scheme::Semver,
             "Go" => Scheme::Go,
             "Maven" => Scheme::Maven,
             "RubyGems" => Scheme::RubyGems,
@@ -191,4 +196,42 @@ pub fn compare(scheme: Scheme, a: &str, b: &str) -> Option<Ordering> {
     let a = parse(scheme, a).ok()?;
     let b = parse(scheme, b).ok()?;
     a.compare(&b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn osv_ecosystems_map_to_schemes() {
+        assert_eq!(Scheme::for_ecosystem("Debian:12"), Some(Scheme::Dpkg));
+        assert_eq!(Scheme::for_ecosystem("Alpine:v3.18"), Some(Scheme::Apk));
+        assert_eq!(
+            Scheme::for_ecosystem("Red Hat:enterprise_linux:9::appstream"),
+            Some(Scheme::Rpm)
+        );
+        assert_eq!(Scheme::for_ecosystem("crates.io"), Some(Scheme::Semver));
+        assert_eq!(Scheme::for_ecosystem("Packagist"), Some(Scheme::Composer));
+        assert_eq!(Scheme::for_ecosystem("CRAN"), None);
+    }
+
+    #[test]
+    fn parsed_versions_compare_only_within_their_scheme() {
+        let a = parse(Scheme::Semver, "1.0.0").unwrap();
+        let b = parse(Scheme::NuGet, "1.0.0").unwrap();
+        assert_eq!(a.compare(&b), None);
+        assert_ne!(a, b);
+        assert_eq!(a.scheme(), Scheme::Semver);
+        let c = parse(Scheme::Semver, "v1.0.0").unwrap();
+        assert_eq!(a, c);
+    }
+
+    #[test]
+    fn parse_errors_name_scheme_and_input() {
+        let err = parse(Scheme::NuGet, "1.x").unwrap_err();
+        assert_eq!(err.scheme, Scheme::NuGet);
+        assert_eq!(err.to_string(), "\"1.x\" is not a valid NuGet version");
+        assert!(!parse_ok(Scheme::Go, "v1.2.3-"));
+        assert!(parse_ok(Scheme::Go, "go1.22rc1"));
+    }
 }

@@ -1,7 +1,11 @@
 //! Maven versions, ordered like maven-artifact 3.8's `ComparableVersion`: numbers and
-//! qualifiers in nested lists (a `-` or a digit/letter switch opens a sub-list), qualifiers
-//! ordered alpha < beta < milestone < rc = cr < snapshot < "" = ga = final = release < sp <
-//! anything else (alphabetically), case-insensitive.
+//! qualifiers in nested lists (a `-`, a digit/letter switch or a qualifier after `.` opens a
+//! sub-list), qualifiers ordered alpha < beta < milestone < rc = cr < snapshot < "" = ga =
+//! final = release < sp < anything else (alphabetically), case-insensitive.
+//!
+//! One deliberate difference: a release qualifier between two hyphens is dropped (`1-ga-1` =
+//! `1-1`), as the POM specification and the OSV corpus say; maven-artifact 3.8.7 orders
+//! `1-ga-1` just below `1-1`.
 
 use crate::num::Num;
 use std::cmp::Ordering;
@@ -62,7 +66,11 @@ impl Item {
                 }
             }
             Item::Str(rank, _) => rank.cmp(&RELEASE),
-            Item::List(items) => items.first().map_or(Ordering::Equal, Item::cmp_null),
+            Item::List(items) => items
+                .iter()
+                .map(Item::cmp_null)
+                .find(|o| o.is_ne())
+                .unwrap_or(Ordering::Equal),
         }
     }
 
@@ -98,10 +106,8 @@ fn cmp_lists(a: &[Item], b: &[Item]) -> Ordering {
 }
 
 /// Removes trailing null items (0, "", empty list), stopping at the first non-list item that
-/// is not null. A list left holding only a sub-list takes the sub-list's items, so that
-/// `1-ga-1` equals `1-1` as the POM version-order specification says (null values before a
-/// hyphen are trimmed). The top-level list is never unwrapped: `0-2021` stays below `20`.
-fn normalize(items: &mut Vec<Item>, top_level: bool) {
+/// is not null.
+fn normalize(items: &mut Vec<Item>) {
     let mut i = items.len();
     while i > 0 {
         i -= 1;
@@ -110,9 +116,6 @@ fn normalize(items: &mut Vec<Item>, top_level: bool) {
         } else if !matches!(items[i], Item::List(_)) {
             break;
         }
-    }
-    while let (false, [Item::List(inner)]) = (top_level, items.as_mut_slice()) {
-        *items = std::mem::take(inner);
     }
 }
 
@@ -142,11 +145,11 @@ impl Builder {
         // Close the lists innermost first, normalising each, as Maven does.
         while self.stack.len() > 1 {
             let mut list = self.stack.pop().unwrap_or_default();
-            normalize(&mut list, false);
+            normalize(&mut list);
             self.push(Item::List(list));
         }
         let mut root = self.stack.pop().unwrap_or_default();
-        normalize(&mut root, true);
+        normalize(&mut root);
         root
     }
 }
@@ -158,7 +161,15 @@ impl Version {
         if input.is_empty() || input.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return None;
         }
-        let version = input.to_lowercase();
+        let mut version = input.to_lowercase();
+        // The POM specification trims a release qualifier that sits between two hyphens
+        // (`1-ga-1` is `1-1`); maven-artifact keeps it as an empty level. Follow the spec, as
+        // the OSV corpus does.
+        for alias in ["-ga-", "-final-", "-release-"] {
+            while let Some(at) = version.find(alias) {
+                version.replace_range(at..at + alias.len(), "-");
+            }
+        }
         let mut b = Builder {
             stack: vec![Vec::new()],
         };

@@ -93,17 +93,11 @@ impl<'a> Cursor<'a> {
         None
     }
 
-    /// Optional separator, then an optional number (implicitly 0).
+    /// Optional separator, then an optional number (implicitly 0). Like packaging's regex,
+    /// a separator with no number after it still belongs to the label (`1.0b-`).
     fn label_number(&mut self) -> Num {
-        let start = self.pos;
         self.eat_sep();
-        match self.digits() {
-            Some(n) => n,
-            None => {
-                self.pos = start;
-                Num::ZERO
-            }
-        }
+        self.digits().unwrap_or(Num::ZERO)
     }
 }
 

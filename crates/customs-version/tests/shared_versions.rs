@@ -2,61 +2,14 @@
 //! google/osv-scalibr `semantic/testdata`, plus a Go file written for customs) through
 //! `compare`, in both directions, as the upstream `semantic/compare_test.go` does.
 
-use customs_version::{compare, parse_ok, Scheme};
-use std::cmp::Ordering;
+mod common;
 
-fn corpus(name: &str) -> String {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/versions/").to_owned() + name;
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
-}
+use customs_version::Scheme;
 
-/// Checks every comparison line of `file` under `scheme` and fails once, listing every
-/// failing line.
+/// Checks `shared/versions/<file>` under `scheme`.
 fn check(scheme: Scheme, file: &str) {
-    let text = corpus(file);
-    let mut failures = Vec::new();
-    let mut cases = 0;
-    for (n, line) in text.lines().enumerate() {
-        if line.is_empty() || line.starts_with("# ") || line.starts_with("// ") {
-            continue;
-        }
-        let fields: Vec<&str> = line.split(' ').collect();
-        let [a, op, b] = fields[..] else {
-            panic!("{file}:{}: not `A OP B`: {line:?}", n + 1);
-        };
-        let want = match op {
-            "<" => Ordering::Less,
-            "=" => Ordering::Equal,
-            ">" => Ordering::Greater,
-            _ => panic!("{file}:{}: unknown operator {op:?}", n + 1),
-        };
-        cases += 1;
-        let problem = if !parse_ok(scheme, a) || !parse_ok(scheme, b) {
-            Some(format!(
-                "does not parse ({a:?}: {}, {b:?}: {})",
-                parse_ok(scheme, a),
-                parse_ok(scheme, b)
-            ))
-        } else {
-            let forward = compare(scheme, a, b);
-            let backward = compare(scheme, b, a);
-            if forward != Some(want) || backward != Some(want.reverse()) {
-                Some(format!("got {forward:?} forward, {backward:?} backward"))
-            } else {
-                None
-            }
-        };
-        if let Some(problem) = problem {
-            failures.push(format!("{file}:{}: {line}: {problem}", n + 1));
-        }
-    }
-    assert!(cases > 0, "{file} has no cases");
-    assert!(
-        failures.is_empty(),
-        "{} of {cases} failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/versions/");
+    common::check(scheme, &format!("{dir}{file}"));
 }
 
 #[test]
