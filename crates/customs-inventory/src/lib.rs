@@ -10,6 +10,7 @@
 pub mod error;
 pub mod package;
 pub mod purl;
+pub mod sbom_input;
 pub mod scan;
 
 // Operating system and OS package databases.

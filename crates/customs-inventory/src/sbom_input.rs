@@ -1,0 +1,602 @@
+//! Reading an SBOM back into an [`Inventory`]: CycloneDX 1.4–1.6 JSON and SPDX 2.2/2.3 JSON,
+//! as customs, Syft or Trivy write them. Each package's ecosystem and name come from its
+//! package URL; the version from the document (or the purl when the document has none); the
+//! image's OS from the purls' `distro` qualifier (or the document's operating-system entry).
+//! Packages without a purl of a known type are skipped and counted in one warning.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::{Inventory, OsInfo, Package, Warning};
+
+/// Why a document could not be read as an SBOM at all.
+#[derive(Debug, thiserror::Error)]
+pub enum SbomInputError {
+    #[error("not JSON: {0}")]
+    NotJson(String),
+    #[error("neither a CycloneDX (bomFormat) nor an SPDX 2.x (spdxVersion) JSON document")]
+    UnknownFormat,
+    #[error("unsupported {format} version {version}")]
+    UnsupportedVersion {
+        format: &'static str,
+        version: String,
+    },
+    #[error("malformed {format}: {reason}")]
+    Malformed {
+        format: &'static str,
+        reason: String,
+    },
+}
+
+/// Which kind of SBOM a document is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SbomFormat {
+    CycloneDx,
+    Spdx,
+}
+
+/// A parsed package URL (`pkg:type/namespace/name@version?qualifiers#subpath`), decoded.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Purl {
+    pub ty: String,
+    pub namespace: Option<String>,
+    pub name: String,
+    pub version: Option<String>,
+    pub qualifiers: BTreeMap<String, String>,
+    pub subpath: Option<String>,
+}
+
+/// Percent-decodes `s`; invalid escapes are kept as written.
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl Purl {
+    /// Parses a package URL; `None` when it is not one (no `pkg:` scheme, no type or name).
+    pub fn parse(s: &str) -> Option<Purl> {
+        let rest = s.trim().strip_prefix("pkg:")?;
+        let rest = rest.trim_start_matches('/');
+        let (rest, subpath) = match rest.split_once('#') {
+            Some((r, sp)) => (r, Some(decode(sp.trim_matches('/')))),
+            None => (rest, None),
+        };
+        let (rest, query) = match rest.split_once('?') {
+            Some((r, q)) => (r, Some(q)),
+            None => (rest, None),
+        };
+        let mut qualifiers = BTreeMap::new();
+        for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+            if let Some((k, v)) = pair.split_once('=') {
+                if !v.is_empty() {
+                    qualifiers.insert(k.to_ascii_lowercase(), decode(v));
+                }
+            }
+        }
+        let (ty, path) = rest.split_once('/')?;
+        let ty = ty.to_ascii_lowercase();
+        if ty.is_empty() {
+            return None;
+        }
+        let path = path.trim_end_matches('/');
+        // The version follows the last `@` of the last segment; a scope's `@` is encoded.
+        let (path, version) = match path.rfind('@') {
+            Some(at) if !path[at..].contains('/') => (
+                &path[..at],
+                Some(decode(&path[at + 1..])).filter(|v| !v.is_empty()),
+            ),
+            _ => (path, None),
+        };
+        let mut segments: Vec<String> = path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(decode)
+            .collect();
+        let name = segments.pop()?;
+        if name.is_empty() {
+            return None;
+        }
+        let namespace = (!segments.is_empty()).then(|| segments.join("/"));
+        Some(Purl {
+            ty,
+            namespace,
+            name,
+            version,
+            qualifiers,
+            subpath,
+        })
+    }
+
+    /// The OSV-style ecosystem customs files packages of this purl type under.
+    pub fn ecosystem(&self) -> Option<&'static str> {
+        Some(match self.ty.as_str() {
+            "apk" => "Alpine",
+            "deb" => "Debian",
+            "rpm" => "rpm",
+            "pypi" => "PyPI",
+            "npm" => "npm",
+            "golang" => "Go",
+            "cargo" => "crates.io",
+            "maven" => "Maven",
+            "gem" => "RubyGems",
+            "nuget" => "NuGet",
+            "composer" => "Packagist",
+            _ => return None,
+        })
+    }
+
+    /// The package name as the ecosystem writes it: Go module paths and Composer names keep
+    /// their namespace, npm scopes are `@scope/name`, Maven is `group:artifact`; the OS types'
+    /// namespace is the distribution and is not part of the name.
+    pub fn package_name(&self) -> String {
+        match (self.ty.as_str(), &self.namespace) {
+            ("golang" | "composer", Some(ns)) => format!("{ns}/{}", self.name),
+            ("npm", Some(ns)) => {
+                let scope = if ns.starts_with('@') {
+                    ns.clone()
+                } else {
+                    format!("@{ns}")
+                };
+                format!("{scope}/{}", self.name)
+            }
+            ("maven", Some(ns)) => format!("{ns}:{}", self.name),
+            _ => self.name.clone(),
+        }
+    }
+}
+
+/// `alpine-3.11.5` → family `alpine`, version `3.11.5`: the version starts after the last
+/// `-` that is followed by a digit.
+fn os_from_distro(distro: &str) -> Option<OsInfo> {
+    let split = distro
+        .match_indices('-')
+        .filter(|(i, _)| {
+            distro[i + 1..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit())
+        })
+        .map(|(i, _)| i)
+        .next_back();
+    let (family, version) = match split {
+        Some(i) => (&distro[..i], &distro[i + 1..]),
+        None => (distro, ""),
+    };
+    (!family.is_empty()).then(|| OsInfo {
+        family: family.to_ascii_lowercase(),
+        version: version.to_string(),
+        ..OsInfo::default()
+    })
+}
+
+/// Whether two spellings name the same package: equal ignoring ASCII case, and for PyPI also
+/// after PEP 503 normalisation.
+fn same_name(ecosystem: &str, a: &str, b: &str) -> bool {
+    if a.eq_ignore_ascii_case(b) {
+        return true;
+    }
+    ecosystem == "PyPI"
+        && crate::python::normalize_name(a).eq_ignore_ascii_case(&crate::python::normalize_name(b))
+}
+
+/// What one SBOM entry says about a package, before it becomes a [`Package`].
+#[derive(Default)]
+struct Entry<'a> {
+    name: Option<&'a str>,
+    version: Option<&'a str>,
+    purl: Option<&'a str>,
+    source_name: Option<String>,
+    source_version: Option<String>,
+    layer: Option<String>,
+    locations: Vec<String>,
+}
+
+struct Reader {
+    inventory: Inventory,
+    distros: BTreeMap<String, usize>,
+    os_entry: Option<OsInfo>,
+    skipped_no_purl: usize,
+    skipped_types: BTreeMap<String, usize>,
+}
+
+impl Reader {
+    fn new() -> Self {
+        Reader {
+            inventory: Inventory::default(),
+            distros: BTreeMap::new(),
+            os_entry: None,
+            skipped_no_purl: 0,
+            skipped_types: BTreeMap::new(),
+        }
+    }
+
+    fn add(&mut self, e: Entry<'_>) {
+        let Some(purl_text) = e.purl.filter(|p| !p.is_empty()) else {
+            self.skipped_no_purl += 1;
+            return;
+        };
+        let Some(purl) = Purl::parse(purl_text) else {
+            self.skipped_no_purl += 1;
+            return;
+        };
+        let Some(ecosystem) = purl.ecosystem() else {
+            *self.skipped_types.entry(purl.ty.clone()).or_default() += 1;
+            return;
+        };
+        if let Some(d) = purl.qualifiers.get("distro") {
+            *self.distros.entry(d.clone()).or_default() += 1;
+        }
+        let purl_name = purl.package_name();
+        let name = match e.name {
+            Some(n) if !n.is_empty() && same_name(ecosystem, n, &purl_name) => n.to_string(),
+            _ => purl_name,
+        };
+        let version = e
+            .version
+            .filter(|v| !v.is_empty() && *v != "NOASSERTION")
+            .map(str::to_string)
+            .or_else(|| purl.version.clone())
+            .unwrap_or_default();
+        let (mut source_name, mut source_version) = (e.source_name, e.source_version);
+        if source_name.is_none() {
+            if let Some(up) = purl.qualifiers.get("upstream") {
+                (source_name, source_version) = upstream(&purl.ty, up);
+            }
+        }
+        self.inventory.packages.push(Package {
+            ecosystem: ecosystem.to_string(),
+            name,
+            version,
+            purl: purl_text.to_string(),
+            source_name,
+            source_version,
+            arch: purl.qualifiers.get("arch").cloned(),
+            found_by: "sbom".to_string(),
+            locations: e.locations,
+            layer: e.layer,
+            ..Package::default()
+        });
+    }
+
+    fn finish(mut self, origin: &str) -> Inventory {
+        // The most common distro qualifier names the OS; the document's OS entry otherwise.
+        let by_purl = self
+            .distros
+            .iter()
+            .max_by_key(|(_, n)| **n)
+            .and_then(|(d, _)| os_from_distro(d));
+        self.inventory.os = match (by_purl, self.os_entry) {
+            (Some(mut os), Some(entry)) if entry.family == os.family => {
+                os.pretty_name = entry.pretty_name;
+                os.codename = entry.codename;
+                Some(os)
+            }
+            (Some(os), _) => Some(os),
+            (None, entry) => entry,
+        };
+        if self.skipped_no_purl > 0 {
+            self.inventory.warnings.push(Warning {
+                path: origin.to_string(),
+                layer: None,
+                message: format!(
+                    "{} package(s) without a package URL were not read",
+                    self.skipped_no_purl
+                ),
+            });
+        }
+        for (ty, n) in &self.skipped_types {
+            self.inventory.warnings.push(Warning {
+                path: origin.to_string(),
+                layer: None,
+                message: format!("{n} package(s) of purl type {ty:?} are not matched by customs"),
+            });
+        }
+        self.inventory
+    }
+}
+
+/// The source package named by a purl's `upstream` qualifier: `name` or `name@version`
+/// (deb), a source rpm file name (rpm), the origin (apk).
+fn upstream(ty: &str, up: &str) -> (Option<String>, Option<String>) {
+    match ty {
+        "deb" => match up.split_once('@') {
+            Some((n, v)) => (Some(n.to_string()), Some(v.to_string())),
+            None => (Some(up.to_string()), None),
+        },
+        "rpm" => {
+            // name-version-release.src.rpm
+            let stem = up.strip_suffix(".src.rpm").unwrap_or(up);
+            let mut parts = stem.rsplitn(3, '-');
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some(rel), Some(ver), Some(name)) if !name.is_empty() => {
+                    (Some(name.to_string()), Some(format!("{ver}-{rel}")))
+                }
+                _ => (None, None),
+            }
+        }
+        _ => (Some(up.to_string()), None),
+    }
+}
+
+fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+/// Tells CycloneDX from SPDX, checking the version is one customs reads.
+pub fn detect(doc: &Value) -> Result<SbomFormat, SbomInputError> {
+    if let Some(format) = str_of(doc, "bomFormat") {
+        if format != "CycloneDX" {
+            return Err(SbomInputError::UnknownFormat);
+        }
+        let version = str_of(doc, "specVersion").unwrap_or("");
+        return match version {
+            "1.4" | "1.5" | "1.6" => Ok(SbomFormat::CycloneDx),
+            _ => Err(SbomInputError::UnsupportedVersion {
+                format: "CycloneDX",
+                version: version.to_string(),
+            }),
+        };
+    }
+    if let Some(version) = str_of(doc, "spdxVersion") {
+        return match version {
+            "SPDX-2.2" | "SPDX-2.3" => Ok(SbomFormat::Spdx),
+            _ => Err(SbomInputError::UnsupportedVersion {
+                format: "SPDX",
+                version: version.to_string(),
+            }),
+        };
+    }
+    Err(SbomInputError::UnknownFormat)
+}
+
+/// Reads a CycloneDX or SPDX JSON document into an inventory. `origin` (the file name) names
+/// the document in warnings.
+pub fn read_sbom(bytes: &[u8], origin: &str) -> Result<Inventory, SbomInputError> {
+    let doc: Value =
+        serde_json::from_slice(bytes).map_err(|e| SbomInputError::NotJson(e.to_string()))?;
+    match detect(&doc)? {
+        SbomFormat::CycloneDx => read_cyclonedx(&doc, origin),
+        SbomFormat::Spdx => read_spdx(&doc, origin),
+    }
+}
+
+fn read_cyclonedx(doc: &Value, origin: &str) -> Result<Inventory, SbomInputError> {
+    let mut reader = Reader::new();
+    let components = match doc.get("components") {
+        None | Some(Value::Null) => &[][..],
+        Some(Value::Array(a)) => a.as_slice(),
+        Some(_) => {
+            return Err(SbomInputError::Malformed {
+                format: "CycloneDX",
+                reason: "components is not an array".into(),
+            })
+        }
+    };
+    // Nested components (an image's packages under the image component) are read too;
+    // depth is bounded by the JSON parser's recursion limit.
+    let mut stack: Vec<&Value> = components.iter().rev().collect();
+    while let Some(c) = stack.pop() {
+        if let Some(Value::Array(children)) = c.get("components") {
+            stack.extend(children.iter().rev());
+        }
+        match str_of(c, "type").unwrap_or("library") {
+            "operating-system" => {
+                if reader.os_entry.is_none() {
+                    reader.os_entry = str_of(c, "name").map(|n| OsInfo {
+                        family: n.to_ascii_lowercase(),
+                        version: str_of(c, "version").unwrap_or("").to_string(),
+                        pretty_name: str_of(c, "description").map(str::to_string),
+                        ..OsInfo::default()
+                    });
+                }
+                continue;
+            }
+            "container" | "file" | "data" | "machine-learning-model" => continue,
+            _ => {}
+        }
+        let mut entry = Entry {
+            name: str_of(c, "name"),
+            version: str_of(c, "version"),
+            purl: str_of(c, "purl"),
+            ..Entry::default()
+        };
+        if let Some(Value::Array(props)) = c.get("properties") {
+            for p in props {
+                let (Some(k), Some(v)) = (str_of(p, "name"), str_of(p, "value")) else {
+                    continue;
+                };
+                match k {
+                    "customs:source-name" => entry.source_name = Some(v.to_string()),
+                    "customs:source-version" => entry.source_version = Some(v.to_string()),
+                    "customs:layer" => entry.layer = Some(v.to_string()),
+                    "customs:location" => entry.locations.push(v.to_string()),
+                    _ => {}
+                }
+            }
+        }
+        reader.add(entry);
+    }
+    Ok(reader.finish(origin))
+}
+
+fn read_spdx(doc: &Value, origin: &str) -> Result<Inventory, SbomInputError> {
+    let mut reader = Reader::new();
+    let packages = match doc.get("packages") {
+        None | Some(Value::Null) => &[][..],
+        Some(Value::Array(a)) => a.as_slice(),
+        Some(_) => {
+            return Err(SbomInputError::Malformed {
+                format: "SPDX",
+                reason: "packages is not an array".into(),
+            })
+        }
+    };
+    for p in packages {
+        match str_of(p, "primaryPackagePurpose") {
+            Some("OPERATING-SYSTEM") => {
+                if reader.os_entry.is_none() {
+                    reader.os_entry = str_of(p, "name").map(|n| OsInfo {
+                        family: n.to_ascii_lowercase(),
+                        version: str_of(p, "versionInfo").unwrap_or("").to_string(),
+                        pretty_name: str_of(p, "description").map(str::to_string),
+                        ..OsInfo::default()
+                    });
+                }
+                continue;
+            }
+            Some("CONTAINER" | "FILE") => continue,
+            _ => {}
+        }
+        let purl = match p.get("externalRefs") {
+            Some(Value::Array(refs)) => refs.iter().find_map(|r| {
+                (str_of(r, "referenceType") == Some("purl"))
+                    .then(|| str_of(r, "referenceLocator"))
+                    .flatten()
+            }),
+            _ => None,
+        };
+        // customs writes "built from source package NAME[ VERSION]".
+        let (source_name, source_version) = match str_of(p, "sourceInfo")
+            .and_then(|s| s.strip_prefix("built from source package "))
+        {
+            Some(rest) => match rest.split_once(' ') {
+                Some((n, v)) => (Some(n.to_string()), Some(v.to_string())),
+                None => (Some(rest.to_string()), None),
+            },
+            None => (None, None),
+        };
+        reader.add(Entry {
+            name: str_of(p, "name"),
+            version: str_of(p, "versionInfo"),
+            purl,
+            source_name,
+            source_version,
+            ..Entry::default()
+        });
+    }
+    Ok(reader.finish(origin))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn purl_parts_are_decoded() {
+        let p = Purl::parse("pkg:npm/%40babel/cli@7.16.8").unwrap();
+        assert_eq!(p.package_name(), "@babel/cli");
+        assert_eq!(p.version.as_deref(), Some("7.16.8"));
+        let p = Purl::parse(
+            "pkg:deb/debian/util-linux-extra@2.38.1-5%2Bb1?arch=amd64&distro=debian-12&upstream=util-linux%402.38.1-5",
+        )
+        .unwrap();
+        assert_eq!(p.name, "util-linux-extra");
+        assert_eq!(p.version.as_deref(), Some("2.38.1-5+b1"));
+        assert_eq!(p.qualifiers["upstream"], "util-linux@2.38.1-5");
+        assert_eq!(p.namespace.as_deref(), Some("debian"));
+    }
+
+    #[test]
+    fn go_module_path_keeps_its_namespace() {
+        let p = Purl::parse("pkg:golang/github.com/golang/xerrors@v0.0.0-2022").unwrap();
+        assert_eq!(p.package_name(), "github.com/golang/xerrors");
+        assert_eq!(p.ecosystem(), Some("Go"));
+    }
+
+    #[test]
+    fn maven_name_joins_group_and_artifact() {
+        let p = Purl::parse("pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1").unwrap();
+        assert_eq!(p.package_name(), "org.apache.logging.log4j:log4j-core");
+    }
+
+    #[test]
+    fn not_a_purl_is_none() {
+        assert!(Purl::parse("npm/foo@1").is_none());
+        assert!(Purl::parse("pkg:").is_none());
+        assert!(Purl::parse("pkg:npm/").is_none());
+        assert!(Purl::parse("pkg:%").is_none());
+    }
+
+    #[test]
+    fn distro_qualifier_splits_at_version() {
+        let os = os_from_distro("alpine-3.11.5").unwrap();
+        assert_eq!(
+            (os.family.as_str(), os.version.as_str()),
+            ("alpine", "3.11.5")
+        );
+        let os = os_from_distro("opensuse-leap-15.5").unwrap();
+        assert_eq!(
+            (os.family.as_str(), os.version.as_str()),
+            ("opensuse-leap", "15.5")
+        );
+    }
+
+    #[test]
+    fn rpm_upstream_names_source_package() {
+        assert_eq!(
+            upstream("rpm", "vim-9.0-1.cm2.src.rpm"),
+            (Some("vim".into()), Some("9.0-1.cm2".into()))
+        );
+    }
+
+    #[test]
+    fn cyclonedx_components_become_packages_with_os() {
+        let doc = br#"{"bomFormat":"CycloneDX","specVersion":"1.5","components":[
+            {"type":"library","name":"PyYAML","version":"5.3","purl":"pkg:pypi/pyyaml@5.3"},
+            {"type":"library","name":"musl-utils","version":"1.1.24-r2",
+             "purl":"pkg:apk/alpine/musl-utils@1.1.24-r2?arch=x86_64&distro=alpine-3.11.5&upstream=musl"},
+            {"type":"library","name":"nopurl","version":"1"}]}"#;
+        let inv = read_sbom(doc, "bom.json").unwrap();
+        assert_eq!(inv.os.as_ref().unwrap().version, "3.11.5");
+        assert_eq!(inv.packages.len(), 2);
+        assert_eq!(inv.packages[0].name, "PyYAML");
+        assert_eq!(inv.packages[0].ecosystem, "PyPI");
+        assert_eq!(inv.packages[1].source_name.as_deref(), Some("musl"));
+        assert_eq!(inv.warnings.len(), 1);
+    }
+
+    #[test]
+    fn old_spdx_and_cyclonedx_versions_are_refused() {
+        assert!(matches!(
+            read_sbom(br#"{"spdxVersion":"SPDX-2.1"}"#, "x"),
+            Err(SbomInputError::UnsupportedVersion { .. })
+        ));
+        assert!(matches!(
+            read_sbom(br#"{"bomFormat":"CycloneDX","specVersion":"1.2"}"#, "x"),
+            Err(SbomInputError::UnsupportedVersion { .. })
+        ));
+        assert!(matches!(
+            read_sbom(b"[1]", "x"),
+            Err(SbomInputError::UnknownFormat)
+        ));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = read_sbom(&bytes, "x");
+        }
+
+        #[test]
+        fn purl_parse_never_panics(s in "\\PC{0,80}") {
+            let _ = Purl::parse(&s);
+            let _ = Purl::parse(&format!("pkg:{s}"));
+            let _ = os_from_distro(&s);
+        }
+    }
+}
