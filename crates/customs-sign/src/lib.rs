@@ -1,7 +1,8 @@
 //! customs-sign signs and verifies images the way cosign does: encrypted keys, simple-signing
 //! payloads, DSSE in-toto attestations, and offline Sigstore bundle verification. It owns the
-//! cryptography and the data formats; it never talks to a registry or a network service (the
-//! registry client lives in customs-image, and [`layout`] only builds the JSON it pushes).
+//! cryptography and the data formats, and where they are stored next to an image ([`store`],
+//! through customs-image's registry client and OCI layouts); it never calls Rekor, Fulcio or
+//! any other signing service.
 //!
 //! ```
 //! use customs_sign::{keys::PrivateKey, simple_signing};
@@ -28,6 +29,8 @@ pub mod layout;
 pub mod pem;
 pub mod rekor;
 pub mod simple_signing;
+pub mod store;
 pub mod trusted_root;
+pub mod verify_image;
 
 pub use error::{Error, Result};

@@ -1,0 +1,394 @@
+//! Signing and verifying an image through its [`SignatureStore`]: the cosign rules applied to
+//! every stored signature, bundle and attestation, keeping the ones that verify and the reason
+//! each other one failed.
+
+use std::collections::BTreeMap;
+
+use customs_image::Digest;
+use serde_json::{Map, Value};
+
+use crate::bundle::{self, Bundle, BundlePolicy, VerifiedBundle};
+use crate::certs::CertificateIdentity;
+use crate::dsse::{self, Envelope};
+use crate::error::Error;
+use crate::intoto::{self, AttestationCheck, Statement};
+use crate::keys::{PrivateKey, PublicKey};
+use crate::layout::SignatureLayer;
+use crate::simple_signing::{self, Expectations};
+use crate::store::{SignatureStore, StoreError, Subject};
+use crate::trusted_root::TrustedRoot;
+
+/// Predicate type of the in-toto statement a `--bundle-format` signature carries (cosign's
+/// image-signing predicate).
+pub const SIGN_PREDICATE_TYPE: &str = "https://sigstore.dev/cosign/sign/v1";
+
+/// Why an image did not verify.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// Nothing is stored for the image.
+    #[error("no {what} found for {image}@{digest}")]
+    NothingFound {
+        /// "signatures" or "attestations".
+        what: &'static str,
+        /// The image name.
+        image: String,
+        /// The digest looked up.
+        digest: Digest,
+    },
+    /// Something is stored, but none of it verified.
+    #[error("no {what} of {image}@{digest} verified: {}", reasons(.failures))]
+    NoneVerified {
+        /// "signature" or "attestation".
+        what: &'static str,
+        /// The image name.
+        image: String,
+        /// The digest being verified.
+        digest: Digest,
+        /// Why each candidate failed, in the order found.
+        failures: Vec<Error>,
+    },
+    /// The storage could not be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn reasons(failures: &[Error]) -> String {
+    failures
+        .iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Where a verified signature came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A layer of the `sha256-<hex>.sig` (or `.att`) manifest.
+    Tag,
+    /// A Sigstore bundle referrer (its manifest digest).
+    Bundle(Digest),
+}
+
+/// A signature that verified.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedSignature {
+    /// Where it was stored.
+    pub source: Source,
+    /// The signed bytes: the simple-signing payload, or the bundle's in-toto statement.
+    pub payload: Vec<u8>,
+}
+
+/// What `sign` stored.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    /// The image and its digest.
+    pub subject: Subject,
+    /// The exact payload signed.
+    pub payload: Vec<u8>,
+    /// Digest of the `.sig` manifest pushed.
+    pub signature_manifest: Digest,
+    /// Digest of the bundle referrer pushed, when a bundle was asked for.
+    pub bundle_manifest: Option<Digest>,
+}
+
+/// Turns `k=v` annotations into the payload's `optional` object.
+fn optional(annotations: &BTreeMap<String, String>) -> Map<String, Value> {
+    annotations
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect()
+}
+
+/// Signs the image `store` was opened for, as `cosign sign --key` does: the simple-signing
+/// payload (with `annotations` as `optional`) is signed and appended to the `.sig` manifest.
+/// With `with_bundle`, a v0.3 bundle holding a DSSE in-toto statement about the image is
+/// stored as a referrer too.
+pub fn sign_image(
+    store: &SignatureStore,
+    key: &PrivateKey,
+    annotations: &BTreeMap<String, String>,
+    with_bundle: bool,
+) -> Result<Signed, SignError> {
+    let subject = store.resolve()?;
+    let digest = subject.digest.to_string();
+    let opt = optional(annotations);
+    let payload = simple_signing::payload(&subject.docker_reference, &digest, Some(&opt));
+    let sig = simple_signing::sign(key, &payload)?;
+    let layer = SignatureLayer::simple_signing(&payload, &sig, BTreeMap::new());
+    let signature_manifest = store.add_signature(&subject.digest, &payload, layer)?;
+    let bundle_manifest = if with_bundle {
+        let predicate = if annotations.is_empty() {
+            Value::Object(Map::new())
+        } else {
+            serde_json::json!({ "annotations": opt })
+        };
+        let statement = Statement::new(
+            &subject.docker_reference,
+            &digest,
+            SIGN_PREDICATE_TYPE,
+            predicate,
+        );
+        let envelope = Envelope::sign(key, dsse::INTOTO_PAYLOAD_TYPE, &statement.to_json())?;
+        let bundle = Bundle::with_key_hint(envelope, &key.public_key().sha256_hint()?);
+        Some(store.add_bundle(&subject, &bundle.to_json(), SIGN_PREDICATE_TYPE)?)
+    } else {
+        None
+    };
+    Ok(Signed {
+        subject,
+        payload,
+        signature_manifest,
+        bundle_manifest,
+    })
+}
+
+/// Attests the image: `statement_for` receives the subject and returns the statement, which
+/// is signed into a DSSE envelope and appended to the `.att` manifest. Returns the subject and
+/// the envelope JSON stored.
+pub fn attest_image(
+    store: &SignatureStore,
+    key: &PrivateKey,
+    statement_for: impl FnOnce(&Subject) -> Statement,
+) -> Result<(Subject, Vec<u8>), SignError> {
+    let subject = store.resolve()?;
+    let statement = statement_for(&subject);
+    let envelope = Envelope::sign(key, dsse::INTOTO_PAYLOAD_TYPE, &statement.to_json())?;
+    let json = envelope.to_json();
+    let layer = SignatureLayer::attestation(&json, &statement.predicate_type);
+    store.add_attestation(&subject.digest, &json, layer)?;
+    Ok((subject, json))
+}
+
+/// Why signing failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    /// The key could not sign.
+    #[error(transparent)]
+    Crypto(#[from] Error),
+    /// The signature could not be stored.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Checks a bundle statement's `predicate.annotations` the way simple signing checks
+/// `optional`.
+fn bundle_annotations(
+    statement: &Statement,
+    wanted: &BTreeMap<String, String>,
+) -> Result<(), Error> {
+    for (k, want) in wanted {
+        let found = statement
+            .predicate
+            .get("annotations")
+            .and_then(|a| a.get(k))
+            .map(|v| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            });
+        if found.as_deref() != Some(want.as_str()) {
+            return Err(Error::AnnotationMismatch {
+                key: k.clone(),
+                expected: want.clone(),
+                found,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Verifies `subject`'s signatures with `key`, cosign's way: each `.sig` layer's signature
+/// must verify over the exact payload bytes, the payload must name `subject.digest`, and carry
+/// `annotations`. Bundles among the referrers count too (their in-toto subject must be the
+/// image). Returns every signature that verified; fails when none did.
+pub fn verify_signatures(
+    store: &SignatureStore,
+    subject: &Subject,
+    key: &PublicKey,
+    annotations: &BTreeMap<String, String>,
+) -> Result<Vec<VerifiedSignature>, VerifyError> {
+    let layers = store.signatures(&subject.digest)?;
+    let bundles = store.bundles(&subject.digest)?;
+    if layers.is_empty() && bundles.is_empty() {
+        return Err(VerifyError::NothingFound {
+            what: "signatures",
+            image: subject.name.clone(),
+            digest: subject.digest.clone(),
+        });
+    }
+    let expected = Expectations {
+        manifest_digest: subject.digest.to_string(),
+        annotations: annotations.clone(),
+    };
+    let mut verified = Vec::new();
+    let mut failures = Vec::new();
+    for stored in layers {
+        if stored.layer.media_type != simple_signing::MEDIA_TYPE {
+            failures.push(Error::MalformedPayload(format!(
+                "layer {} has media type {:?}",
+                stored.layer.digest, stored.layer.media_type
+            )));
+            continue;
+        }
+        let Some(sig) = stored
+            .layer
+            .annotations
+            .get(crate::layout::SIGNATURE_ANNOTATION)
+        else {
+            failures.push(Error::BadSignature(format!(
+                "layer {} has no signature annotation",
+                stored.layer.digest
+            )));
+            continue;
+        };
+        match simple_signing::verify(&stored.blob, sig, key, &expected) {
+            Ok(_) => verified.push(VerifiedSignature {
+                source: Source::Tag,
+                payload: stored.blob,
+            }),
+            Err(e) => failures.push(e),
+        }
+    }
+    let policy = BundlePolicy {
+        key: Some(key.clone()),
+        identity: None,
+        insecure_ignore_tlog: true,
+        attestation: AttestationCheck {
+            sha256: Some(subject.digest.to_string()),
+            predicate_type: None,
+        },
+    };
+    let root = TrustedRoot::default();
+    for stored in bundles {
+        let result = Bundle::from_json(&stored.bundle)
+            .and_then(|b| bundle::verify_bundle(&b, &root, &policy))
+            .and_then(|v| bundle_annotations(&v.statement, annotations).map(|()| v));
+        match result {
+            Ok(v) => verified.push(VerifiedSignature {
+                source: Source::Bundle(stored.manifest_digest),
+                payload: v.statement.to_json(),
+            }),
+            Err(e) => failures.push(e),
+        }
+    }
+    finish(verified, failures, "signature", subject)
+}
+
+/// Verifies `subject`'s bundles keylessly and fully offline: the certificate chains to
+/// `root`, has `identity`, the transparency-log evidence verifies, and the in-toto subject is
+/// the image.
+pub fn verify_bundles_keyless(
+    store: &SignatureStore,
+    subject: &Subject,
+    root: &TrustedRoot,
+    identity: &CertificateIdentity,
+) -> Result<Vec<VerifiedBundle>, VerifyError> {
+    let bundles = store.bundles(&subject.digest)?;
+    if bundles.is_empty() {
+        return Err(VerifyError::NothingFound {
+            what: "signature bundles",
+            image: subject.name.clone(),
+            digest: subject.digest.clone(),
+        });
+    }
+    let policy = BundlePolicy {
+        key: None,
+        identity: Some(identity.clone()),
+        insecure_ignore_tlog: false,
+        attestation: AttestationCheck {
+            sha256: Some(subject.digest.to_string()),
+            predicate_type: None,
+        },
+    };
+    let mut verified = Vec::new();
+    let mut failures = Vec::new();
+    for stored in bundles {
+        match Bundle::from_json(&stored.bundle)
+            .and_then(|b| bundle::verify_bundle(&b, root, &policy))
+        {
+            Ok(v) => verified.push(v),
+            Err(e) => failures.push(e),
+        }
+    }
+    finish(verified, failures, "signature bundle", subject)
+}
+
+/// Verifies `subject`'s attestations with `key`: the DSSE envelope's signature, an in-toto
+/// statement (v1 or v0.1) whose subject has the image's digest, and, when given, the predicate
+/// type. Attestation bundles among the referrers count too. Returns the verified statements.
+pub fn verify_attestations(
+    store: &SignatureStore,
+    subject: &Subject,
+    key: &PublicKey,
+    predicate_type: Option<&str>,
+) -> Result<Vec<Statement>, VerifyError> {
+    let layers = store.attestations(&subject.digest)?;
+    let bundles = store.bundles(&subject.digest)?;
+    let check = AttestationCheck {
+        sha256: Some(subject.digest.to_string()),
+        predicate_type: predicate_type.map(str::to_string),
+    };
+    let mut verified = Vec::new();
+    let mut failures = Vec::new();
+    let mut found = 0;
+    for stored in layers {
+        found += 1;
+        let result = Envelope::from_json(&stored.blob)
+            .and_then(|env| intoto::verify_attestation(&env, key, &check));
+        match result {
+            Ok(st) => verified.push(st),
+            Err(e) => failures.push(e),
+        }
+    }
+    let policy = BundlePolicy {
+        key: Some(key.clone()),
+        identity: None,
+        insecure_ignore_tlog: true,
+        attestation: check.clone(),
+    };
+    let root = TrustedRoot::default();
+    for stored in bundles {
+        let Ok(b) = Bundle::from_json(&stored.bundle) else {
+            continue;
+        };
+        // Signature bundles are not attestations.
+        let kind = b
+            .dsse_envelope
+            .as_ref()
+            .and_then(|e| e.payload_bytes().ok())
+            .and_then(|p| Statement::from_json(&p).ok())
+            .map(|s| s.predicate_type);
+        if kind.as_deref() == Some(SIGN_PREDICATE_TYPE) {
+            continue;
+        }
+        found += 1;
+        match bundle::verify_bundle(&b, &root, &policy) {
+            Ok(v) => verified.push(v.statement),
+            Err(e) => failures.push(e),
+        }
+    }
+    if found == 0 {
+        return Err(VerifyError::NothingFound {
+            what: "attestations",
+            image: subject.name.clone(),
+            digest: subject.digest.clone(),
+        });
+    }
+    finish(verified, failures, "attestation", subject)
+}
+
+fn finish<T>(
+    verified: Vec<T>,
+    failures: Vec<Error>,
+    what: &'static str,
+    subject: &Subject,
+) -> Result<Vec<T>, VerifyError> {
+    if verified.is_empty() {
+        return Err(VerifyError::NoneVerified {
+            what,
+            image: subject.name.clone(),
+            digest: subject.digest.clone(),
+            failures,
+        });
+    }
+    Ok(verified)
+}
