@@ -10,6 +10,11 @@ use std::path::{Path, PathBuf};
 use crate::layer::Compression;
 use crate::tar::{normalize_path, EntryKind, TarReader};
 
+/// Members up to this size are kept in memory when a compressed archive is indexed.
+const SMALL_MEMBER: u64 = 1 << 20;
+/// At most this much is kept in all.
+const SMALL_TOTAL: u64 = 16 << 20;
+
 /// Where the members of an archive or layout live.
 #[derive(Debug, Clone)]
 pub enum Container {
@@ -25,6 +30,8 @@ pub enum Container {
         path: PathBuf,
         compression: Compression,
         members: HashMap<String, u64>,
+        /// Members small enough to keep from the indexing pass.
+        small: HashMap<String, Vec<u8>>,
     },
 }
 
@@ -56,15 +63,27 @@ impl Container {
             c => {
                 let mut tar = TarReader::new(decoder(f, c)?);
                 let mut members = HashMap::new();
+                let mut small = HashMap::new();
+                let mut kept = 0u64;
                 while let Some(h) = tar.next_entry().map_err(to_io)? {
                     if h.kind == EntryKind::File {
-                        members.insert(normalize_path(&h.path), h.size);
+                        let name = normalize_path(&h.path);
+                        // Manifests, configs and indexes are small: keep them so opening
+                        // the image costs one pass over the archive, not one per member.
+                        if h.size <= SMALL_MEMBER && kept + h.size <= SMALL_TOTAL {
+                            let mut data = Vec::with_capacity(h.size as usize);
+                            (&mut tar).read_to_end(&mut data)?;
+                            kept += data.len() as u64;
+                            small.insert(name.clone(), data);
+                        }
+                        members.insert(name, h.size);
                     }
                 }
                 Ok(Container::CompressedTar {
                     path: path.to_path_buf(),
                     compression: c,
                     members,
+                    small,
                 })
             }
         }
@@ -121,6 +140,9 @@ impl Container {
                 let mut f = File::open(path)?;
                 f.seek(SeekFrom::Start(offset))?;
                 Ok(Box::new(BufReader::with_capacity(256 * 1024, f.take(size))))
+            }
+            Container::CompressedTar { small, .. } if small.contains_key(&member) => {
+                Ok(Box::new(io::Cursor::new(small[&member].clone())))
             }
             Container::CompressedTar {
                 path, compression, ..
