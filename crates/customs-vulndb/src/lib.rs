@@ -24,6 +24,7 @@ pub mod matcher;
 pub mod osv;
 pub mod secdb;
 pub mod source;
+pub mod suppress;
 pub mod update;
 
 pub use advisory::{Advisory, Affected, Event, Range, RangeKind, SeverityEntry};
@@ -33,4 +34,5 @@ pub use error::{Error, Result};
 pub use finding::{Finding, FixStatus, Severity, SeveritySource};
 pub use matcher::{match_inventory, match_package, MatchResult};
 pub use source::{Source, SourceInfo, SourceKind};
+pub use suppress::{suppress, IgnoreFile, Suppressed, SuppressedBy, VexDocument};
 pub use update::{update, update_with, UpdateEvent, UpdateOptions, UpdateReport};
