@@ -53,8 +53,8 @@ pub(crate) fn collect<'a>(image: &'a Image, opts: &'a AuditOptions) -> Result<Ct
                 return Ok(());
             }
             let (hash, data) = read_file(e, r, capture || scan)?;
-            if let Some(h) = hash.filter(|_| hash_files) {
-                hashes.insert(e.path.clone(), h);
+            if hash_files {
+                hashes.insert(e.path.clone(), hash);
             }
             let Some(data) = data else { return Ok(()) };
             let binary = data[..data.len().min(BINARY_SNIFF)].contains(&0);
@@ -106,13 +106,13 @@ pub(crate) fn collect<'a>(image: &'a Image, opts: &'a AuditOptions) -> Result<Ct
     })
 }
 
-/// Reads one file: always hashes it; keeps its bytes when `keep` (the caller checked the
+/// Reads one file: hashes it (first 16 bytes of SHA-256); keeps its bytes when `keep` (the caller checked the
 /// size cap).
 fn read_file(
     e: &EntryMeta,
     r: &mut dyn Read,
     keep: bool,
-) -> io::Result<(Option<[u8; 16]>, Option<Vec<u8>>)> {
+) -> io::Result<([u8; 16], Option<Vec<u8>>)> {
     let mut hasher = Sha256::new();
     let mut kept = keep.then(|| Vec::with_capacity(e.size.min(1 << 20) as usize));
     let mut buf = [0u8; 64 << 10];
@@ -129,5 +129,5 @@ fn read_file(
     let digest = hasher.finalize();
     let mut h = [0u8; 16];
     h.copy_from_slice(&digest[..16]);
-    Ok((Some(h), kept))
+    Ok((h, kept))
 }

@@ -295,7 +295,8 @@ pub fn scan_contents(path: &str, layer: usize, text: &str) -> Vec<ContentHit> {
         if !det.only_in.is_empty() && !det.only_in.iter().any(|s| path.ends_with(s)) {
             continue;
         }
-        if det.needs_entropy && skip_generic {
+        // The generic detector (last in the list) only speaks when no specific one did.
+        if det.needs_entropy && (skip_generic || !hits.is_empty()) {
             continue;
         }
         for caps in det.regex.captures_iter(text) {
@@ -363,8 +364,7 @@ pub fn secret_file_kind(path: &str) -> Option<&'static str> {
 }
 
 fn env_secret_name(key: &str) -> bool {
-    static NAME: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(&format!("{SECRET_NAME}")).expect("regex"));
+    static NAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(SECRET_NAME).expect("regex"));
     let upper = key.to_ascii_uppercase();
     NAME.is_match(key)
         && ![
@@ -485,7 +485,7 @@ pub(crate) fn check_history(ctx: &Ctx) -> Vec<(Diag, Evidence)> {
                 continue; // reported as CUS-SEC-001
             }
             if let Some((det, masked)) = check_assignment(k, v) {
-                found.push((format!("{k}"), masked, det));
+                found.push((k.to_string(), masked, det));
             }
         }
         if found.is_empty() {
