@@ -18,3 +18,8 @@ fn dpkg_orders_random_versions_like_real_dpkg() {
 fn pep440_orders_random_versions_like_python_packaging() {
     common::check(Scheme::Pep440, &data("pep440-differential.txt"));
 }
+
+#[test]
+fn rpm_orders_random_versions_like_real_rpm() {
+    common::check(Scheme::Rpm, &data("rpm-differential.txt"));
+}

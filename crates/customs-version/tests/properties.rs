@@ -157,3 +157,23 @@ fn junk_is_rejected_where_the_scheme_has_a_grammar() {
         assert_eq!(compare(scheme, "1.0 beta", "1.0"), None, "{scheme:?}");
     }
 }
+
+/// Strings close to SemVer 2.0.0, valid or not: leading zeros, short forms, empty identifiers.
+const SEMVER_ISH: &str = r"[v]?(0|[1-9][0-9]?|0[0-9])(\.(0|[1-9][0-9]?|0[0-9])){0,3}(-([0-9A-Za-z-]{0,3})(\.[0-9A-Za-z-]{0,3}){0,2})?(\+[0-9A-Za-z.-]{0,4})?";
+
+proptest! {
+    /// The `semver` crate (crates.io's own parser) is the reference for strict SemVer.
+    #[test]
+    fn strict_semver_agrees_with_the_semver_crate(a in SEMVER_ISH, b in SEMVER_ISH) {
+        use customs_version::semver::Version;
+        let ours = (Version::parse_strict(&a), Version::parse_strict(&b));
+        let theirs = (semver::Version::parse(&a), semver::Version::parse(&b));
+        prop_assert_eq!(ours.0.is_some(), theirs.0.is_ok(), "acceptance of {:?}", a);
+        prop_assert_eq!(ours.1.is_some(), theirs.1.is_ok(), "acceptance of {:?}", b);
+        if let ((Some(x), Some(y)), (Ok(p), Ok(q))) = (&ours, &theirs) {
+            prop_assert_eq!(x.cmp(y), p.cmp_precedence(q), "{:?} vs {:?}", a, b);
+            // The lenient parser orders strict versions the same way.
+            prop_assert_eq!(compare(Scheme::Semver, &a, &b), Some(p.cmp_precedence(q)));
+        }
+    }
+}
