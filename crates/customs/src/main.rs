@@ -33,6 +33,11 @@ enum Command {
     /// Manage the layer cache.
     #[command(subcommand)]
     Cache(cmd::cache::Command),
+    /// Scan an image (or an SBOM) for known vulnerabilities.
+    Scan(cmd::scan::Args),
+    /// Manage the vulnerability database.
+    #[command(subcommand)]
+    Db(cmd::db::Command),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +55,8 @@ fn main() -> ExitCode {
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Sbom(a) => cmd::sbom::run(a),
         Command::Cache(c) => cmd::cache::run(c),
+        Command::Scan(a) => cmd::scan::run(a),
+        Command::Db(c) => cmd::db::run(c),
         Command::Copy(a) => cmd::copy::run(a),
     };
     match result {

@@ -2,6 +2,8 @@
 
 pub mod cache;
 pub mod copy;
+pub mod db;
 pub mod image_args;
 pub mod inspect;
 pub mod sbom;
+pub mod scan;

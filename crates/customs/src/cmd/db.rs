@@ -1,0 +1,279 @@
+//! `customs db`: download (`update`), build from local files (`import`) and describe
+//! (`status`) the vulnerability database; also where the database lives and how old is too old.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use customs_vulndb::{Database, Source, UpdateEvent};
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Download the advisory exports (osv.dev or a mirror) and rebuild the database.
+    Update(UpdateArgs),
+    /// Build the database from local advisory files: OSV zips or directories, secdb YAML/JSON.
+    Import(ImportArgs),
+    /// Show the database's age, sources and counts.
+    Status(StatusArgs),
+}
+
+#[derive(clap::Args)]
+pub struct DbArg {
+    /// The database file [default: $CUSTOMS_DB, else <user cache dir>/customs/db/customs.db].
+    #[arg(long, value_name = "PATH", env = "CUSTOMS_DB")]
+    pub db: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct UpdateArgs {
+    /// Base URL laid out like osv.dev's exports (`<base>/<Ecosystem>/all.zip`); https://,
+    /// file:// or a directory.
+    #[arg(long, value_name = "URL")]
+    pub mirror: Option<String>,
+    #[command(flatten)]
+    pub db: DbArg,
+}
+
+#[derive(clap::Args)]
+pub struct ImportArgs {
+    /// Advisory files or directories.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub db: DbArg,
+}
+
+#[derive(clap::Args)]
+pub struct StatusArgs {
+    #[arg(long, short = 'f', default_value = "table", value_parser = ["table", "json"])]
+    pub format: String,
+    #[command(flatten)]
+    pub db: DbArg,
+}
+
+/// The database path: `--db`/`$CUSTOMS_DB`, else `$CUSTOMS_CACHE_DIR/db/customs.db`, else the
+/// user cache directory's `customs/db/customs.db`.
+pub fn path(arg: &DbArg) -> Result<PathBuf> {
+    if let Some(p) = arg.db.as_ref().filter(|p| !p.as_os_str().is_empty()) {
+        return Ok(p.clone());
+    }
+    if let Some(d) = std::env::var_os("CUSTOMS_CACHE_DIR").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(d).join("db").join("customs.db"));
+    }
+    dirs::cache_dir()
+        .map(|d| d.join("customs").join("db").join("customs.db"))
+        .context("no user cache directory; give --db PATH or set CUSTOMS_DB")
+}
+
+/// Parses a duration such as `7d`, `36h`, `90m`, `2w` or plain seconds.
+pub fn parse_age(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 7d, 36h or 90m"))?;
+    let secs = match unit.trim() {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return Err(format!("{s:?}: unknown unit (use s, m, h, d or w)")),
+    };
+    n.checked_mul(secs)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("{s:?} is too long"))
+}
+
+/// `3d 4h`, `5h 12m`, `40s`.
+pub fn human_age(d: Duration) -> String {
+    let s = d.as_secs();
+    let (days, hours, mins) = (s / 86_400, (s % 86_400) / 3600, (s % 3600) / 60);
+    if days > 0 {
+        format!("{days}d {hours}h")
+    } else if hours > 0 {
+        format!("{hours}h {mins}m")
+    } else if mins > 0 {
+        format!("{mins}m")
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// Opens the database, warning on stderr when its data is older than `max_age`.
+pub fn open(path: &Path, max_age: Duration) -> Result<Database> {
+    let db = Database::open(path)?;
+    if db.is_stale(max_age) {
+        eprintln!(
+            "warning: the vulnerability database is {} old (built {}), older than {}; run `customs db update`",
+            db.age().map(human_age).unwrap_or_default(),
+            db.metadata().built_at,
+            human_age(max_age)
+        );
+    }
+    Ok(db)
+}
+
+pub fn run(cmd: Command) -> Result<ExitCode> {
+    match cmd {
+        Command::Update(a) => update(a),
+        Command::Import(a) => import(a),
+        Command::Status(a) => status(a),
+    }
+}
+
+fn ensure_parent(path: &Path) -> Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    Ok(())
+}
+
+fn update(args: UpdateArgs) -> Result<ExitCode> {
+    let dest = path(&args.db)?;
+    ensure_parent(&dest)?;
+    let bar = if crate::progress::enabled(false) {
+        let pb = ProgressBar::new_spinner();
+        pb.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
+        pb.enable_steady_tick(Duration::from_millis(120));
+        pb
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut on_event = |e: &UpdateEvent| match e {
+        UpdateEvent::Fetching { ecosystem, .. } => bar.set_message(format!("fetching {ecosystem}")),
+        UpdateEvent::Downloaded { ecosystem, bytes } => {
+            log::info!("downloaded {ecosystem} ({bytes} bytes)")
+        }
+        UpdateEvent::NotModified { ecosystem } => log::info!("{ecosystem} not modified"),
+        UpdateEvent::Missing { ecosystem } => log::info!("{ecosystem}: nothing published"),
+        UpdateEvent::Building => bar.set_message("building the database"),
+        UpdateEvent::Done => {}
+    };
+    let report = customs_vulndb::update(args.mirror.as_deref(), &dest, &mut on_event);
+    bar.finish_and_clear();
+    let report = report?;
+    for w in &report.build.warnings {
+        log::warn!("{w}");
+    }
+    eprintln!(
+        "{}: {} advisories for {} packages ({} downloaded, {} unchanged, {} not published) in {:.1}s",
+        dest.display(),
+        report.build.metadata.advisories,
+        report.build.metadata.packages,
+        report.downloaded.len(),
+        report.not_modified.len(),
+        report.missing.len(),
+        report.build.duration.as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import(args: ImportArgs) -> Result<ExitCode> {
+    let dest = path(&args.db)?;
+    let mut sources: Vec<Source> = Vec::new();
+    for p in &args.paths {
+        let found = Source::discover(p)?;
+        if found.is_empty() {
+            bail!(
+                "{}: no advisory files (OSV .zip/.json, secdb .yaml/.json) found",
+                p.display()
+            );
+        }
+        sources.extend(found);
+    }
+    ensure_parent(&dest)?;
+    let report = customs_vulndb::build(&sources, &dest)?;
+    for w in &report.warnings {
+        log::warn!("{w}");
+    }
+    eprintln!(
+        "{}: {} advisories for {} packages from {} source(s), {}, in {:.1}s{}",
+        dest.display(),
+        report.metadata.advisories,
+        report.metadata.packages,
+        sources.len(),
+        crate::cmd::cache::human_bytes(report.bytes),
+        report.duration.as_secs_f64(),
+        if report.warnings.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} record(s) skipped with warnings (-v to see them)",
+                report.warnings.len()
+            )
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn status(args: StatusArgs) -> Result<ExitCode> {
+    let p = path(&args.db)?;
+    let db = Database::open(&p)?;
+    let status = db.status();
+    if args.format == "json" {
+        let mut v = serde_json::to_value(&status)?;
+        if let Some(o) = v.as_object_mut() {
+            o.insert("age_seconds".into(), status.age.map(|a| a.as_secs()).into());
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let m = &status.metadata;
+    println!("database:   {}", status.path.display());
+    println!(
+        "size:       {}",
+        crate::cmd::cache::human_bytes(status.file_size)
+    );
+    println!("schema:     {}", m.schema_version);
+    println!(
+        "built:      {} ({})",
+        m.built_at,
+        status
+            .age
+            .map(|a| format!("{} ago", human_age(a)))
+            .unwrap_or_else(|| "in the future".into())
+    );
+    println!(
+        "advisories: {} ({} records read, {} skipped, {} withdrawn)",
+        m.advisories, m.records, m.skipped, m.withdrawn
+    );
+    println!("packages:   {}", m.packages);
+    println!("ecosystems:");
+    for (e, n) in &m.ecosystems {
+        println!("  {e:<24} {n}");
+    }
+    println!("sources:");
+    for s in &m.sources {
+        println!(
+            "  {} ({:?}, {} records{})",
+            s.location,
+            s.kind,
+            s.records,
+            s.etag
+                .as_ref()
+                .map(|e| format!(", etag {e}"))
+                .unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_parse_with_units() {
+        assert_eq!(parse_age("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_age("36h"), Ok(Duration::from_secs(36 * 3600)));
+        assert_eq!(parse_age("90"), Ok(Duration::from_secs(90)));
+        assert!(parse_age("7 days").is_err());
+        assert!(parse_age("d").is_err());
+        assert!(parse_age("99999999999999999999w").is_err());
+    }
+}

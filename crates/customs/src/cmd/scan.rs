@@ -1,0 +1,211 @@
+//! `customs scan IMAGE` and `customs scan --sbom FILE`: match the inventory against the
+//! vulnerability database, apply the ignore file and VEX documents, filter, render, and turn
+//! what remains into an exit code.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use customs_inventory::Inventory;
+use customs_report::{Scan, Subject};
+use customs_vulndb::{match_inventory, FixStatus, IgnoreFile, Severity, VexDocument};
+
+use crate::cmd::db::{self, DbArg};
+use crate::cmd::image_args::ImageArgs;
+use crate::cmd::sbom;
+
+/// The ignore file looked for in the current directory when `--ignorefile` is not given.
+pub const DEFAULT_IGNOREFILE: &str = ".customsignore";
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The image: a reference, docker-archive:, oci:, oci-archive: or a path.
+    #[arg(required_unless_present = "sbom", conflicts_with = "sbom")]
+    pub image: Option<String>,
+    /// Scan the packages of an SBOM (CycloneDX 1.4–1.6 or SPDX 2.2/2.3 JSON) instead of an image.
+    #[arg(long, value_name = "FILE")]
+    pub sbom: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, short = 'f', default_value = "table", value_parser = ["table", "json", "sarif", "cyclonedx"])]
+    pub format: String,
+    /// Write to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Report only these severities (comma-separated: UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL).
+    #[arg(long, value_delimiter = ',', value_parser = parse_severity)]
+    pub severity: Vec<Severity>,
+    /// Leave out vulnerabilities that have no fixed version.
+    #[arg(long)]
+    pub ignore_unfixed: bool,
+    /// Exit with N when any finding remains after filtering and suppression.
+    #[arg(long, value_name = "N")]
+    pub exit_code: Option<u8>,
+    /// Fail (exit with --exit-code, default 1) only when a finding at or above SEVERITY remains.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+    /// Ignore file [default: .customsignore in the current directory, if present].
+    #[arg(long, value_name = "PATH")]
+    pub ignorefile: Option<PathBuf>,
+    /// OpenVEX document whose not_affected/fixed statements suppress findings. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
+    /// Warn when the database is older than this (e.g. 7d, 36h).
+    #[arg(long, value_name = "AGE", env = "CUSTOMS_MAX_DB_AGE", default_value = "7d", value_parser = db::parse_age)]
+    pub max_db_age: Duration,
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Do not use the layer cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    #[command(flatten)]
+    pub image_args: ImageArgs,
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    Ok(match s.trim().to_ascii_uppercase().as_str() {
+        "UNKNOWN" => Severity::Unknown,
+        "LOW" => Severity::Low,
+        "MEDIUM" => Severity::Medium,
+        "HIGH" => Severity::High,
+        "CRITICAL" => Severity::Critical,
+        _ => {
+            return Err(format!(
+                "{s:?} is not a severity (UNKNOWN, LOW, MEDIUM, HIGH, CRITICAL)"
+            ))
+        }
+    })
+}
+
+/// The SBOM's packages, and a subject naming the file.
+fn inventory_from_sbom(path: &Path) -> Result<(Subject, Inventory)> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let inv = customs_inventory::sbom_input::read_sbom(&bytes, &path.display().to_string())
+        .with_context(|| format!("reading SBOM {}", path.display()))?;
+    let subject = Subject {
+        name: path.display().to_string(),
+        ..Subject::default()
+    };
+    Ok((subject, inv))
+}
+
+fn ignore_file(args: &Args) -> Result<Option<IgnoreFile>> {
+    match &args.ignorefile {
+        Some(p) => Ok(Some(IgnoreFile::load(p)?)),
+        None => {
+            let p = Path::new(DEFAULT_IGNOREFILE);
+            if p.is_file() {
+                Ok(Some(IgnoreFile::load(p)?))
+            } else {
+                Ok(None)
+            }
+        }
+    }
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    // Everything that can fail fast (database, ignore file, VEX) before reading the image.
+    let db_path = db::path(&args.db)?;
+    let database = db::open(&db_path, args.max_db_age)?;
+    let ignore = ignore_file(&args)?;
+    let vex = args
+        .vex
+        .iter()
+        .map(|p| VexDocument::load(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let info = sbom::document_info()?;
+
+    let (subject, mut inventory) = match (&args.sbom, &args.image) {
+        (Some(path), _) => inventory_from_sbom(path)?,
+        (None, Some(image)) => {
+            let (img, result) = sbom::inventory(&args.image_args, image, args.no_cache)?;
+            (sbom::subject(&img), result.inventory)
+        }
+        (None, None) => bail!("give an IMAGE or --sbom FILE"),
+    };
+
+    let matched = match_inventory(&database, &inventory);
+    for w in &matched.warnings {
+        log::warn!("{}: {}", w.path, w.message);
+    }
+    inventory.warnings.extend(matched.warnings);
+
+    let outcome = customs_vulndb::suppress(
+        matched.findings,
+        ignore.as_ref(),
+        &vex,
+        customs_vulndb::suppress::today_utc(),
+    );
+    for w in &outcome.warnings {
+        eprintln!("warning: {w}");
+    }
+    for s in &outcome.suppressed {
+        log::info!(
+            "suppressed {} in {} {}: {:?}",
+            s.finding.id,
+            s.finding.package.name,
+            s.finding.package.version,
+            s.by
+        );
+    }
+    let findings: Vec<_> = outcome
+        .kept
+        .into_iter()
+        .filter(|f| !(args.ignore_unfixed && f.fix_status == FixStatus::NotFixed))
+        .filter(|f| args.severity.is_empty() || args.severity.contains(&f.severity))
+        .collect();
+
+    let scan = Scan {
+        subject: &subject,
+        inventory: &inventory,
+        findings: &findings,
+        suppressed: outcome.suppressed.len(),
+    };
+    let text = match args.format.as_str() {
+        "json" => customs_report::json::scan(&scan, &info)?,
+        "sarif" => customs_report::sarif::scan(&scan, &info)?,
+        "cyclonedx" => customs_report::cyclonedx::scan(&scan, &info)?,
+        _ => {
+            let color = args.output.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none();
+            customs_report::table::scan(&scan, color)
+        }
+    };
+    sbom::emit(args.output.as_ref(), &text)?;
+    if !outcome.suppressed.is_empty() && args.format != "table" {
+        eprintln!(
+            "{} finding(s) suppressed by the ignore file or VEX",
+            outcome.suppressed.len()
+        );
+    }
+    if !inventory.warnings.is_empty() {
+        eprintln!(
+            "{} warning(s) while reading or matching; run with -v to see them",
+            inventory.warnings.len()
+        );
+    }
+
+    let failing = match args.fail_on {
+        Some(min) => findings.iter().any(|f| f.severity >= min),
+        None => args.exit_code.is_some() && !findings.is_empty(),
+    };
+    Ok(if failing {
+        ExitCode::from(args.exit_code.unwrap_or(1))
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severities_parse_case_insensitively() {
+        assert_eq!(parse_severity("high"), Ok(Severity::High));
+        assert_eq!(parse_severity(" CRITICAL"), Ok(Severity::Critical));
+        assert!(parse_severity("severe").is_err());
+    }
+}
