@@ -72,7 +72,7 @@ impl Container {
                         // the image costs one pass over the archive, not one per member.
                         if h.size <= SMALL_MEMBER && kept + h.size <= SMALL_TOTAL {
                             let mut data = Vec::with_capacity(h.size as usize);
-                            (&mut tar).read_to_end(&mut data)?;
+                            tar.read_to_end(&mut data)?;
                             kept += data.len() as u64;
                             small.insert(name.clone(), data);
                         }
