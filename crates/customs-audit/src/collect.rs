@@ -90,8 +90,13 @@ pub(crate) fn collect<'a>(image: &'a Image, opts: &'a AuditOptions) -> Result<Ct
             next += 1;
         }
     }
-    if next != image.layers.len() {
+    let mut warnings = Vec::new();
+    if next != image.layers.len() && !image.config.history.is_empty() {
         // History does not describe the layers; do not attribute.
+        warnings.push(format!(
+            "the config history describes {next} layers but the image has {}; findings name no history entry",
+            image.layers.len()
+        ));
         history_layers = vec![None; image.config.history.len()];
     }
     Ok(Ctx {
@@ -103,6 +108,7 @@ pub(crate) fn collect<'a>(image: &'a Image, opts: &'a AuditOptions) -> Result<Ct
         content_hits,
         os,
         history_layers,
+        warnings,
     })
 }
 

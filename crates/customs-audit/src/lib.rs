@@ -168,6 +168,8 @@ pub(crate) struct Ctx<'a> {
     pub os: Option<OsInfo>,
     /// Layer index of each history entry that made a layer.
     history_layers: Vec<Option<usize>>,
+    /// Problems found while collecting.
+    pub warnings: Vec<String>,
 }
 
 impl Ctx<'_> {
@@ -243,7 +245,8 @@ pub fn audit(image: &Image, opts: &AuditOptions) -> Result<AuditReport, AuditErr
     opts.validate()?;
     let ctx = collect::collect(image, opts)?;
     let mut diags: Vec<(Diag, Evidence)> = Vec::new();
-    diags.extend(privilege::check(&ctx));
+    let mut warnings = ctx.warnings.clone();
+    diags.extend(privilege::check(&ctx, &mut warnings));
     diags.extend(secrets::check_env(&ctx));
     diags.extend(secrets::check_history(&ctx));
     diags.extend(secrets::check_files(&ctx));
@@ -291,6 +294,6 @@ pub fn audit(image: &Image, opts: &AuditOptions) -> Result<AuditReport, AuditErr
         layers: stats,
         age,
         base,
-        warnings: Vec::new(),
+        warnings,
     })
 }

@@ -188,7 +188,7 @@ fn config_evidence(key: &str) -> Evidence {
 }
 
 /// Runs every privilege rule.
-pub fn check(ctx: &Ctx) -> Vec<(Diag, Evidence)> {
+pub fn check(ctx: &Ctx, warnings: &mut Vec<String>) -> Vec<(Diag, Evidence)> {
     let mut out = Vec::new();
     let cfg = &ctx.image.config.config;
     let passwd = ctx
@@ -211,6 +211,11 @@ pub fn check(ctx: &Ctx) -> Vec<(Diag, Evidence)> {
         ));
     } else {
         let name = user.split(':').next().unwrap_or("").trim();
+        if who.uid.is_none() {
+            warnings.push(format!(
+                "USER {name:?} is not in /etc/passwd; the container cannot start as that user"
+            ));
+        }
         if name.parse::<u64>().is_err() {
             out.push((
                 Diag::NonNumericUser { user: user.clone() },

@@ -456,9 +456,8 @@ fn build_args(created_by: &str) -> (Vec<(&str, &str)>, &str) {
 /// `CUS-SEC-002`: secrets in history `created_by`: build arguments, `ARG`/`ENV` values not
 /// already reported from `Env`, and any detector match in the command line.
 pub(crate) fn check_history(ctx: &Ctx) -> Vec<(Diag, Evidence)> {
-    static KV: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"\b(?:ARG|ENV)\s+([A-Za-z_][A-Za-z0-9_]*)[= ]("[^"]*"|\S*)"#).expect("regex")
-    });
+    static KV: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\b(?:ARG|ENV)\s+([^&|;]*)").expect("regex"));
     let env: Vec<&String> = ctx.image.config.config.env.iter().flatten().collect();
     let mut out = Vec::new();
     for (i, h) in ctx.image.config.history.iter().enumerate() {
@@ -479,17 +478,30 @@ pub(crate) fn check_history(ctx: &Ctx) -> Vec<(Diag, Evidence)> {
             }
         }
         for caps in KV.captures_iter(rest) {
-            let k = &caps[1];
-            let v = caps[2].trim_matches('"');
-            if env.iter().any(|e| e.as_str() == format!("{k}={v}")) {
-                continue; // reported as CUS-SEC-001
-            }
-            if let Some((det, masked)) = check_assignment(k, v) {
-                found.push((k.to_string(), masked, det));
+            // `ENV A=1 B="two"`: every KEY=value token (the legacy `ENV KEY value` form has
+            // no `=` and is read as KEY plus the rest).
+            let body = caps[1].trim();
+            let pairs: Vec<(&str, &str)> = if body.contains('=') {
+                body.split_whitespace()
+                    .filter_map(|t| t.split_once('='))
+                    .collect()
+            } else {
+                body.split_once(char::is_whitespace).into_iter().collect()
+            };
+            for (k, v) in pairs {
+                let v = v.trim().trim_matches('"');
+                if env.iter().any(|e| e.as_str() == format!("{k}={v}")) {
+                    continue; // reported as CUS-SEC-001
+                }
+                if let Some((det, masked)) = check_assignment(k, v) {
+                    found.push((k.to_string(), masked, det));
+                }
             }
         }
         if found.is_empty() {
-            if let Some(hit) = scan_contents("history", 0, rest).into_iter().next() {
+            // The command itself, without the ARG/ENV assignments judged above.
+            let command = KV.replace_all(rest, "");
+            if let Some(hit) = scan_contents("history", 0, &command).into_iter().next() {
                 found.push((
                     "the command".to_string(),
                     hit.masked,

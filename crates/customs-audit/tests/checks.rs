@@ -564,3 +564,30 @@ fn severity_overrides_and_disabled_rules_apply() {
     assert_eq!(found(&r, "CUS-PRIV-001")[0].severity, Severity::Critical);
     assert!(found(&r, "CUS-FRESH-005").is_empty());
 }
+
+#[test]
+fn secret_in_history_env_is_flagged_unless_already_in_env() {
+    let mut s = clean();
+    s.history = vec![json!({"created": "2026-11-20T00:00:00Z",
+        "created_by": "/bin/sh -c #(nop)  ENV MODE=prod DB_PASSWORD=Zq8wErT5yU"})];
+    let r = run(&s);
+    let f = found(&r, "CUS-SEC-002");
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert!(f[0].message.contains("DB_PASSWORD") && !f[0].message.contains("Zq8wErT5yU"));
+    // The same pair still in Env is reported once, as CUS-SEC-001.
+    s.config["Env"] = json!(["MODE=prod", "DB_PASSWORD=Zq8wErT5yU"]);
+    let r = run(&s);
+    assert!(found(&r, "CUS-SEC-002").is_empty());
+    assert_eq!(found(&r, "CUS-SEC-001").len(), 1);
+}
+
+#[test]
+fn unknown_user_name_is_a_warning() {
+    let r = run(&with_config("User", json!("ghost")));
+    assert!(
+        r.warnings.iter().any(|w| w.contains("ghost")),
+        "{:?}",
+        r.warnings
+    );
+    assert!(run(&clean()).warnings.is_empty());
+}
