@@ -23,3 +23,8 @@ fn pep440_orders_random_versions_like_python_packaging() {
 fn rpm_orders_random_versions_like_real_rpm() {
     common::check(Scheme::Rpm, &data("rpm-differential.txt"));
 }
+
+#[test]
+fn maven_orders_random_versions_like_maven_artifact() {
+    common::check(Scheme::Maven, &data("maven-differential.txt"));
+}
