@@ -212,7 +212,10 @@ mod tests {
     use super::*;
 
     fn fixture() -> Vec<u8> {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/rpm/Packages");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/fixtures/rpm/Packages"
+        );
         std::fs::read(path).unwrap()
     }
 
