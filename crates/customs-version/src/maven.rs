@@ -1,11 +1,12 @@
-//! Maven versions, ordered like maven-artifact 3.8's `ComparableVersion`: numbers and
-//! qualifiers in nested lists (a `-`, a digit/letter switch or a qualifier after `.` opens a
-//! sub-list), qualifiers ordered alpha < beta < milestone < rc = cr < snapshot < "" = ga =
-//! final = release < sp < anything else (alphabetically), case-insensitive.
+//! Maven versions, ordered like `ComparableVersion` of maven-artifact 3.8.6 (the version behind
+//! the OSV corpus): numbers and qualifiers in nested lists (a `-` or a digit/letter switch
+//! opens a sub-list), qualifiers ordered alpha < beta < milestone < rc = cr < snapshot < "" =
+//! ga = final = release < sp < anything else (alphabetically), case-insensitive.
 //!
-//! One deliberate difference: a release qualifier between two hyphens is dropped (`1-ga-1` =
-//! `1-1`), as the POM specification and the OSV corpus say; maven-artifact 3.8.7 orders
-//! `1-ga-1` just below `1-1`.
+//! Two known differences: a release qualifier between two hyphens is dropped (`1-ga-1` =
+//! `1-1`), as the POM specification and the OSV corpus say, where maven-artifact orders it just
+//! below `1-1`; and maven-artifact 3.8.7 and later read a qualifier right after `.` as a
+//! sub-list (`1.0.0.RC8-beta` > `1.0.0-RC16`), which 3.8.6 and this module do not.
 
 use crate::num::Num;
 use std::cmp::Ordering;
