@@ -125,7 +125,7 @@ pub struct StoredBundle {
 
 enum Backend {
     Registry {
-        client: RegistryClient,
+        client: Box<RegistryClient>,
         reference: Reference,
     },
     Layout {
@@ -194,7 +194,7 @@ impl SignatureStore {
         })?;
         let backend = match parsed {
             Target::Registry(reference) => Backend::Registry {
-                client: RegistryClient::new(opts.clone())?,
+                client: Box::new(RegistryClient::new(opts.clone())?),
                 reference,
             },
             Target::OciLayout { dir, tag, digest } => Backend::Layout { dir, tag, digest },

@@ -38,6 +38,25 @@ enum Command {
     /// Manage the vulnerability database.
     #[command(subcommand)]
     Db(cmd::db::Command),
+    /// Manage signing keys (cosign-compatible).
+    #[command(subcommand)]
+    Key(cmd::key::Command),
+    /// Sign an image with a key, as cosign does.
+    Sign(cmd::sign::Args),
+    /// Verify an image's signatures (key or keyless), offline.
+    Verify(cmd::verify::Args),
+    /// Attach a signed in-toto attestation to an image.
+    Attest(cmd::attest::Args),
+    /// Verify an image's attestations with a key.
+    VerifyAttestation(cmd::attest::VerifyArgs),
+    /// Check the image references of Dockerfiles, Kubernetes manifests and compose files.
+    Lint(cmd::lint::Args),
+    /// Pin the image references of Dockerfiles, Kubernetes manifests and compose files to
+    /// digests, in place.
+    Pin(cmd::pin::Args),
+    /// Registry tools.
+    #[command(subcommand)]
+    Registry(cmd::registry::Command),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +77,14 @@ fn main() -> ExitCode {
         Command::Scan(a) => cmd::scan::run(a),
         Command::Db(c) => cmd::db::run(c),
         Command::Copy(a) => cmd::copy::run(a),
+        Command::Key(c) => cmd::key::run(c),
+        Command::Sign(a) => cmd::sign::run(a),
+        Command::Verify(a) => cmd::verify::run(a),
+        Command::Attest(a) => cmd::attest::run(a),
+        Command::VerifyAttestation(a) => cmd::attest::verify(a),
+        Command::Lint(a) => cmd::lint::run(a),
+        Command::Pin(a) => cmd::pin::run(a),
+        Command::Registry(c) => cmd::registry::run(c),
     };
     match result {
         Ok(code) => code,

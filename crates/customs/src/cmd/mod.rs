@@ -1,9 +1,16 @@
 //! One module per subcommand.
 
+pub mod attest;
 pub mod cache;
 pub mod copy;
 pub mod db;
 pub mod image_args;
 pub mod inspect;
+pub mod key;
+pub mod lint;
+pub mod pin;
+pub mod registry;
 pub mod sbom;
 pub mod scan;
+pub mod sign;
+pub mod verify;

@@ -1,0 +1,161 @@
+//! `customs verify IMAGE`: checks an image's signatures the way `cosign verify` does, offline,
+//! with a public key (`.sig` layers and keyed bundles) or keylessly against a trusted root and
+//! a certificate identity (bundles). Exit 0 when something verified, 1 with the reasons when
+//! nothing did, 2 on other errors.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use customs_sign::certs::CertificateIdentity;
+use customs_sign::store::SignatureStore;
+use customs_sign::trusted_root::TrustedRoot;
+use customs_sign::verify_image::{verify_bundles_keyless, verify_signatures, Source, VerifyError};
+use serde_json::{json, Value};
+
+use crate::cmd::image_args::ImageArgs;
+use crate::cmd::key::{load_public_key, parse_annotations};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The public key (PEM) the signatures must verify with.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["trusted_root", "certificate_identity", "certificate_oidc_issuer"])]
+    pub key: Option<PathBuf>,
+    /// Require this annotation in the signed payload (repeatable).
+    #[arg(short = 'a', long = "annotations", value_name = "KEY=VALUE")]
+    pub annotations: Vec<String>,
+    /// Keyless: the Sigstore trusted_root.json to verify bundles against (offline).
+    #[arg(long, value_name = "FILE", requires_all = ["certificate_identity", "certificate_oidc_issuer"])]
+    pub trusted_root: Option<PathBuf>,
+    /// Keyless: the signer's certificate identity (email or URI SAN), exact.
+    #[arg(long, value_name = "ID", requires = "trusted_root")]
+    pub certificate_identity: Option<String>,
+    /// Keyless: the OIDC issuer in the signer's certificate, exact.
+    #[arg(long, value_name = "URL", requires = "trusted_root")]
+    pub certificate_oidc_issuer: Option<String>,
+    /// text: one verified payload per line; json: a JSON array with each payload's source.
+    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    #[command(flatten)]
+    pub image_args: ImageArgs,
+    /// The image: a registry reference or oci:DIR[:tag|@digest].
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+}
+
+/// Reports a verification failure and gives exit code 1.
+pub fn failed(e: &VerifyError) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(1)
+}
+
+fn parse_payload(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let annotations = parse_annotations(&args.annotations)?;
+    let key = match (&args.key, &args.trusted_root) {
+        (Some(k), _) => Some(load_public_key(k)?),
+        (None, Some(_)) => None,
+        (None, None) => bail!(
+            "give --key, or --trusted-root with --certificate-identity and --certificate-oidc-issuer"
+        ),
+    };
+    let root = match &args.trusted_root {
+        Some(p) => Some(
+            TrustedRoot::from_json(
+                &std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
+            )
+            .with_context(|| format!("loading trusted root {}", p.display()))?,
+        ),
+        None => None,
+    };
+    let opts = args.image_args.open_options()?;
+    let store = SignatureStore::open(&args.image, &opts.registry)
+        .with_context(|| format!("opening {}", args.image))?;
+    let subject = store
+        .resolve()
+        .with_context(|| format!("resolving {}", args.image))?;
+
+    let (checks, entries): (&str, Vec<(Value, Value)>) = match (key, root) {
+        (Some(key), _) => {
+            let verified = match verify_signatures(&store, &subject, &key, &annotations) {
+                Ok(v) => v,
+                Err(VerifyError::Store(e)) => {
+                    return Err(e).with_context(|| format!("reading signatures of {}", args.image))
+                }
+                Err(e) => return Ok(failed(&e)),
+            };
+            let entries = verified
+                .into_iter()
+                .map(|v| {
+                    let source = match v.source {
+                        Source::Tag => json!({"kind": "signature-tag"}),
+                        Source::Bundle(d) => json!({"kind": "bundle", "manifest": d.to_string()}),
+                    };
+                    (source, parse_payload(&v.payload))
+                })
+                .collect();
+            ("  - The cosign claims were validated\n  - The signatures were verified against the specified public key", entries)
+        }
+        (None, Some(root)) => {
+            if !annotations.is_empty() {
+                bail!("-a annotations apply to key-based signatures only");
+            }
+            let identity = CertificateIdentity {
+                subject: args.certificate_identity.clone().unwrap_or_default(),
+                issuer: args.certificate_oidc_issuer.clone().unwrap_or_default(),
+            };
+            let verified = match verify_bundles_keyless(&store, &subject, &root, &identity) {
+                Ok(v) => v,
+                Err(VerifyError::Store(e)) => {
+                    return Err(e).with_context(|| format!("reading bundles of {}", args.image))
+                }
+                Err(e) => return Ok(failed(&e)),
+            };
+            let entries = verified
+                .into_iter()
+                .map(|v| {
+                    let source = json!({
+                        "kind": "bundle",
+                        "integratedTime": v.integrated_time,
+                        "certificateIdentities": v.certificate_identities,
+                    });
+                    (
+                        source,
+                        serde_json::to_value(&v.statement).unwrap_or(Value::Null),
+                    )
+                })
+                .collect();
+            ("  - The signatures were verified against a certificate that chains to the trusted root\n  - The certificate identity and OIDC issuer matched\n  - The transparency log entries were verified offline\n  - The in-toto subject names the image digest", entries)
+        }
+        (None, None) => unreachable!("checked above"),
+    };
+    eprintln!(
+        "Verification for {}@{} --\nThe following checks were performed on each of these signatures:\n{checks}",
+        subject.name, subject.digest
+    );
+    match args.output {
+        OutputFormat::Text => {
+            for (_, payload) in &entries {
+                println!("{}", serde_json::to_string(payload)?);
+            }
+        }
+        OutputFormat::Json => {
+            let out: Vec<Value> = entries
+                .into_iter()
+                .map(|(source, payload)| json!({"source": source, "payload": payload}))
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
