@@ -15,7 +15,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! The flow: one streaming pass over the layers ([`collect`]) gathers the merged filesystem,
+//! The flow: one streaming pass over the layers (`collect`) gathers the merged filesystem,
 //! every layer's entries with content hashes, the small system files the checks read
 //! (`/etc/passwd`, `/etc/shadow`, `/etc/group`, os-release) and secret matches in file
 //! contents; then each family module (`privilege`, `secrets`, `layers`, `freshness`, `base`)
