@@ -30,6 +30,8 @@ enum Command {
     Sbom(cmd::sbom::Args),
     /// Copy an image to an OCI layout or a registry, verifying every blob.
     Copy(cmd::copy::Args),
+    /// Audit an image against container best practice.
+    Audit(cmd::audit::Args),
     /// Manage the layer cache.
     #[command(subcommand)]
     Cache(cmd::cache::Command),
@@ -74,6 +76,7 @@ fn main() -> ExitCode {
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Sbom(a) => cmd::sbom::run(a),
         Command::Cache(c) => cmd::cache::run(c),
+        Command::Audit(a) => cmd::audit::run(a),
         Command::Scan(a) => cmd::scan::run(a),
         Command::Db(c) => cmd::db::run(c),
         Command::Copy(a) => cmd::copy::run(a),

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod attest;
+pub mod audit;
 pub mod cache;
 pub mod copy;
 pub mod db;
