@@ -53,7 +53,7 @@ pub fn looks_like_dockerfile(text: &str) -> bool {
 /// The escape character set by a `# escape=` parser directive, else `\`.
 fn escape_directive(text: &str) -> char {
     for line in text.lines() {
-        let t = line.trim();
+        let t = line.trim_start_matches('\u{feff}').trim();
         let Some(rest) = t.strip_prefix('#') else {
             break;
         };
@@ -77,8 +77,9 @@ fn escape_directive(text: &str) -> char {
 /// Physical lines: (byte offset of the line, the line without its `\r\n` or `\n`).
 fn physical_lines(text: &str) -> Vec<(usize, &str)> {
     let mut out = Vec::new();
-    let mut offset = 0;
-    for raw in text.split_inclusive('\n') {
+    // A byte-order mark is not part of the first instruction.
+    let mut offset = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    for raw in text[offset..].split_inclusive('\n') {
         let line = raw.strip_suffix('\n').unwrap_or(raw);
         let line = line.strip_suffix('\r').unwrap_or(line);
         out.push((offset, line));
@@ -382,14 +383,33 @@ fn expand(word: &str, args: &HashMap<String, Arg>, escape: char, depth: usize) -
 }
 
 /// Expands `${VAR:-default}`-style variables with no variable set, as for a compose file read
-/// without its environment: the reference, or `None` and the variables that have no value.
-pub(crate) fn expand_env(value: &str) -> (Option<String>, Option<String>) {
+/// without its environment. Gives the reference (or `None` and the variables that have no
+/// value), and, when the whole value is one `${VAR:-default}` whose default was used, where
+/// the default is written in `value`.
+pub(crate) fn expand_env(value: &str) -> EnvExpansion {
     let e = expand(value, &HashMap::new(), '\\', 0);
     if e.unresolved.is_empty() {
-        (Some(e.value), None)
+        EnvExpansion {
+            reference: Some(e.value),
+            unresolved: None,
+            default_at: match e.origin {
+                Origin::Default(r) => Some(r),
+                _ => None,
+            },
+        }
     } else {
-        (None, Some(e.unresolved.join(", ")))
+        EnvExpansion {
+            reference: None,
+            unresolved: Some(e.unresolved.join(", ")),
+            default_at: None,
+        }
     }
+}
+
+pub(crate) struct EnvExpansion {
+    pub reference: Option<String>,
+    pub unresolved: Option<String>,
+    pub default_at: Option<Range<usize>>,
 }
 
 /// Finds the image references of a Dockerfile.
@@ -674,6 +694,18 @@ mod tests {
             vec![
                 (s("alpine"), 1, s("alpine")),
                 (s("busybox:1.36"), 2, s("busybox:1.36"))
+            ]
+        );
+    }
+
+    #[test]
+    fn crlf_and_byte_order_mark() {
+        let t = "\u{feff}ARG B=alpine:3\r\nFROM \\\r\n  ${B}\r\nFROM nginx:1 AS web\r\n";
+        assert_eq!(
+            refs(t),
+            vec![
+                (s("alpine:3"), 3, s("alpine:3")),
+                (s("nginx:1"), 4, s("nginx:1"))
             ]
         );
     }

@@ -278,9 +278,16 @@ impl<'a> Collector<'a> {
             }
         }
         let (reference, via_arg, written_at) = if value.contains('$') {
-            // Compose interpolates `${VAR}` and `${VAR:-default}` from the environment.
+            // Compose interpolates `${VAR}` and `${VAR:-default}` from the environment; a
+            // default is pinned where it is written.
             let e = crate::dockerfile::expand_env(value);
-            (e.0, e.1, None)
+            let default_at = match (&written_at, e.default_at) {
+                (Some(w), Some(d)) if self.text[w.range()] == *value => {
+                    Some(self.index.span(w.start + d.start, w.start + d.end))
+                }
+                _ => None,
+            };
+            (e.reference, e.unresolved, default_at)
         } else {
             (Some(value.to_string()), None, written_at)
         };
@@ -499,7 +506,10 @@ mod tests {
         let t = "services:\n  a:\n    image: ${IMG:-redis:7}\n  b:\n    image: ${REG}/app\n";
         let (images, _) = scan_compose(t);
         assert_eq!(images[0].reference.as_deref(), Some("redis:7"));
+        let at = images[0].written_at.as_ref().unwrap();
+        assert_eq!(&t[at.range()], "redis:7");
         assert_eq!(images[1].reference, None);
+        assert_eq!(images[1].written_at, None);
         assert_eq!(images[1].via_arg.as_deref(), Some("REG"));
     }
 

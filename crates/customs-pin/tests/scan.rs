@@ -170,13 +170,12 @@ fn compose_fixture_services_images() {
             ),
             row(11, "services.cache.image", Some("redis"), Some("redis")),
             row(13, "services.db.image", Some(db), Some(db)),
-            // Interpolated from the environment: its default is what is read, but it is not
-            // rewritten.
+            // Interpolated from the environment: its default is what is read and rewritten.
             row(
                 15,
                 "services.worker.image",
                 Some("ghcr.io/acme/worker:latest"),
-                None
+                Some("ghcr.io/acme/worker:latest")
             ),
         ]
     );
