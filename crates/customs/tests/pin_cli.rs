@@ -322,3 +322,21 @@ fn registry_probe_of_closed_port_fails() {
         stdout(&o)
     );
 }
+
+#[test]
+fn lint_table_lists_location_severity_rule_and_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let df = dir.path().join("Dockerfile");
+    std::fs::write(&df, "# base\nFROM   alpine:latest\n").unwrap();
+    let o = customs(&["lint", df.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    let p = df.display();
+    assert_eq!(
+        stdout(&o),
+        format!(
+            "{p}:2:8  warning  PIN002 latest-tag  FROM: alpine:latest uses the latest tag, which moves with every release\n\
+             {p}:2:8  warning  PIN003 no-digest   FROM: alpine:latest is not pinned to a digest: the tag can be moved to other content\n\
+             2 finding(s) in 1 file(s), 1 image reference(s): 0 error(s), 2 warning(s), 0 info\n"
+        )
+    );
+}
