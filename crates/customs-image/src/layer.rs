@@ -67,6 +67,11 @@ pub fn decompressed(
         Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
     };
+    // Decompress on a second thread so inflating overlaps with hashing and tar parsing.
+    let plain: Box<dyn Read + Send> = match compression {
+        Compression::None => plain,
+        _ => Box::new(Pipelined::spawn(plain)),
+    };
     let bounded = Bounded {
         inner: plain,
         read: 0,
@@ -84,6 +89,92 @@ pub fn decompressed(
         None => Box::new(bounded),
     };
     Ok((compression, out))
+}
+
+/// A reader whose bytes are produced by another thread, a few chunks ahead. Errors travel
+/// in order with the data; dropping the reader stops the producer.
+struct Pipelined {
+    rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    current: Vec<u8>,
+    pos: usize,
+    done: bool,
+}
+
+const PIPE_CHUNK: usize = 256 * 1024;
+const PIPE_DEPTH: usize = 8;
+
+impl Pipelined {
+    fn spawn(mut inner: Box<dyn Read + Send>) -> Pipelined {
+        let (tx, rx) = std::sync::mpsc::sync_channel(PIPE_DEPTH);
+        std::thread::spawn(move || loop {
+            let mut buf = vec![0u8; PIPE_CHUNK];
+            let mut filled = 0;
+            let result = loop {
+                match inner.read(&mut buf[filled..]) {
+                    Ok(0) => break Ok(()),
+                    Ok(n) => {
+                        filled += n;
+                        if filled == buf.len() {
+                            break Ok(());
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => break Err(e),
+                }
+            };
+            buf.truncate(filled);
+            let end = filled == 0;
+            let sent = match result {
+                Ok(()) if end => tx.send(Ok(Vec::new())),
+                Ok(()) => tx.send(Ok(buf)),
+                Err(e) => {
+                    if filled > 0 && tx.send(Ok(buf)).is_err() {
+                        return;
+                    }
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            };
+            if sent.is_err() || end {
+                return;
+            }
+        });
+        Pipelined {
+            rx,
+            current: Vec::new(),
+            pos: 0,
+            done: false,
+        }
+    }
+}
+
+impl Read for Pipelined {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.current.len() {
+            if self.done {
+                return Ok(0);
+            }
+            match self.rx.recv() {
+                Ok(Ok(chunk)) if chunk.is_empty() => self.done = true,
+                Ok(Ok(chunk)) => {
+                    self.current = chunk;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                Err(_) => {
+                    self.done = true;
+                    return Err(io::Error::other("decompression thread stopped"));
+                }
+            }
+        }
+        let n = out.len().min(self.current.len() - self.pos);
+        out[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
 }
 
 struct Counted<R> {
