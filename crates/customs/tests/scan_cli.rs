@@ -627,3 +627,18 @@ fn db_update_from_a_local_mirror_builds_a_working_database() {
         .collect();
     assert_eq!(finding_keys(&doc), non_os);
 }
+
+#[test]
+fn db_update_from_a_mirror_with_no_exports_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = customs(&[
+        "db",
+        "update",
+        "--mirror",
+        dir.path().to_str().unwrap(),
+        "--db",
+        dir.path().join("u.db").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no advisory export was found"));
+}

@@ -157,6 +157,13 @@ fn update(args: UpdateArgs) -> Result<ExitCode> {
     let report = customs_vulndb::update(args.mirror.as_deref(), &dest, &mut on_event);
     bar.finish_and_clear();
     let report = report?;
+    if report.downloaded.is_empty() && report.not_modified.is_empty() {
+        bail!(
+            "no advisory export was found at {} (looked for <base>/<Ecosystem>/all.zip); the database at {} holds no advisories",
+            args.mirror.as_deref().unwrap_or(customs_vulndb::update::DEFAULT_BASE),
+            dest.display()
+        );
+    }
     for w in &report.build.warnings {
         log::warn!("{w}");
     }
