@@ -347,8 +347,13 @@ pub fn verify_attestations(
     };
     let root = TrustedRoot::default();
     for stored in bundles {
-        let Ok(b) = Bundle::from_json(&stored.bundle) else {
-            continue;
+        let b = match Bundle::from_json(&stored.bundle) {
+            Ok(b) => b,
+            Err(e) => {
+                found += 1;
+                failures.push(e);
+                continue;
+            }
         };
         // Signature bundles are not attestations.
         let kind = b

@@ -667,3 +667,120 @@ fn sigstore_js_verifies_the_bundle_customs_stored() {
     assert!(!rejected.status.success());
     assert!(String::from_utf8_lossy(&rejected.stdout).starts_with("REJECTED"));
 }
+
+/// A layout holding only go-containerregistry's `empty.Image` as `:latest` (cheap to make).
+fn empty_layout(dir: &Path) -> String {
+    use customs_image::copy::OciLayoutWriter;
+    use customs_image::manifest::Descriptor;
+    let w = OciLayoutWriter::create(dir).unwrap();
+    let config = br#"{"architecture":"","created":"0001-01-01T00:00:00Z","os":"","rootfs":{"type":"layers","diff_ids":null},"config":{}}"#;
+    let config_digest = Digest::sha256_of(config);
+    w.write_blob(&config_digest, Some(config.len() as u64), &config[..])
+        .unwrap();
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","size":{},"digest":"{}"}},"layers":[]}}"#,
+        media_type::DOCKER_MANIFEST,
+        media_type::DOCKER_CONFIG,
+        config.len(),
+        config_digest
+    );
+    let digest = Digest::sha256_of(manifest.as_bytes());
+    w.write_blob(&digest, Some(manifest.len() as u64), manifest.as_bytes())
+        .unwrap();
+    w.add_manifest(Descriptor {
+        media_type: media_type::DOCKER_MANIFEST.into(),
+        digest,
+        size: manifest.len() as u64,
+        urls: vec![],
+        annotations: BTreeMap::from([(
+            "org.opencontainers.image.ref.name".to_string(),
+            "latest".to_string(),
+        )]),
+        platform: None,
+        artifact_type: None,
+    })
+    .unwrap();
+    format!("oci:{}:latest", dir.display())
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// Whatever bytes sit in the `.sig` / `.att` layers and bundle referrers, verification
+    /// returns an error naming why, and never panics or verifies.
+    #[test]
+    fn arbitrary_stored_bytes_are_rejected_without_panic(
+        payload in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+        sig in "[A-Za-z0-9+/=]{0,100}",
+        blob in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let target = empty_layout(dir.path());
+        let store = SignatureStore::open(&target, &RegistryOptions::default()).unwrap();
+        let subject = store.resolve().unwrap();
+        store
+            .add_signature(
+                &subject.digest,
+                &payload,
+                layout::SignatureLayer::simple_signing(&payload, &sig, BTreeMap::new()),
+            )
+            .unwrap();
+        store
+            .add_attestation(
+                &subject.digest,
+                &blob,
+                layout::SignatureLayer::attestation(&blob, intoto::PREDICATE_CUSTOM),
+            )
+            .unwrap();
+        store.add_bundle(&subject, &blob, intoto::PREDICATE_CUSTOM).unwrap();
+        let key = PrivateKey::generate_p256().public_key();
+        let err = verify_signatures(&store, &subject, &key, &none()).unwrap_err();
+        proptest::prop_assert!(matches!(err, VerifyError::NoneVerified { .. }), "{err:?}");
+        let err = verify_attestations(&store, &subject, &key, None).unwrap_err();
+        proptest::prop_assert!(matches!(err, VerifyError::NoneVerified { .. } | VerifyError::NothingFound { .. }), "{err:?}");
+    }
+}
+
+/// Throughput for the benchmark notes, not a check of behaviour: run with
+/// `cargo test --release -p customs-sign --test registry_roundtrip -- --ignored --nocapture`.
+/// Prints signature verifications per second for the bare ECDSA + claims check and for the
+/// whole `verify_signatures` path against a local registry (resolve, read `.sig`, referrers).
+#[test]
+#[ignore = "timing loop for the benchmark; run by hand in release mode"]
+fn verifications_per_second() {
+    use std::time::{Duration, Instant};
+    let reg = registry_with_app();
+    let store = open(&reg, "app:latest");
+    let key = PrivateKey::generate_p256();
+    let signed = sign_image(&store, &key, &none(), false).unwrap();
+    let public = key.public_key();
+    let stored = store.signatures(&signed.subject.digest).unwrap().remove(0);
+    let sig = stored.layer.annotations[layout::SIGNATURE_ANNOTATION].clone();
+    let expected = customs_sign::simple_signing::Expectations {
+        manifest_digest: signed.subject.digest.to_string(),
+        annotations: none(),
+    };
+    let rate = |f: &mut dyn FnMut()| {
+        let start = Instant::now();
+        let mut n = 0u32;
+        while start.elapsed() < Duration::from_secs(2) {
+            f();
+            n += 1;
+        }
+        f64::from(n) / start.elapsed().as_secs_f64()
+    };
+    let bare = rate(&mut || {
+        customs_sign::simple_signing::verify(&stored.blob, &sig, &public, &expected).unwrap();
+    });
+    let full = rate(&mut || {
+        let subject = store.resolve().unwrap();
+        assert_eq!(
+            verify_signatures(&store, &subject, &public, &none())
+                .unwrap()
+                .len(),
+            1
+        );
+    });
+    println!("payload verifications per second (ECDSA P-256 + claims): {bare:.0}");
+    println!("image verifications per second against the local registry: {full:.0}");
+}
