@@ -571,6 +571,31 @@ mod tests {
     }
 
     #[test]
+    fn spdx_2_2_packages_and_os_are_read() {
+        let doc = br#"{"spdxVersion":"SPDX-2.2","packages":[
+            {"SPDXID":"SPDXRef-os","name":"debian","versionInfo":"12","primaryPackagePurpose":"OPERATING-SYSTEM"},
+            {"SPDXID":"SPDXRef-1","name":"libssl3","versionInfo":"3.0.11-1~deb12u2",
+             "sourceInfo":"built from source package openssl 3.0.11-1~deb12u2",
+             "externalRefs":[{"referenceCategory":"PACKAGE_MANAGER","referenceType":"purl",
+               "referenceLocator":"pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64"}]},
+            {"SPDXID":"SPDXRef-2","name":"log4j-core","versionInfo":"2.14.1",
+             "externalRefs":[{"referenceCategory":"PACKAGE-MANAGER","referenceType":"purl",
+               "referenceLocator":"pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"}]}]}"#;
+        let inv = read_sbom(doc, "spdx.json").unwrap();
+        let os = inv.os.unwrap();
+        assert_eq!((os.family.as_str(), os.version.as_str()), ("debian", "12"));
+        assert_eq!(inv.packages.len(), 2);
+        assert_eq!(inv.packages[0].ecosystem, "Debian");
+        assert_eq!(inv.packages[0].source_name.as_deref(), Some("openssl"));
+        assert_eq!(
+            inv.packages[0].source_version.as_deref(),
+            Some("3.0.11-1~deb12u2")
+        );
+        assert_eq!(inv.packages[1].name, "org.apache.logging.log4j:log4j-core");
+        assert_eq!(inv.packages[1].ecosystem, "Maven");
+    }
+
+    #[test]
     fn old_spdx_and_cyclonedx_versions_are_refused() {
         assert!(matches!(
             read_sbom(br#"{"spdxVersion":"SPDX-2.1"}"#, "x"),
