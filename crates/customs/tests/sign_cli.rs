@@ -171,6 +171,14 @@ fn sign_then_verify_on_an_oci_layout() {
     );
     assert_eq!(payload["optional"]["env"], "prod");
 
+    // By digest, too.
+    let by_digest = customs(
+        dir.path(),
+        None,
+        &["verify", "--key", "k.pub", &format!("oci:app@{digest}")],
+    );
+    assert_code(&by_digest, 0);
+
     // Annotations must match what was signed.
     let ok = customs(
         dir.path(),
