@@ -1,0 +1,284 @@
+//! Every policy violation in one place: its stable id (`POL-VULN-001`), the policy key it
+//! enforces, its severity and its message ([`Diag`]), and the description SARIF shows for it
+//! ([`CODES`]). Nothing else writes violation text.
+
+use customs_audit::Severity;
+
+/// A violation code's fixed description.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Code {
+    /// Stable id, `POL-<AREA>-<NNN>`.
+    pub id: &'static str,
+    /// The policy key it enforces (`vulnerabilities.max_severity`).
+    pub rule: &'static str,
+    /// One-line title.
+    pub title: &'static str,
+    /// What to do about it.
+    pub help: &'static str,
+}
+
+macro_rules! codes {
+    ($($konst:ident = $id:literal, $rule:literal, $title:literal, $help:literal;)*) => {
+        $(
+            #[doc = $title]
+            pub const $konst: Code = Code { id: $id, rule: $rule, title: $title, help: $help };
+        )*
+        /// Every violation code, in id order.
+        pub const CODES: &[Code] = &[$($konst),*];
+    };
+}
+
+codes! {
+    VULN_ABOVE_MAX = "POL-VULN-001", "vulnerabilities.max_severity",
+        "A vulnerability is more severe than the policy allows",
+        "Upgrade the package to a fixed version, or add the advisory to vulnerabilities.ignore after review.";
+    VULN_TOO_MANY = "POL-VULN-002", "vulnerabilities.max_count",
+        "More vulnerabilities than the policy allows",
+        "Upgrade packages or rebuild on a newer base image.";
+    VULN_NOT_SCANNED = "POL-VULN-003", "vulnerabilities",
+        "The policy has vulnerability rules but no scan result was given",
+        "Run the check with a vulnerability database.";
+    SIGNATURE_MISSING = "POL-SIG-001", "signatures.required_keys",
+        "No signature verifies with a required key",
+        "Sign the image with the matching private key (customs sign --key).";
+    ATTESTATION_MISSING = "POL-ATT-001", "attestations.required_types",
+        "No attestation of a required type verifies",
+        "Attach the attestation (customs attest --key --type) with the policy's key.";
+    UNTRUSTED_REGISTRY = "POL-REG-001", "registries.trusted",
+        "The image does not come from a trusted registry",
+        "Push the image to a trusted registry and check it there.";
+    UNTRUSTED_BASE = "POL-REG-002", "registries.base.trusted",
+        "The base image does not come from a trusted registry",
+        "Build FROM a base image in a trusted registry.";
+    BASE_UNKNOWN = "POL-REG-003", "registries.base.required",
+        "The image does not name its base image",
+        "Set the org.opencontainers.image.base.name annotation when building.";
+    TOO_OLD = "POL-AGE-001", "registries.max_age_days",
+        "The image is older than the policy allows",
+        "Rebuild the image.";
+    AGE_UNKNOWN = "POL-AGE-002", "registries.max_age_days",
+        "The image's age cannot be told",
+        "Record a real creation time in the image config.";
+    AUDIT_FINDING = "POL-AUDIT-001", "audit.fail_on",
+        "A best-practice audit finding at or above the policy's threshold",
+        "Fix the finding, lower its severity in audit.rules, or turn the rule off.";
+    AUDIT_NOT_RUN = "POL-AUDIT-002", "audit",
+        "The policy enables the audit but no audit result was given",
+        "Run the check with the audit enabled.";
+}
+
+/// One violation, with the facts its message needs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Diag {
+    VulnAboveMax {
+        id: String,
+        package: String,
+        version: String,
+        severity: customs_vulndb::Severity,
+        max: customs_vulndb::Severity,
+    },
+    VulnTooMany {
+        count: usize,
+        max: usize,
+        worst: customs_vulndb::Severity,
+    },
+    VulnNotScanned,
+    SignatureMissing {
+        key: String,
+        reason: String,
+    },
+    AttestationMissing {
+        kind: String,
+        reason: String,
+    },
+    NotFromRegistry {
+        image: String,
+    },
+    UntrustedRegistry {
+        reference: String,
+        trusted: Vec<String>,
+    },
+    UntrustedBase {
+        base: String,
+        trusted: Vec<String>,
+    },
+    BaseUnknown,
+    TooOld {
+        days: i64,
+        max: u64,
+    },
+    AgeUnknown {
+        reason: String,
+    },
+    AuditFinding {
+        rule: &'static str,
+        severity: Severity,
+        message: String,
+        fail_on: Severity,
+    },
+    AuditNotRun,
+}
+
+impl Diag {
+    /// The code this is an instance of.
+    pub fn code(&self) -> &'static Code {
+        match self {
+            Diag::VulnAboveMax { .. } => &VULN_ABOVE_MAX,
+            Diag::VulnTooMany { .. } => &VULN_TOO_MANY,
+            Diag::VulnNotScanned => &VULN_NOT_SCANNED,
+            Diag::SignatureMissing { .. } => &SIGNATURE_MISSING,
+            Diag::AttestationMissing { .. } => &ATTESTATION_MISSING,
+            Diag::NotFromRegistry { .. } | Diag::UntrustedRegistry { .. } => &UNTRUSTED_REGISTRY,
+            Diag::UntrustedBase { .. } => &UNTRUSTED_BASE,
+            Diag::BaseUnknown => &BASE_UNKNOWN,
+            Diag::TooOld { .. } => &TOO_OLD,
+            Diag::AgeUnknown { .. } => &AGE_UNKNOWN,
+            Diag::AuditFinding { .. } => &AUDIT_FINDING,
+            Diag::AuditNotRun => &AUDIT_NOT_RUN,
+        }
+    }
+
+    /// How much it matters: a vulnerability's or audit finding's own severity, high for
+    /// missing signatures and untrusted sources, medium for age.
+    pub fn severity(&self) -> Severity {
+        match self {
+            Diag::VulnAboveMax { severity, .. } => from_vuln(*severity),
+            Diag::VulnTooMany { worst, .. } => from_vuln(*worst),
+            Diag::AuditFinding { severity, .. } => *severity,
+            Diag::VulnNotScanned
+            | Diag::SignatureMissing { .. }
+            | Diag::AttestationMissing { .. }
+            | Diag::NotFromRegistry { .. }
+            | Diag::UntrustedRegistry { .. }
+            | Diag::UntrustedBase { .. }
+            | Diag::AuditNotRun => Severity::High,
+            Diag::BaseUnknown | Diag::TooOld { .. } | Diag::AgeUnknown { .. } => Severity::Medium,
+        }
+    }
+
+    /// The reason, in one sentence.
+    pub fn message(&self) -> String {
+        match self {
+            Diag::VulnAboveMax {
+                id,
+                package,
+                version,
+                severity,
+                max,
+            } => format!(
+                "{id} in {package} {version} is {}, above the allowed {}",
+                vuln_name(*severity),
+                vuln_name(*max)
+            ),
+            Diag::VulnTooMany { count, max, .. } => format!(
+                "{count} vulnerabilit{} found, more than the allowed {max}",
+                if *count == 1 { "y" } else { "ies" }
+            ),
+            Diag::VulnNotScanned => "the image was not scanned for vulnerabilities".to_string(),
+            Diag::SignatureMissing { key, reason } => {
+                format!("no signature verifies with {key}: {reason}")
+            }
+            Diag::AttestationMissing { kind, reason } => {
+                format!("no {kind} attestation verifies: {reason}")
+            }
+            Diag::NotFromRegistry { image } => format!(
+                "{image} is not named by a registry reference, so it comes from no trusted registry"
+            ),
+            Diag::UntrustedRegistry { reference, trusted } => format!(
+                "{reference} is not under a trusted registry ({})",
+                list(trusted)
+            ),
+            Diag::UntrustedBase { base, trusted } => format!(
+                "base image {base} is not under a trusted registry ({})",
+                list(trusted)
+            ),
+            Diag::BaseUnknown => {
+                "the image has no org.opencontainers.image.base.name annotation".to_string()
+            }
+            Diag::TooOld { days, max } => {
+                format!("the image is {days} days old, older than the allowed {max}")
+            }
+            Diag::AgeUnknown { reason } => format!("the image's age is unknown: {reason}"),
+            Diag::AuditFinding {
+                rule,
+                severity,
+                message,
+                fail_on,
+            } => format!(
+                "{rule} ({}, at or above {}): {message}",
+                severity.as_str(),
+                fail_on.as_str()
+            ),
+            Diag::AuditNotRun => "the audit did not run".to_string(),
+        }
+    }
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        "none is trusted".to_string()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// Lower-case name of a vulnerability severity.
+pub fn vuln_name(s: customs_vulndb::Severity) -> &'static str {
+    use customs_vulndb::Severity as S;
+    match s {
+        S::Unknown => "unknown",
+        S::Low => "low",
+        S::Medium => "medium",
+        S::High => "high",
+        S::Critical => "critical",
+    }
+}
+
+/// A vulnerability severity on the violation scale; unknown counts as low.
+fn from_vuln(s: customs_vulndb::Severity) -> Severity {
+    use customs_vulndb::Severity as S;
+    match s {
+        S::Unknown | S::Low => Severity::Low,
+        S::Medium => Severity::Medium,
+        S::High => Severity::High,
+        S::Critical => Severity::Critical,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_well_formed() {
+        let mut ids: Vec<&str> = CODES.iter().map(|c| c.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), CODES.len());
+        for c in CODES {
+            assert!(c.id.starts_with("POL-"), "{}", c.id);
+            assert!(!c.title.is_empty() && !c.help.is_empty(), "{}", c.id);
+        }
+    }
+
+    #[test]
+    fn messages_carry_the_facts() {
+        let d = Diag::VulnAboveMax {
+            id: "CVE-2019-1549".into(),
+            package: "openssl".into(),
+            version: "1.1.1c-r0".into(),
+            severity: customs_vulndb::Severity::High,
+            max: customs_vulndb::Severity::Medium,
+        };
+        assert_eq!(
+            d.message(),
+            "CVE-2019-1549 in openssl 1.1.1c-r0 is high, above the allowed medium"
+        );
+        assert_eq!(d.severity(), Severity::High);
+        let d = Diag::UntrustedRegistry {
+            reference: "docker.io/library/alpine".into(),
+            trusted: vec![],
+        };
+        assert!(d.message().contains("none is trusted"));
+    }
+}
