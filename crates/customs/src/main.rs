@@ -59,6 +59,9 @@ enum Command {
     /// Registry tools.
     #[command(subcommand)]
     Registry(cmd::registry::Command),
+    /// Check an image against a policy file (the CI gate): vulnerabilities, signatures,
+    /// attestations, registries, age and audit. Exit 1 on any violation.
+    Check(cmd::check::Args),
 }
 
 fn main() -> ExitCode {
@@ -88,6 +91,7 @@ fn main() -> ExitCode {
         Command::Lint(a) => cmd::lint::run(a),
         Command::Pin(a) => cmd::pin::run(a),
         Command::Registry(c) => cmd::registry::run(c),
+        Command::Check(a) => cmd::check::run(a),
     };
     match result {
         Ok(code) => code,

@@ -3,6 +3,7 @@
 pub mod attest;
 pub mod audit;
 pub mod cache;
+pub mod check;
 pub mod copy;
 pub mod db;
 pub mod image_args;
