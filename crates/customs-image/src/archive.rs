@@ -12,6 +12,8 @@ use crate::tar::{normalize_path, EntryKind, TarReader};
 
 /// Members up to this size are kept in memory when a compressed archive is indexed.
 const SMALL_MEMBER: u64 = 1 << 20;
+/// Bytes of every member's start remembered for sniffing.
+const HEAD_BYTES: usize = 16;
 /// At most this much is kept in all.
 const SMALL_TOTAL: u64 = 16 << 20;
 
@@ -32,6 +34,8 @@ pub enum Container {
         members: HashMap<String, u64>,
         /// Members small enough to keep from the indexing pass.
         small: HashMap<String, Vec<u8>>,
+        /// The first bytes of every other member (to sniff layer compression).
+        heads: HashMap<String, Vec<u8>>,
     },
 }
 
@@ -64,6 +68,7 @@ impl Container {
                 let mut tar = TarReader::new(decoder(f, c)?);
                 let mut members = HashMap::new();
                 let mut small = HashMap::new();
+                let mut heads = HashMap::new();
                 let mut kept = 0u64;
                 while let Some(h) = tar.next_entry().map_err(to_io)? {
                     if h.kind == EntryKind::File {
@@ -75,6 +80,10 @@ impl Container {
                             tar.read_to_end(&mut data)?;
                             kept += data.len() as u64;
                             small.insert(name.clone(), data);
+                        } else {
+                            let mut head = Vec::with_capacity(HEAD_BYTES);
+                            (&mut tar).take(HEAD_BYTES as u64).read_to_end(&mut head)?;
+                            heads.insert(name.clone(), head);
                         }
                         members.insert(name, h.size);
                     }
@@ -84,6 +93,7 @@ impl Container {
                     compression: c,
                     members,
                     small,
+                    heads,
                 })
             }
         }
@@ -157,6 +167,21 @@ impl Container {
                 Err(missing())
             }
         }
+    }
+
+    /// The first bytes of a member (up to 16), without another pass over a compressed archive.
+    pub fn head(&self, member: &str) -> io::Result<Vec<u8>> {
+        let member = normalize_path(member);
+        if let Container::CompressedTar { small, heads, .. } = self {
+            if let Some(h) = heads.get(&member).or_else(|| small.get(&member)) {
+                return Ok(h[..h.len().min(HEAD_BYTES)].to_vec());
+            }
+        }
+        let mut head = Vec::with_capacity(HEAD_BYTES);
+        self.open_member(&member)?
+            .take(HEAD_BYTES as u64)
+            .read_to_end(&mut head)?;
+        Ok(head)
     }
 
     /// Reads a whole member, refusing members larger than `limit`.

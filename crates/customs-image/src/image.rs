@@ -256,6 +256,16 @@ fn read_blob(
     read_verified(r, &desc.digest, Some(desc.size), limit, what).map_err(io_err(what.to_string()))
 }
 
+/// `sha256-<64 hex>` with an optional `.sig`, `.att` or `.sbom` suffix.
+fn is_signature_tag(tag: &str) -> bool {
+    let tag = tag.rsplit_once(':').map_or(tag, |(_, t)| t);
+    let Some(rest) = tag.strip_prefix("sha256-") else {
+        return false;
+    };
+    let hex = rest.split('.').next().unwrap_or("");
+    hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 fn select_by_platform<'a>(
     index: &'a Index,
     platform: &Platform,
@@ -315,9 +325,18 @@ fn open_oci(
     let index_bytes = c
         .read_member("index.json", MAX_MANIFEST_BYTES)
         .map_err(io_err(format!("{name}: index.json")))?;
-    let index: Index = serde_json::from_slice(&index_bytes)
+    let mut index: Index = serde_json::from_slice(&index_bytes)
         .map_err(|e| invalid(format!("{name}: index.json"), e.to_string()))?;
     const REF_NAME: &str = "org.opencontainers.image.ref.name";
+    if tag.is_none() && digest.is_none() {
+        // Signatures, attestations and referrer indexes stored beside the image (cosign's
+        // `sha256-<hex>.sig` tags) are not candidates for "the" image of the layout.
+        index.manifests.retain(|m| {
+            m.annotations
+                .get(REF_NAME)
+                .is_none_or(|r| !is_signature_tag(r))
+        });
+    }
     let chosen: &Descriptor = if let Some(d) = digest {
         index
             .manifests
@@ -552,12 +571,10 @@ fn open_docker_archive(
         let size = c
             .size(member)
             .ok_or_else(|| invalid(&name, format!("layer {member} missing from the archive")))?;
-        let mut head = [0u8; 4];
-        let n = c
-            .open_member(member)
-            .and_then(|mut r| r.read(&mut head))
+        let head = c
+            .head(member)
             .map_err(io_err(format!("{name}: {member}")))?;
-        let digest = if Compression::detect(&head[..n]) == Compression::None {
+        let digest = if Compression::detect(&head) == Compression::None {
             diff_id.clone()
         } else {
             let mut h = diff_id.hasher();
