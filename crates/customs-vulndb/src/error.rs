@@ -28,6 +28,10 @@ pub enum Error {
     Download { url: String, reason: String },
     #[error("refusing {url}: only https:// (or http:// on loopback) and file:// URLs are allowed")]
     InsecureUrl { url: String },
+    #[error(
+        "{mirror} publishes none of the requested ecosystems; the database was left as it was"
+    )]
+    NothingPublished { mirror: String },
 }
 
 impl Error {

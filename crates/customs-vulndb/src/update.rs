@@ -220,6 +220,12 @@ pub fn update_with(
         staged.push((cached, use_tmp.then_some(tmp), etag));
     }
 
+    if sources.is_empty() {
+        // Never replace a working database with an empty one.
+        return Err(Error::NothingPublished {
+            mirror: base.clone(),
+        });
+    }
     progress(&UpdateEvent::Building);
     let (bytes, mut build) = db::build_bytes(&sources)?;
     db::write_atomically(dest, &bytes)?;

@@ -177,3 +177,16 @@ fn plain_http_off_loopback_is_refused() {
     .unwrap_err();
     assert!(matches!(err, Error::InsecureUrl { .. }), "{err}");
 }
+
+#[test]
+fn an_update_from_a_mirror_that_publishes_nothing_keeps_the_old_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("customs.db");
+    std::fs::write(&db_path, b"previous database bytes").unwrap();
+    let empty_mirror = dir.path().join("mirror");
+    std::fs::create_dir_all(&empty_mirror).unwrap();
+    let url = format!("file://{}", empty_mirror.display());
+    let err = customs_vulndb::update(Some(&url), &db_path, &mut |_| {}).unwrap_err();
+    assert!(err.to_string().contains("publishes none"), "{err}");
+    assert_eq!(std::fs::read(&db_path).unwrap(), b"previous database bytes");
+}
