@@ -640,5 +640,6 @@ fn db_update_from_a_mirror_with_no_exports_is_an_error() {
         dir.path().join("u.db").to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no advisory export was found"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("publishes none"));
+    assert!(!dir.path().join("u.db").exists(), "nothing written");
 }
