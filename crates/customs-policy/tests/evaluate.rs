@@ -350,3 +350,17 @@ fn an_empty_policy_passes_anything() {
     )]);
     assert!(evaluate(&Policy::default(), &input).is_empty());
 }
+
+#[test]
+fn documented_example_policy_parses_with_every_section() {
+    let path = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/customs.example.toml"
+    ));
+    let p = Policy::load(path).unwrap();
+    let keys = &p.signatures.as_ref().unwrap().required_keys;
+    assert!(keys[0].ends_with("docs/keys/release.pub"), "{keys:?}");
+    assert!(p.vulnerabilities.is_some() && p.attestations.is_some());
+    assert!(p.registries.as_ref().unwrap().base.is_some());
+    assert!(audit_options(&p, None).unwrap().validate().is_ok());
+}
