@@ -3,6 +3,7 @@
 use customs_audit::Severity;
 use customs_report::sarif::{self, Level, LogicalLocation, Rule, SarifResult, Tool};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use crate::diags::CODES;
 use crate::Violation;
@@ -104,11 +105,22 @@ pub fn sarif(outcome: &Outcome, tool_version: &str) -> Result<String, customs_re
             level: Some(level(v.severity)),
             message: v.reason.clone(),
             logical_locations: vec![location.clone()],
-            fingerprint: Some(format!("{}:{}", v.id, v.reason)),
+            fingerprint: Some(fingerprint(outcome.image, v)),
             ..SarifResult::default()
         })
         .collect();
     sarif::build(&Tool::customs(tool_version), &rules, &results)
+}
+
+/// A stable hash of the image, the code and the reason, so a code-scanning tool tracks one
+/// violation across runs.
+fn fingerprint(image: &str, v: &Violation) -> String {
+    let mut hash = Sha256::new();
+    for part in [image, v.id, &v.reason] {
+        hash.update(part.as_bytes());
+        hash.update([0]);
+    }
+    hex::encode(hash.finalize())
 }
 
 fn level(s: Severity) -> Level {
