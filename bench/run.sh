@@ -44,7 +44,7 @@ declare -A CUSTOMS_SRC=(
   [app-multi]="$SHARED/app-multi.oci.tar"
   [debian-bookworm-minbase]="$SHARED/debian-bookworm-minbase.oci.tar"
 )
-IMAGES=(alpine-3.10 alpine-3.11 app-multi debian-bookworm-minbase)
+IMAGES=(${BENCH_IMAGES:-alpine-3.10 alpine-3.11 app-multi debian-bookworm-minbase})
 
 peak_kb() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
 
