@@ -598,3 +598,117 @@ fn key_and_keyless_flags_do_not_mix() {
     assert_code(&none, 2);
     assert!(stderr(&none).contains("give --key"), "{}", stderr(&none));
 }
+
+#[test]
+fn sbom_and_scan_attest_their_results_and_verify() {
+    let (dir, _) = setup();
+    let sbom = customs(
+        dir.path(),
+        Some("pw"),
+        &[
+            "sbom",
+            "oci:app:latest",
+            "-f",
+            "cyclonedx",
+            "--attest",
+            "--key",
+            "k.key",
+            "--no-cache",
+        ],
+    );
+    assert_code(&sbom, 0);
+    let bom: serde_json::Value = serde_json::from_slice(&sbom.stdout).unwrap();
+    let verified = customs(
+        dir.path(),
+        None,
+        &[
+            "verify-attestation",
+            "--key",
+            "k.pub",
+            "--type",
+            "cyclonedx",
+            "oci:app:latest",
+        ],
+    );
+    assert_code(&verified, 0);
+    let predicate: serde_json::Value =
+        serde_json::from_str(stdout(&verified).lines().next().unwrap()).unwrap();
+    assert_eq!(
+        predicate["components"], bom["components"],
+        "the attested SBOM is the one printed"
+    );
+
+    // A vulnerability database from the shared advisory data, then a vuln attestation.
+    let db = dir.path().join("v.db");
+    let vulndata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vulndata");
+    let import = customs(
+        dir.path(),
+        None,
+        &[
+            "db",
+            "import",
+            "--db",
+            db.to_str().unwrap(),
+            vulndata.to_str().unwrap(),
+        ],
+    );
+    assert_code(&import, 0);
+    let mut cmd = Command::new(BIN);
+    let scan = cmd
+        .current_dir(dir.path())
+        .env("CUSTOMS_PASSWORD", "pw")
+        .env("CUSTOMS_MAX_DB_AGE", "100000d")
+        .args([
+            "scan",
+            "oci:app:latest",
+            "-f",
+            "json",
+            "--db",
+            db.to_str().unwrap(),
+            "--attest",
+            "--key",
+            "k.key",
+            "--no-cache",
+        ])
+        .output()
+        .unwrap();
+    assert_code(&scan, 0);
+    let verified = customs(
+        dir.path(),
+        None,
+        &[
+            "verify-attestation",
+            "--key",
+            "k.pub",
+            "--type",
+            "vuln",
+            "oci:app:latest",
+        ],
+    );
+    assert_code(&verified, 0);
+    let predicate: serde_json::Value =
+        serde_json::from_str(stdout(&verified).lines().next().unwrap()).unwrap();
+    let printed: serde_json::Value = serde_json::from_slice(&scan.stdout).unwrap();
+    assert_eq!(
+        predicate["scanner"]["result"]["findings"],
+        printed["findings"]
+    );
+    assert!(
+        !printed["findings"].as_array().unwrap().is_empty(),
+        "app-multi has findings"
+    );
+    // The wrong type is not there.
+    let wrong = customs(
+        dir.path(),
+        None,
+        &[
+            "verify-attestation",
+            "--key",
+            "k.pub",
+            "--type",
+            "spdx",
+            "oci:app:latest",
+        ],
+    );
+    assert_code(&wrong, 1);
+}

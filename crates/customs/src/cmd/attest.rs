@@ -52,25 +52,38 @@ pub struct VerifyArgs {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let uri = intoto::predicate_type_uri(&args.kind)?;
     let raw = std::fs::read(&args.predicate)
         .with_context(|| format!("reading predicate {}", args.predicate.display()))?;
-    let predicate = intoto::predicate_from_file(&args.kind, &raw, &now_rfc3339())
+    attest(&args.image, &args.image_args, &args.key, &args.kind, &raw)
         .with_context(|| format!("predicate {}", args.predicate.display()))?;
-    let key = load_private_key(&args.key)?;
-    let opts = args.image_args.open_options()?;
-    let store = SignatureStore::open(&args.image, &opts.registry)
-        .with_context(|| format!("opening {}", args.image))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Signs `raw` as a predicate of type `kind` for `image` and stores the attestation beside
+/// it (`customs attest`, `customs sbom --attest`, `customs scan --attest`).
+pub fn attest(
+    image: &str,
+    image_args: &crate::cmd::image_args::ImageArgs,
+    key_path: &std::path::Path,
+    kind: &str,
+    raw: &[u8],
+) -> Result<()> {
+    let uri = intoto::predicate_type_uri(kind)?;
+    let predicate = intoto::predicate_from_file(kind, raw, &now_rfc3339())?;
+    let key = load_private_key(key_path)?;
+    let opts = image_args.open_options()?;
+    let store =
+        SignatureStore::open(image, &opts.registry).with_context(|| format!("opening {image}"))?;
     let (subject, _) = attest_image(&store, &key, |s| {
         Statement::new(&s.docker_reference, &s.digest.to_string(), &uri, predicate)
     })
-    .with_context(|| format!("attesting {}", args.image))?;
+    .with_context(|| format!("attesting {image}"))?;
     eprintln!(
         "Pushed attestation ({uri}) for {}",
         subject.docker_reference
     );
-    println!("Attested {}", subject.digest);
-    Ok(ExitCode::SUCCESS)
+    eprintln!("Attested {}", subject.digest);
+    Ok(())
 }
 
 pub fn verify(args: VerifyArgs) -> Result<ExitCode> {

@@ -24,6 +24,13 @@ pub struct Args {
     /// Do not use the layer cache.
     #[arg(long)]
     pub no_cache: bool,
+    /// Also sign the SBOM as an in-toto attestation of the image (needs --key). The
+    /// predicate is CycloneDX unless -f spdx.
+    #[arg(long, requires = "key")]
+    pub attest: bool,
+    /// Private key for --attest (cosign format).
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<PathBuf>,
     #[command(flatten)]
     pub image_args: ImageArgs,
 }
@@ -120,6 +127,27 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
     };
     emit(args.output.as_ref(), &text)?;
+    if args.attest {
+        let (kind, predicate) = match args.format.as_str() {
+            "spdx" => ("spdxjson", text.clone()),
+            "cyclonedx" => ("cyclonedx", text.clone()),
+            _ => (
+                "cyclonedx",
+                customs_report::cyclonedx::sbom(&subject, inv, &info)?,
+            ),
+        };
+        let key = args
+            .key
+            .as_ref()
+            .expect("clap requires --key with --attest");
+        crate::cmd::attest::attest(
+            &args.image,
+            &args.image_args,
+            key,
+            kind,
+            predicate.as_bytes(),
+        )?;
+    }
     if !inv.warnings.is_empty() {
         eprintln!(
             "{} warning(s) while reading the image; run with -v to see them",

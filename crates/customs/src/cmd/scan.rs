@@ -59,6 +59,12 @@ pub struct Args {
     /// Do not use the layer cache.
     #[arg(long)]
     pub no_cache: bool,
+    /// Also sign the results as a cosign `vuln` attestation of the image (needs --key).
+    #[arg(long, requires = "key", requires = "image")]
+    pub attest: bool,
+    /// Private key for --attest (cosign format).
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<PathBuf>,
     #[command(flatten)]
     pub image_args: ImageArgs,
 }
@@ -174,6 +180,37 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
     };
     sbom::emit(args.output.as_ref(), &text)?;
+    if args.attest {
+        // cosign's vuln predicate: scanner, database and result, with the scan times.
+        let result: serde_json::Value =
+            serde_json::from_str(&customs_report::json::scan(&scan, &info)?)?;
+        let now = info.created.rfc3339();
+        let predicate = serde_json::json!({
+            "invocation": { "uri": "", "event_id": "", "builder.id": "" },
+            "scanner": {
+                "uri": "pkg:cargo/customs",
+                "version": env!("CARGO_PKG_VERSION"),
+                "db": { "uri": "", "version": "" },
+                "result": result,
+            },
+            "metadata": { "scanStartedOn": now, "scanFinishedOn": now },
+        });
+        let key = args
+            .key
+            .as_ref()
+            .expect("clap requires --key with --attest");
+        let image = args
+            .image
+            .as_deref()
+            .expect("clap requires IMAGE with --attest");
+        crate::cmd::attest::attest(
+            image,
+            &args.image_args,
+            key,
+            "vuln",
+            predicate.to_string().as_bytes(),
+        )?;
+    }
     if !outcome.suppressed.is_empty() && args.format != "table" {
         eprintln!(
             "{} finding(s) suppressed by the ignore file or VEX",
