@@ -121,6 +121,23 @@ pub struct Image {
     pub annotations: BTreeMap<String, String>,
     limits: LayerLimits,
     store: Store,
+    progress: Option<ProgressHook>,
+}
+
+/// Called with the number of blob bytes read, as they are read (progress bars).
+pub type ProgressHook = Arc<dyn Fn(u64) + Send + Sync>;
+
+struct Progress<R> {
+    inner: R,
+    hook: ProgressHook,
+}
+
+impl<R: Read> Read for Progress<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        (self.hook)(n as u64);
+        Ok(n)
+    }
 }
 
 impl std::fmt::Debug for Image {
@@ -186,8 +203,24 @@ impl Image {
         }
     }
 
+    /// Reports blob bytes read from now on to `hook` (for a progress bar).
+    pub fn set_progress(&mut self, hook: ProgressHook) {
+        self.progress = Some(hook);
+    }
+
     /// Opens a blob of this image (config, layer or any descriptor), verified as it streams.
     pub fn open_blob(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send>, ImageError> {
+        let r = self.open_blob_quiet(desc)?;
+        Ok(match &self.progress {
+            Some(hook) => Box::new(Progress {
+                inner: r,
+                hook: hook.clone(),
+            }),
+            None => r,
+        })
+    }
+
+    fn open_blob_quiet(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send>, ImageError> {
         let what = format!("blob {} of {}", desc.digest, self.name);
         match &self.store {
             Store::Container { container, members } => {
@@ -491,6 +524,7 @@ fn finish(
         annotations,
         limits: opts.limits,
         store,
+        progress: None,
     })
 }
 

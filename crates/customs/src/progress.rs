@@ -9,6 +9,19 @@ pub fn enabled(machine_output: bool) -> bool {
     !machine_output && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
 }
 
+/// Draws a bar over every layer blob byte `image` reads from now on, when output goes to a
+/// terminal (stdout and stderr) and is not machine-readable. Clear it with `finish_and_clear`.
+pub fn attach(image: &mut customs_image::Image, machine_output: bool) -> ProgressBar {
+    let show = enabled(machine_output) && std::io::stdout().is_terminal();
+    let total: u64 = image.layers.iter().map(|l| l.descriptor.size).sum();
+    let pb = bytes(show, total, format!("reading {}", image.name));
+    if show {
+        let bar = pb.clone();
+        image.set_progress(std::sync::Arc::new(move |n| bar.inc(n)));
+    }
+    pb
+}
+
 /// A bar over `total` bytes, or a hidden one.
 pub fn bytes(enabled: bool, total: u64, message: String) -> ProgressBar {
     if !enabled {

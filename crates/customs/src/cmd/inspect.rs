@@ -59,9 +59,9 @@ struct LayerRow {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let image = args.image_args.open(&args.image)?;
+    let mut image = args.image_args.open(&args.image)?;
     let cache = crate::cmd::cache::open().ok();
-    let show = crate::progress::enabled(args.format == "json");
+    let pb = crate::progress::attach(&mut image, args.format == "json");
     let mut layers = Vec::new();
     for l in &image.layers {
         let mut row = LayerRow {
@@ -74,19 +74,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
             files: None,
         };
         if !args.no_layers {
-            let pb = crate::progress::bytes(
-                show,
-                l.descriptor.size,
-                format!("layer {}", l.diff_id.short()),
-            );
             let s = summary::layer_summary(&image, l.index, cache.as_ref())?;
-            pb.finish_and_clear();
-            let _ = &s.compression;
             row.uncompressed_size = Some(s.uncompressed_size);
             row.files = Some(s.file_count());
         }
         layers.push(row);
     }
+    pb.finish_and_clear();
     let base_image: BTreeMap<String, String> = image
         .annotations
         .iter()
