@@ -5,7 +5,6 @@
 //! with that. Every difference is listed below, with the file in the image that explains it.
 
 use std::collections::BTreeSet;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
