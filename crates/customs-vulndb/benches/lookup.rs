@@ -100,3 +100,46 @@ fn build_shared_vulndata(bencher: divan::Bencher) {
     let sources = Source::discover(&vulndata()).unwrap();
     bencher.bench_local(|| customs_vulndb::build_bytes(&sources).unwrap().0.len());
 }
+
+/// The packages of the four shared images (203 in all), inventoried once.
+fn image_inventories() -> &'static Vec<customs_inventory::Inventory> {
+    static I: OnceLock<Vec<customs_inventory::Inventory>> = OnceLock::new();
+    I.get_or_init(|| {
+        [
+            "alpine-3.10.tar",
+            "alpine-3.11.tar.gz",
+            "app-multi.oci.tar",
+            "debian-bookworm-minbase.oci.tar",
+        ]
+        .iter()
+        .map(|f| {
+            let p = vulndata().join("../images").join(f);
+            let image =
+                customs_image::Image::open_str(p.to_str().unwrap(), &Default::default()).unwrap();
+            customs_inventory::scan_image(&image, &Default::default())
+                .unwrap()
+                .inventory
+        })
+        .collect()
+    })
+}
+
+/// What a scan pays per package: every package of every shared image looked up and matched
+/// (version comparisons, alias merging, findings built) on a fresh database, so every block
+/// it touches is decompressed in the sample.
+#[divan::bench(sample_count = 20)]
+fn match_image_packages_cold(bencher: divan::Bencher) {
+    let f = fixture();
+    let invs = image_inventories();
+    let packages: usize = invs.iter().map(|i| i.packages.len()).sum();
+    bencher
+        .counter(divan::counter::ItemsCount::new(packages))
+        .with_inputs(|| Database::open(&f.path).unwrap())
+        .bench_local_values(|db| {
+            let mut findings = 0;
+            for inv in invs {
+                findings += customs_vulndb::match_inventory(&db, inv).findings.len();
+            }
+            findings
+        });
+}
