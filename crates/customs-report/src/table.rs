@@ -125,6 +125,25 @@ pub fn sbom(subject: &Subject, inventory: &Inventory, color: bool) -> String {
         let _ = write!(out, ", {}", count(inventory.warnings.len(), "warning"));
     }
     out.push('\n');
+    if !inventory.suppressed.is_empty() {
+        // Said out loud so nothing silently disappears.
+        let _ = writeln!(
+            out,
+            "{} reported once, as the OS package that installed their files:",
+            count(inventory.suppressed.len(), "language package")
+        );
+        for p in ids::sorted(&inventory.suppressed) {
+            let at = p.locations.first().map(String::as_str).unwrap_or("");
+            let _ = writeln!(
+                out,
+                "  {} {} ({}) {}",
+                clean(&p.name),
+                clean(&p.version),
+                clean(&p.ecosystem),
+                clean(at)
+            );
+        }
+    }
     out
 }
 

@@ -437,3 +437,32 @@ fn empty_inventory_renders_everywhere() {
     }
     assert!(outputs[7].contains("No vulnerabilities found."));
 }
+
+#[test]
+fn sbom_table_names_language_packages_reported_as_os_packages() {
+    let subject = customs_report::Subject {
+        name: "img".into(),
+        ..Default::default()
+    };
+    let inv = customs_inventory::Inventory {
+        suppressed: vec![customs_inventory::Package {
+            ecosystem: "PyPI".into(),
+            name: "six".into(),
+            version: "1.16.0".into(),
+            locations: vec!["/usr/lib/python3/dist-packages/six-1.16.0.dist-info/METADATA".into()],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let t = customs_report::table::sbom(&subject, &inv, false);
+    assert!(
+        t.contains("1 language package reported once, as the OS package"),
+        "{t}"
+    );
+    assert!(
+        t.contains(
+            "six 1.16.0 (PyPI) /usr/lib/python3/dist-packages/six-1.16.0.dist-info/METADATA"
+        ),
+        "{t}"
+    );
+}
