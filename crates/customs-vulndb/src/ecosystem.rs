@@ -108,22 +108,9 @@ pub fn os_ecosystem_candidates(os: &OsInfo, pkg_ecosystem: &str) -> Vec<String> 
 }
 
 /// The PEP 503 normal form of a Python project name: lower case, runs of `-`, `_` and `.`
-/// become one `-`.
+/// become one `-`. The inventory's own normaliser, so both sides of a match agree.
 pub fn pep503_normalise(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut in_sep = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !in_sep {
-                out.push('-');
-            }
-            in_sep = true;
-        } else {
-            out.extend(c.to_lowercase());
-            in_sep = false;
-        }
-    }
-    out
+    customs_inventory::python::normalize_name(name)
 }
 
 /// The name under which a package is keyed for `ecosystem` (PyPI names are normalised).
