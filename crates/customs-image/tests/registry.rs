@@ -3,7 +3,7 @@
 //! can read back, platform selection and the referrers fallback. Expected digests come from
 //! `shared/images/README.md`.
 
-mod support;
+use customs_testkit::registry as support;
 
 use std::collections::HashMap;
 use std::io::Read;

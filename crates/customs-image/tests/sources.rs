@@ -1,17 +1,17 @@
 //! Image sources end to end: every transport gives the same image, digests are checked on
 //! every blob, and hostile layers give clear errors or safe results, never panics.
 
-mod support;
+use customs_testkit::oci::{end, file, gzip, header, set_index, sha256_hex, Layout};
+use customs_testkit::registry as support;
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 
 use customs_image::copy::copy_image;
 use customs_image::registry::RegistryOptions;
 use customs_image::summary::{filesystem, stream_layer};
 use customs_image::{Digest, Image, OpenOptions, Target};
-use sha2::Digest as _;
 use support::{shared_image, skopeo, Mode, Registry};
 
 fn open(target: &str) -> Image {
@@ -154,101 +154,7 @@ fn app_multi_truncated_layers_read_and_whiteout_records_both_layers() {
     );
 }
 
-// ---- Hand-built OCI layouts for hostile input ------------------------------------------
-
-struct Layout {
-    dir: tempfile::TempDir,
-}
-
-fn sha(b: &[u8]) -> String {
-    hex::encode(sha2::Sha256::digest(b))
-}
-
-fn gzip(b: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(b).unwrap();
-    e.finish().unwrap()
-}
-
-/// A one-layer OCI layout whose layer is `tar` (uncompressed bytes), gzip-compressed.
-fn layout_with_layer(tar: &[u8]) -> Layout {
-    let dir = tempfile::tempdir().unwrap();
-    let blobs = dir.path().join("blobs/sha256");
-    std::fs::create_dir_all(&blobs).unwrap();
-    let put = |b: &[u8]| {
-        let h = sha(b);
-        std::fs::write(blobs.join(&h), b).unwrap();
-        h
-    };
-    let gz = gzip(tar);
-    let layer = put(&gz);
-    let config = format!(
-        r#"{{"architecture":"amd64","os":"linux","config":{{}},"rootfs":{{"type":"layers","diff_ids":["sha256:{}"]}}}}"#,
-        sha(tar)
-    );
-    let config_digest = put(config.as_bytes());
-    let manifest = format!(
-        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:{config_digest}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:{layer}","size":{}}}]}}"#,
-        config.len(),
-        gz.len()
-    );
-    let m = put(manifest.as_bytes());
-    std::fs::write(
-        dir.path().join("oci-layout"),
-        r#"{"imageLayoutVersion":"1.0.0"}"#,
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("index.json"),
-        format!(r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:{m}","size":{}}}]}}"#, manifest.len()),
-    )
-    .unwrap();
-    Layout { dir }
-}
-
-impl Layout {
-    fn target(&self) -> String {
-        format!("oci:{}", self.dir.path().display())
-    }
-    fn layer_path(&self) -> std::path::PathBuf {
-        let image = open(&self.target());
-        self.dir
-            .path()
-            .join("blobs/sha256")
-            .join(image.layers[0].descriptor.digest.hex())
-    }
-}
-
-/// A ustar header with any name and link (up to 100 bytes each).
-fn header(name: &str, typeflag: u8, size: u64, link: &str) -> Vec<u8> {
-    let mut b = vec![0u8; 512];
-    b[..name.len()].copy_from_slice(name.as_bytes());
-    b[100..107].copy_from_slice(b"0000644");
-    b[108..115].copy_from_slice(b"0000000");
-    b[116..123].copy_from_slice(b"0000000");
-    b[124..135].copy_from_slice(format!("{size:011o}").as_bytes());
-    b[136..147].copy_from_slice(b"00000000000");
-    b[156] = typeflag;
-    b[157..157 + link.len()].copy_from_slice(link.as_bytes());
-    b[257..263].copy_from_slice(b"ustar\0");
-    b[263..265].copy_from_slice(b"00");
-    b[148..156].copy_from_slice(b"        ");
-    let sum: u64 = b.iter().map(|&x| x as u64).sum();
-    b[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
-    b
-}
-
-fn file(name: &str, data: &[u8]) -> Vec<u8> {
-    let mut v = header(name, b'0', data.len() as u64, "");
-    v.extend_from_slice(data);
-    v.resize(v.len().div_ceil(512) * 512, 0);
-    v
-}
-
-fn end(mut v: Vec<u8>) -> Vec<u8> {
-    v.extend([0u8; 1024]);
-    v
-}
+// ---- Hand-built OCI layouts for hostile input (customs_testkit::oci) --------------------
 
 #[test]
 fn dot_dot_paths_stay_inside_the_image_root() {
@@ -258,7 +164,7 @@ fn dot_dot_paths_stay_inside_the_image_root() {
         file("a/../../b", b"z"),
     ]
     .concat());
-    let l = layout_with_layer(&tar);
+    let l = Layout::new(&tar);
     let (fs, _) = filesystem(&open(&l.target()), None).unwrap();
     let paths: Vec<&str> = fs.iter().map(|(p, _)| p).collect();
     assert_eq!(paths, ["abs", "abs/file", "b", "etc", "etc/evil"]);
@@ -275,7 +181,7 @@ fn absolute_symlinks_and_loops_resolve_inside_the_root_or_not_at_all() {
         header("host", b'2', 0, "/proc/self/root/etc/shadow"),
     ]
     .concat());
-    let l = layout_with_layer(&tar);
+    let l = Layout::new(&tar);
     let (fs, _) = filesystem(&open(&l.target()), None).unwrap();
     assert_eq!(fs.resolve("etc/abs").as_deref(), Some("etc/real"));
     assert_eq!(fs.resolve("etc/up").as_deref(), Some("etc/real"));
@@ -290,7 +196,7 @@ fn absolute_symlinks_and_loops_resolve_inside_the_root_or_not_at_all() {
 #[test]
 fn hardlink_to_missing_target_is_kept_dangling() {
     let tar = end([header("lonely", b'1', 0, "nowhere")].concat());
-    let l = layout_with_layer(&tar);
+    let l = Layout::new(&tar);
     let (fs, _) = filesystem(&open(&l.target()), None).unwrap();
     assert!(fs.get("lonely").is_some());
     assert_eq!(fs.data_path("lonely"), None);
@@ -300,15 +206,15 @@ fn hardlink_to_missing_target_is_kept_dangling() {
 fn pax_header_with_huge_size_is_refused() {
     let mut tar = header("pax", b'x', 1 << 32, "");
     tar.extend([0u8; 512]);
-    let l = layout_with_layer(&tar);
+    let l = Layout::new(&tar);
     let err = filesystem(&open(&l.target()), None).unwrap_err();
     assert!(err.to_string().contains("exceeds"), "{err}");
 }
 
 #[test]
 fn a_changed_layer_byte_is_a_digest_mismatch() {
-    let l = layout_with_layer(&end(file("f", b"hello")));
-    let p = l.layer_path();
+    let l = Layout::new(&end(file("f", b"hello")));
+    let p = l.layer.clone();
     let mut bytes = std::fs::read(&p).unwrap();
     let n = bytes.len();
     bytes[n - 5] ^= 0xff; // inside the gzip trailer/data
@@ -323,8 +229,8 @@ fn a_changed_layer_byte_is_a_digest_mismatch() {
 
 #[test]
 fn a_truncated_blob_is_an_error() {
-    let l = layout_with_layer(&end(file("f", &[7u8; 4096])));
-    let p = l.layer_path();
+    let l = Layout::new(&end(file("f", &[7u8; 4096])));
+    let p = l.layer.clone();
     let bytes = std::fs::read(&p).unwrap();
     std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
     assert!(filesystem(&open(&l.target()), None).is_err());
@@ -333,27 +239,27 @@ fn a_truncated_blob_is_an_error() {
 #[test]
 fn a_diff_id_that_does_not_match_the_layer_is_refused() {
     // Compressed digest fine, uncompressed content differs from the config's diff-id.
-    let l = layout_with_layer(&end(file("f", b"one")));
+    let l = Layout::new(&end(file("f", b"one")));
     let image = open(&l.target());
-    let layer_path = l.layer_path();
+    let layer_path = l.layer.clone();
     let other = gzip(&end(file("f", b"two")));
     // Replace the blob and fix up the manifest so only the diff-id is wrong.
     std::fs::remove_file(&layer_path).unwrap();
     let dir = l.dir.path().join("blobs/sha256");
-    std::fs::write(dir.join(sha(&other)), &other).unwrap();
+    std::fs::write(dir.join(sha256_hex(&other)), &other).unwrap();
     let manifest = String::from_utf8(image.manifest_bytes.clone())
         .unwrap()
-        .replace(image.layers[0].descriptor.digest.hex(), &sha(&other))
+        .replace(image.layers[0].descriptor.digest.hex(), &sha256_hex(&other))
         .replace(
             &format!("\"size\":{}}}]", image.layers[0].descriptor.size),
             &format!("\"size\":{}}}]", other.len()),
         );
-    std::fs::write(dir.join(sha(manifest.as_bytes())), &manifest).unwrap();
-    std::fs::write(
-        l.dir.path().join("index.json"),
-        format!(r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:{}","size":{}}}]}}"#, sha(manifest.as_bytes()), manifest.len()),
-    )
-    .unwrap();
+    std::fs::write(dir.join(sha256_hex(manifest.as_bytes())), &manifest).unwrap();
+    set_index(
+        l.dir.path(),
+        &sha256_hex(manifest.as_bytes()),
+        manifest.len(),
+    );
     let err = filesystem(&open(&l.target()), None).unwrap_err();
     assert!(err.to_string().contains("digest mismatch"), "{err}");
 }
@@ -364,7 +270,7 @@ fn a_gzip_bomb_layer_is_stopped() {
     let mut tar = header("zeros", b'0', 64 << 20, "");
     tar.extend(std::iter::repeat_n(0u8, 64 << 20));
     let tar = end(tar);
-    let l = layout_with_layer(&tar);
+    let l = Layout::new(&tar);
     let mut opts = OpenOptions::default();
     opts.limits.max_ratio = 50;
     opts.limits.ratio_floor = 1 << 20;

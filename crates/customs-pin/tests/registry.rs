@@ -1,8 +1,7 @@
 //! Pinning and probing against a real `docker-registry` on loopback (the harness of
 //! customs-image). The digests are checked against what skopeo reports for the same tag.
 
-#[path = "../../customs-image/tests/support/mod.rs"]
-mod support;
+use customs_testkit::registry as support;
 
 use std::path::Path;
 

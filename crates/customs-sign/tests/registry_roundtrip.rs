@@ -4,8 +4,7 @@
 //! independent verifiers (Python `cryptography`, npm `@sigstore/verify`) must accept what
 //! customs stored.
 
-#[path = "../../customs-image/tests/support/mod.rs"]
-mod support;
+use customs_testkit::registry as support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! Test harness: runs Debian's `docker-registry` on 127.0.0.1 (anonymous, htpasswd Basic,
 //! token auth with an in-process token server, or TLS with a generated CA), pushes images
 //! with skopeo, and offers a fault-injecting proxy. Every process started here is killed
-//! when its handle is dropped. Use it from any test file with `mod support;`.
+//! when its handle is dropped. Tests use it as `use customs_testkit::registry as support;`.
 #![allow(dead_code)]
 
 pub mod proxy;
