@@ -3,6 +3,7 @@
 //! records of `X:value` lines.
 
 use crate::purl::purl;
+use crate::text::lines;
 use crate::{ExtractError, OsInfo, Package};
 
 const PATHS: &[&str] = &["lib/apk/db/installed", "usr/lib/apk/db/installed"];
@@ -118,31 +119,6 @@ impl Record<'_> {
             files: rec.files,
             ..Package::default()
         });
-    }
-}
-
-/// The lines of `data` (without `\n`; a final empty line when the data ends with one).
-fn lines(data: &[u8]) -> Lines<'_> {
-    Lines(Some(data))
-}
-
-struct Lines<'a>(Option<&'a [u8]>);
-
-impl<'a> Iterator for Lines<'a> {
-    type Item = &'a [u8];
-
-    fn next(&mut self) -> Option<&'a [u8]> {
-        let rest = self.0?;
-        match memchr::memchr(b'\n', rest) {
-            Some(i) => {
-                self.0 = Some(&rest[i + 1..]);
-                Some(&rest[..i])
-            }
-            None => {
-                self.0 = None;
-                Some(rest)
-            }
-        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! `var/lib/dpkg/info/*.list` / `*.md5sums`.
 
 use crate::purl::purl;
+use crate::text::lines;
 use crate::{ExtractError, OsInfo, Package};
 
 const STATUS: &str = "var/lib/dpkg/status";
@@ -245,31 +246,6 @@ fn text(b: &[u8]) -> String {
 
 fn trim_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
-}
-
-/// The lines of `data` (without `\n`; a final empty line when the data ends with one).
-fn lines(data: &[u8]) -> Lines<'_> {
-    Lines(Some(data))
-}
-
-struct Lines<'a>(Option<&'a [u8]>);
-
-impl<'a> Iterator for Lines<'a> {
-    type Item = &'a [u8];
-
-    fn next(&mut self) -> Option<&'a [u8]> {
-        let rest = self.0?;
-        match memchr::memchr(b'\n', rest) {
-            Some(i) => {
-                self.0 = Some(&rest[i + 1..]);
-                Some(&rest[..i])
-            }
-            None => {
-                self.0 = None;
-                Some(rest)
-            }
-        }
-    }
 }
 
 #[cfg(test)]

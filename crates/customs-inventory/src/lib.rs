@@ -12,6 +12,7 @@ pub mod package;
 pub mod purl;
 pub mod sbom_input;
 pub mod scan;
+mod text;
 
 // Operating system and OS package databases.
 pub mod apk;
