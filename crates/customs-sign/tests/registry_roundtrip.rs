@@ -667,41 +667,6 @@ fn sigstore_js_verifies_the_bundle_customs_stored() {
     assert!(String::from_utf8_lossy(&rejected.stdout).starts_with("REJECTED"));
 }
 
-/// A layout holding only go-containerregistry's `empty.Image` as `:latest` (cheap to make).
-fn empty_layout(dir: &Path) -> String {
-    use customs_image::copy::OciLayoutWriter;
-    use customs_image::manifest::Descriptor;
-    let w = OciLayoutWriter::create(dir).unwrap();
-    let config = br#"{"architecture":"","created":"0001-01-01T00:00:00Z","os":"","rootfs":{"type":"layers","diff_ids":null},"config":{}}"#;
-    let config_digest = Digest::sha256_of(config);
-    w.write_blob(&config_digest, Some(config.len() as u64), &config[..])
-        .unwrap();
-    let manifest = format!(
-        r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","size":{},"digest":"{}"}},"layers":[]}}"#,
-        media_type::DOCKER_MANIFEST,
-        media_type::DOCKER_CONFIG,
-        config.len(),
-        config_digest
-    );
-    let digest = Digest::sha256_of(manifest.as_bytes());
-    w.write_blob(&digest, Some(manifest.len() as u64), manifest.as_bytes())
-        .unwrap();
-    w.add_manifest(Descriptor {
-        media_type: media_type::DOCKER_MANIFEST.into(),
-        digest,
-        size: manifest.len() as u64,
-        urls: vec![],
-        annotations: BTreeMap::from([(
-            "org.opencontainers.image.ref.name".to_string(),
-            "latest".to_string(),
-        )]),
-        platform: None,
-        artifact_type: None,
-    })
-    .unwrap();
-    format!("oci:{}:latest", dir.display())
-}
-
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
 
@@ -714,7 +679,7 @@ proptest::proptest! {
         blob in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
     ) {
         let dir = tempfile::tempdir().unwrap();
-        let target = empty_layout(dir.path());
+        let target = customs_testkit::oci::write_empty_image(dir.path());
         let store = SignatureStore::open(&target, &RegistryOptions::default()).unwrap();
         let subject = store.resolve().unwrap();
         store

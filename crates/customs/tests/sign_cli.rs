@@ -489,40 +489,7 @@ fn custom_attestation_wraps_the_text_with_a_timestamp() {
 /// go-containerregistry's `empty.Image` in an OCI layout, with the keyless bundle from
 /// `shared/cosign/bundles/` (whose in-toto subject is that image) attached as a referrer.
 fn keyless_layout(dir: &Path) -> String {
-    use customs_image::copy::OciLayoutWriter;
-    use customs_image::manifest::{media_type, Descriptor};
-    use customs_image::Digest;
-    let layout = dir.join("empty");
-    let w = OciLayoutWriter::create(&layout).unwrap();
-    let config = br#"{"architecture":"","created":"0001-01-01T00:00:00Z","os":"","rootfs":{"type":"layers","diff_ids":null},"config":{}}"#;
-    let config_digest = Digest::sha256_of(config);
-    w.write_blob(&config_digest, Some(config.len() as u64), &config[..])
-        .unwrap();
-    let manifest = format!(
-        r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","size":{},"digest":"{}"}},"layers":[]}}"#,
-        media_type::DOCKER_MANIFEST,
-        media_type::DOCKER_CONFIG,
-        config.len(),
-        config_digest
-    );
-    let digest = Digest::sha256_of(manifest.as_bytes());
-    w.write_blob(&digest, Some(manifest.len() as u64), manifest.as_bytes())
-        .unwrap();
-    w.add_manifest(Descriptor {
-        media_type: media_type::DOCKER_MANIFEST.into(),
-        digest,
-        size: manifest.len() as u64,
-        urls: vec![],
-        annotations: [(
-            "org.opencontainers.image.ref.name".to_string(),
-            "latest".to_string(),
-        )]
-        .into(),
-        platform: None,
-        artifact_type: None,
-    })
-    .unwrap();
-    let target = format!("oci:{}:latest", layout.display());
+    let target = customs_testkit::oci::write_empty_image(&dir.join("empty"));
     let store = customs_sign::store::SignatureStore::open(&target, &Default::default()).unwrap();
     let subject = store.resolve().unwrap();
     let bundle = std::fs::read(shared("cosign/bundles/oci-attestation.sigstore.json")).unwrap();
