@@ -24,27 +24,15 @@ CUSTOMS=$ROOT/target/release/customs
 READ_ALL=$ROOT/target/release/examples/read_all
 
 # Inputs each peer can read: Trivy wants OCI layout directories or plain docker archives.
-gzip -dc "$SHARED/alpine-3.11.tar.gz" > "$TMP/alpine-3.11.tar"
+IMAGE_DIR=$SHARED
+source "$ROOT/bench/images.sh"
 for n in app-multi debian-bookworm-minbase; do mkdir -p "$TMP/$n"; tar -xf "$SHARED/$n.oci.tar" -C "$TMP/$n"; done
-declare -A SYFT_SRC=(
-  [alpine-3.10]="docker-archive:$SHARED/alpine-3.10.tar"
-  [alpine-3.11]="docker-archive:$TMP/alpine-3.11.tar"
-  [app-multi]="oci-archive:$SHARED/app-multi.oci.tar"
-  [debian-bookworm-minbase]="oci-archive:$SHARED/debian-bookworm-minbase.oci.tar"
-)
 declare -A TRIVY_SRC=(
   [alpine-3.10]="$SHARED/alpine-3.10.tar"
   [alpine-3.11]="$TMP/alpine-3.11.tar"
   [app-multi]="$TMP/app-multi"
   [debian-bookworm-minbase]="$TMP/debian-bookworm-minbase"
 )
-declare -A CUSTOMS_SRC=(
-  [alpine-3.10]="$SHARED/alpine-3.10.tar"
-  [alpine-3.11]="$SHARED/alpine-3.11.tar.gz"
-  [app-multi]="$SHARED/app-multi.oci.tar"
-  [debian-bookworm-minbase]="$SHARED/debian-bookworm-minbase.oci.tar"
-)
-IMAGES=(${BENCH_IMAGES:-alpine-3.10 alpine-3.11 app-multi debian-bookworm-minbase})
 
 peak_kb() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
 

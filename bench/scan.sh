@@ -25,21 +25,8 @@ hyperfine -N -w 1 -r 5 --export-markdown "$OUT/scan-db.md" --export-json "$OUT/s
   -n "customs db import" "$CUSTOMS db import --db $DB $SHARED/vulndata"
 db_bytes=$(stat -c %s "$DB")
 
-# syft reads the gzipped docker archive only once decompressed.
-[ -f "$TMP/alpine-3.11.tar" ] || gzip -dc "$SHARED/images/alpine-3.11.tar.gz" > "$TMP/alpine-3.11.tar"
-declare -A SYFT_SRC=(
-  [alpine-3.10]="docker-archive:$SHARED/images/alpine-3.10.tar"
-  [alpine-3.11]="docker-archive:$TMP/alpine-3.11.tar"
-  [app-multi]="oci-archive:$SHARED/images/app-multi.oci.tar"
-  [debian-bookworm-minbase]="oci-archive:$SHARED/images/debian-bookworm-minbase.oci.tar"
-)
-declare -A CUSTOMS_SRC=(
-  [alpine-3.10]="$SHARED/images/alpine-3.10.tar"
-  [alpine-3.11]="$SHARED/images/alpine-3.11.tar.gz"
-  [app-multi]="$SHARED/images/app-multi.oci.tar"
-  [debian-bookworm-minbase]="$SHARED/images/debian-bookworm-minbase.oci.tar"
-)
-IMAGES=(alpine-3.10 alpine-3.11 app-multi debian-bookworm-minbase)
+IMAGE_DIR=$SHARED/images
+source "$ROOT/bench/images.sh"
 
 # Cold: no layer cache (--no-cache, and an empty cache directory for good measure).
 export CUSTOMS_DB=$DB CUSTOMS_CACHE_DIR=$TMP/scan-cache CUSTOMS_MAX_DB_AGE=100000d
