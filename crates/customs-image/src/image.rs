@@ -304,39 +304,17 @@ fn select_by_platform<'a>(
     platform: &Platform,
     what: &str,
 ) -> Result<&'a Descriptor, ImageError> {
-    let candidates: Vec<&Descriptor> = index
-        .manifests
-        .iter()
-        .filter(|d| {
-            d.media_type.is_empty()
-                || media_type::is_manifest(&d.media_type)
-                || media_type::is_index(&d.media_type)
-        })
-        // Attestation manifests (buildx) carry platform unknown/unknown.
-        .filter(|d| d.platform.as_ref().is_none_or(|p| p.os != "unknown"))
-        .collect();
-    if let Some(d) = candidates
-        .iter()
-        .find(|d| d.platform.as_ref().is_some_and(|p| platform.matches(p)))
-    {
-        return Ok(d);
-    }
-    // A single-manifest index without platforms (common in OCI layouts) is that image.
-    if candidates.len() == 1 && candidates[0].platform.is_none() {
-        return Ok(candidates[0]);
-    }
-    let available: Vec<String> = candidates
-        .iter()
-        .filter_map(|d| d.platform.as_ref().map(|p| p.to_string()))
-        .collect();
-    Err(ImageError::NoPlatform {
-        wanted: platform.to_string(),
-        what: what.to_string(),
-        available: if available.is_empty() {
-            "none".into()
-        } else {
-            available.join(", ")
-        },
+    index.select_platform(platform).ok_or_else(|| {
+        let available = index.available_platforms();
+        ImageError::NoPlatform {
+            wanted: platform.to_string(),
+            what: what.to_string(),
+            available: if available.is_empty() {
+                "none".into()
+            } else {
+                available.join(", ")
+            },
+        }
     })
 }
 

@@ -92,6 +92,56 @@ pub struct Index {
     pub annotations: BTreeMap<String, String>,
 }
 
+impl Index {
+    /// The entry for `platform`: an exact variant match first, then any entry the platform
+    /// accepts; an index whose only image entry has no platform (common in OCI layouts) gives
+    /// that entry. Attestation entries (`unknown/unknown`, as buildx writes) never count.
+    pub fn select_platform(&self, platform: &Platform) -> Option<&Descriptor> {
+        let images: Vec<&Descriptor> = self
+            .manifests
+            .iter()
+            .filter(|d| {
+                d.media_type.is_empty()
+                    || media_type::is_manifest(&d.media_type)
+                    || media_type::is_index(&d.media_type)
+            })
+            .filter(|d| d.platform.as_ref().is_none_or(|p| p.os != "unknown"))
+            .collect();
+        let matching: Vec<&Descriptor> = images
+            .iter()
+            .copied()
+            .filter(|d| d.platform.as_ref().is_some_and(|p| platform.matches(p)))
+            .collect();
+        if let Some(exact) = matching.iter().find(|d| {
+            d.platform
+                .as_ref()
+                .is_some_and(|p| p.variant == platform.variant)
+        }) {
+            return Some(exact);
+        }
+        if let Some(first) = matching.first() {
+            return Some(first);
+        }
+        match images.as_slice() {
+            [only] if only.platform.is_none() => Some(only),
+            _ => None,
+        }
+    }
+
+    /// The platforms the index offers, for "no image for platform X" errors.
+    pub fn available_platforms(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .manifests
+            .iter()
+            .filter_map(|d| d.platform.as_ref())
+            .filter(|p| p.os != "unknown")
+            .map(|p| p.to_string())
+            .collect();
+        v.dedup();
+        v
+    }
+}
+
 /// Either kind of top-level manifest document.
 #[derive(Debug, Clone)]
 #[allow(clippy::large_enum_variant)] // parsed once per image; boxing buys nothing

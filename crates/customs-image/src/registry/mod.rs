@@ -387,11 +387,11 @@ impl RegistryClient {
                 },
             }),
             ManifestKind::Index(index) => {
-                let chosen = select_platform(&index, platform).ok_or_else(|| {
+                let chosen = index.select_platform(platform).ok_or_else(|| {
                     RegistryError::NoMatchingPlatform {
                         reference: reference.to_string(),
                         wanted: platform.to_string(),
-                        available: available_platforms(&index),
+                        available: index.available_platforms(),
                     }
                 })?;
                 let (mbytes, mmt, mdigest) = self.fetch_manifest(
@@ -1108,51 +1108,6 @@ fn bearer(token: Secret) -> Secret {
     Secret::new(format!("Bearer {}", token.expose()))
 }
 
-/// Picks the index entry for `platform`; an index with a single image entry that has no
-/// platform is taken as is.
-fn select_platform<'a>(index: &'a Index, platform: &Platform) -> Option<&'a Descriptor> {
-    let images: Vec<&Descriptor> = index
-        .manifests
-        .iter()
-        .filter(|d| {
-            d.media_type.is_empty()
-                || media_type::is_manifest(&d.media_type)
-                || media_type::is_index(&d.media_type)
-        })
-        .collect();
-    let matching: Vec<&Descriptor> = images
-        .iter()
-        .copied()
-        .filter(|d| d.platform.as_ref().is_some_and(|p| platform.matches(p)))
-        .collect();
-    if let Some(exact) = matching.iter().find(|d| {
-        d.platform
-            .as_ref()
-            .is_some_and(|p| p.variant == platform.variant)
-    }) {
-        return Some(exact);
-    }
-    if let Some(first) = matching.first() {
-        return Some(first);
-    }
-    match images.as_slice() {
-        [only] if only.platform.is_none() => Some(only),
-        _ => None,
-    }
-}
-
-fn available_platforms(index: &Index) -> Vec<String> {
-    let mut v: Vec<String> = index
-        .manifests
-        .iter()
-        .filter_map(|d| d.platform.as_ref())
-        .filter(|p| p.os != "unknown")
-        .map(|p| p.to_string())
-        .collect();
-    v.dedup();
-    v
-}
-
 fn body_media_type(bytes: &[u8]) -> Option<String> {
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
@@ -1335,20 +1290,20 @@ mod tests {
             desc(b"c", Some("linux/amd64")),
         ]);
         assert_eq!(
-            select_platform(&i, &Platform::parse("linux/arm/v7").unwrap())
+            i.select_platform(&Platform::parse("linux/arm/v7").unwrap())
                 .unwrap()
                 .digest,
             Digest::sha256_of(b"b")
         );
         assert_eq!(
-            select_platform(&i, &Platform::linux_amd64())
-                .unwrap()
-                .digest,
+            i.select_platform(&Platform::linux_amd64()).unwrap().digest,
             Digest::sha256_of(b"c")
         );
-        assert!(select_platform(&i, &Platform::parse("linux/s390x").unwrap()).is_none());
+        assert!(i
+            .select_platform(&Platform::parse("linux/s390x").unwrap())
+            .is_none());
         assert_eq!(
-            available_platforms(&i),
+            i.available_platforms(),
             vec!["linux/arm/v6", "linux/arm/v7", "linux/amd64"]
         );
     }
@@ -1356,9 +1311,9 @@ mod tests {
     #[test]
     fn single_entry_without_platform_is_selected() {
         let i = index(vec![desc(b"a", None)]);
-        assert!(select_platform(&i, &Platform::linux_amd64()).is_some());
+        assert!(i.select_platform(&Platform::linux_amd64()).is_some());
         let i = index(vec![desc(b"a", None), desc(b"b", None)]);
-        assert!(select_platform(&i, &Platform::linux_amd64()).is_none());
+        assert!(i.select_platform(&Platform::linux_amd64()).is_none());
     }
 
     #[test]
