@@ -2,11 +2,10 @@
 //! files in a temporary directory and a real `docker-registry` on loopback (the image is
 //! pushed with `customs copy`; its digest is checked with skopeo).
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
+
+use customs_testkit::registry::{skopeo, Mode, Registry};
 
 fn customs(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_customs"))
@@ -30,106 +29,28 @@ fn shared_image(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// An anonymous `docker-registry` on 127.0.0.1; killed on drop.
-struct TestRegistry {
-    child: Child,
-    addr: SocketAddr,
-    _dir: tempfile::TempDir,
+/// An anonymous registry (the shared harness) holding the shared multi-layer image as
+/// `app:latest`, pushed with `customs copy`.
+fn registry_with_app() -> Registry {
+    let reg = Registry::start(Mode::Anonymous);
+    let src = format!(
+        "oci-archive:{}",
+        shared_image("app-multi.oci.tar").display()
+    );
+    let o = customs(&["copy", &src, &format!("{}/app:latest", reg.host())]);
+    assert!(o.status.success(), "customs copy: {}", stderr(&o));
+    reg
 }
 
-impl TestRegistry {
-    fn start() -> TestRegistry {
-        let dir = tempfile::tempdir().unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let config = dir.path().join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {addr}\n",
-                dir.path().join("storage").display()
-            ),
-        )
-        .unwrap();
-        let child = Command::new("/usr/bin/docker-registry")
-            .arg("serve")
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("docker-registry must be installed (Debian package docker-registry)");
-        let mut reg = TestRegistry {
-            child,
-            addr,
-            _dir: dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            assert!(Instant::now() < deadline, "docker-registry did not start");
-            if let Ok(Some(status)) = reg.child.try_wait() {
-                panic!("docker-registry exited with {status}");
-            }
-            if let Ok(mut s) = TcpStream::connect_timeout(&reg.addr, Duration::from_millis(200)) {
-                let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-                let _ = s.write_all(b"GET /v2/ HTTP/1.0\r\nHost: x\r\n\r\n");
-                let mut buf = [0u8; 12];
-                if s.read_exact(&mut buf).is_ok() && buf.starts_with(b"HTTP/1.") {
-                    return reg;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn host(&self) -> String {
-        self.addr.to_string()
-    }
-
-    /// Pushes the shared multi-layer image as `app:latest` with `customs copy`.
-    fn with_app() -> TestRegistry {
-        let reg = TestRegistry::start();
-        let src = format!(
-            "oci-archive:{}",
-            shared_image("app-multi.oci.tar").display()
-        );
-        let o = customs(&["copy", &src, &format!("{}/app:latest", reg.host())]);
-        assert!(o.status.success(), "customs copy: {}", stderr(&o));
-        reg
-    }
-
-    /// The digest of `app:latest` as skopeo computes it from the manifest bytes.
-    fn skopeo_digest(&self) -> String {
-        let dir = tempfile::tempdir().unwrap();
-        let policy = dir.path().join("policy.json");
-        std::fs::write(
-            &policy,
-            r#"{"default":[{"type":"insecureAcceptAnything"}]}"#,
-        )
-        .unwrap();
-        let o = Command::new("skopeo")
-            .arg(format!("--policy={}", policy.display()))
-            .args(["inspect", "--tls-verify=false"])
-            .arg(format!("docker://{}/app:latest", self.host()))
-            .env("HOME", dir.path())
-            .stdin(Stdio::null())
-            .output()
-            .expect("skopeo must be installed");
-        assert!(o.status.success(), "skopeo: {}", stderr(&o));
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-        v["Digest"].as_str().unwrap().to_string()
-    }
-}
-
-impl Drop for TestRegistry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The digest of `app:latest` as skopeo computes it from the manifest bytes.
+fn skopeo_digest(reg: &Registry) -> String {
+    let out = skopeo(&[
+        "inspect".into(),
+        "--tls-verify=false".into(),
+        format!("docker://{}/app:latest", reg.host()),
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    v["Digest"].as_str().unwrap().to_string()
 }
 
 #[test]
@@ -202,9 +123,9 @@ fn lint_file_of_unknown_kind_is_an_error() {
 
 #[test]
 fn pin_rewrites_files_in_place_with_the_registry_digest() {
-    let reg = TestRegistry::with_app();
+    let reg = registry_with_app();
     let h = reg.host();
-    let digest = reg.skopeo_digest();
+    let digest = skopeo_digest(&reg);
     let dir = tempfile::tempdir().unwrap();
     let df = dir.path().join("Dockerfile");
     let yaml = dir.path().join("deploy.yaml");
@@ -248,9 +169,9 @@ fn pin_rewrites_files_in_place_with_the_registry_digest() {
 
 #[test]
 fn pin_dry_run_prints_a_diff_and_leaves_the_file() {
-    let reg = TestRegistry::with_app();
+    let reg = registry_with_app();
     let h = reg.host();
-    let digest = reg.skopeo_digest();
+    let digest = skopeo_digest(&reg);
     let dir = tempfile::tempdir().unwrap();
     let df = dir.path().join("Dockerfile");
     let text = format!("FROM {h}/app:latest\nRUN true\n");
@@ -273,7 +194,7 @@ fn pin_dry_run_prints_a_diff_and_leaves_the_file() {
 
 #[test]
 fn pin_for_a_platform_the_image_lacks_fails_and_writes_nothing() {
-    let reg = TestRegistry::with_app();
+    let reg = registry_with_app();
     let dir = tempfile::tempdir().unwrap();
     let df = dir.path().join("Dockerfile");
     let text = format!("FROM {}/app:latest\n", reg.host());
@@ -286,7 +207,7 @@ fn pin_for_a_platform_the_image_lacks_fails_and_writes_nothing() {
 
 #[test]
 fn registry_probe_reports_open_plain_http_registry() {
-    let reg = TestRegistry::with_app();
+    let reg = registry_with_app();
     let o = customs(&["registry", "probe", "-f", "json", &reg.host()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
@@ -309,11 +230,7 @@ fn registry_probe_reports_open_plain_http_registry() {
 
 #[test]
 fn registry_probe_of_closed_port_fails() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = customs_testkit::registry::free_port();
     let o = customs(&["registry", "probe", &format!("127.0.0.1:{port}")]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
