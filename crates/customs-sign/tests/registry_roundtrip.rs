@@ -58,18 +58,12 @@ fn repo(reg: &Registry, name: &str) -> Repository {
     }
 }
 
-/// go-containerregistry's `empty.Image` (no layers): its manifest digest is
-/// sha256:732112270d7e…, the subject of the keyless bundle in `shared/cosign/bundles/`
-/// (cosign's verify_oci_test attaches that bundle to `empty.Image`).
+/// go-containerregistry's `empty.Image` pushed to the registry (see
+/// `customs_testkit::oci::empty_image`).
 fn push_empty_image(reg: &Registry, repository: &str, tag: &str) -> Digest {
     let client = reg.client();
     let repo = repo(reg, repository);
-    let config = layout::config_json(&[]);
-    // ggcr writes `diff_ids: null` for an image without layers.
-    let config = String::from_utf8(config)
-        .unwrap()
-        .replace(r#""diff_ids":[]"#, r#""diff_ids":null"#)
-        .into_bytes();
+    let (config, manifest) = customs_testkit::oci::empty_image();
     let config_digest = Digest::sha256_of(&config);
     client
         .upload_blob(
@@ -81,13 +75,6 @@ fn push_empty_image(reg: &Registry, repository: &str, tag: &str) -> Digest {
             None,
         )
         .unwrap();
-    let manifest = format!(
-        r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","size":{},"digest":"{}"}},"layers":[]}}"#,
-        media_type::DOCKER_MANIFEST,
-        media_type::DOCKER_CONFIG,
-        config.len(),
-        config_digest
-    );
     client
         .put_manifest(&repo, tag, manifest.as_bytes(), media_type::DOCKER_MANIFEST)
         .unwrap()

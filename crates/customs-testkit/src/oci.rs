@@ -111,25 +111,33 @@ pub fn set_index(dir: &Path, manifest_hex: &str, size: usize) {
     .unwrap();
 }
 
-/// Writes go-containerregistry's `empty.Image` (Docker schema 2, no layers; manifest digest
-/// `sha256:732112…`, the in-toto subject of the shared keyless bundle) into the layout `dir`,
-/// tagged `latest`, and returns `oci:<dir>:latest`.
-pub fn write_empty_image(dir: &Path) -> String {
-    use customs_image::copy::OciLayoutWriter;
-    use customs_image::manifest::{media_type, Descriptor};
-    use customs_image::Digest;
-    let w = OciLayoutWriter::create(dir).unwrap();
-    let config = br#"{"architecture":"","created":"0001-01-01T00:00:00Z","os":"","rootfs":{"type":"layers","diff_ids":null},"config":{}}"#;
-    let config_digest = Digest::sha256_of(config);
-    w.write_blob(&config_digest, Some(config.len() as u64), &config[..])
-        .unwrap();
+/// go-containerregistry's `empty.Image` (Docker schema 2, no layers): its config and
+/// manifest bytes. The manifest digest is `sha256:732112…`, the in-toto subject of the keyless
+/// bundle in `shared/cosign/bundles/` (cosign's tests attach that bundle to `empty.Image`).
+pub fn empty_image() -> (Vec<u8>, String) {
+    use customs_image::manifest::media_type;
+    let config = br#"{"architecture":"","created":"0001-01-01T00:00:00Z","os":"","rootfs":{"type":"layers","diff_ids":null},"config":{}}"#.to_vec();
     let manifest = format!(
         r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","size":{},"digest":"{}"}},"layers":[]}}"#,
         media_type::DOCKER_MANIFEST,
         media_type::DOCKER_CONFIG,
         config.len(),
-        config_digest
+        customs_image::Digest::sha256_of(&config)
     );
+    (config, manifest)
+}
+
+/// Writes [`empty_image`] into the layout `dir`, tagged `latest`, and returns
+/// `oci:<dir>:latest`.
+pub fn write_empty_image(dir: &Path) -> String {
+    use customs_image::copy::OciLayoutWriter;
+    use customs_image::manifest::{media_type, Descriptor};
+    use customs_image::Digest;
+    let w = OciLayoutWriter::create(dir).unwrap();
+    let (config, manifest) = empty_image();
+    let config_digest = Digest::sha256_of(&config);
+    w.write_blob(&config_digest, Some(config.len() as u64), &config[..])
+        .unwrap();
     let digest = Digest::sha256_of(manifest.as_bytes());
     w.write_blob(&digest, Some(manifest.len() as u64), manifest.as_bytes())
         .unwrap();
