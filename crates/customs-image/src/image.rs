@@ -20,6 +20,11 @@ use crate::registry::{RegistryClient, RegistryOptions};
 pub const MAX_MANIFEST_BYTES: u64 = 4 << 20;
 /// Largest image config accepted, in bytes.
 pub const MAX_CONFIG_BYTES: u64 = 32 << 20;
+/// Most layers accepted in one image: overlayfs stacks at most 500 lower layers
+/// (`OVL_MAX_STACK`), so no runtime can run an image with more.
+pub const MAX_LAYERS: usize = 500;
+/// Most manifests of an archive's `index.json` compared against its `manifest.json`.
+const MAX_CROSS_CHECKED: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
@@ -161,44 +166,67 @@ impl Image {
         match target {
             Target::Registry(reference) => open_registry(target, reference, &platform, opts),
             Target::OciLayout { dir, tag, digest } => {
-                let c = Container::open(dir).map_err(io_err(dir.display().to_string()))?;
+                let c = open_container(dir, opts)?;
                 let name = format!(
                     "oci:{}{}",
                     dir.display(),
                     tag.as_ref().map(|t| format!(":{t}")).unwrap_or_default()
                 );
-                open_oci(
+                let image = open_oci(
                     target,
                     name,
-                    c,
+                    c.clone(),
                     tag.as_deref(),
                     digest.as_ref(),
                     &platform,
                     opts,
-                )
+                )?;
+                both_indexes_agree(target, &image, &c, &platform, opts)?;
+                Ok(image)
             }
             Target::OciArchive { path, tag } => {
-                let c = Container::open(path).map_err(io_err(path.display().to_string()))?;
+                let c = open_container(path, opts)?;
                 let name = format!(
                     "oci-archive:{}{}",
                     path.display(),
                     tag.as_ref().map(|t| format!(":{t}")).unwrap_or_default()
                 );
-                open_oci(target, name, c, tag.as_deref(), None, &platform, opts)
+                let image = open_oci(
+                    target,
+                    name,
+                    c.clone(),
+                    tag.as_deref(),
+                    None,
+                    &platform,
+                    opts,
+                )?;
+                both_indexes_agree(target, &image, &c, &platform, opts)?;
+                Ok(image)
             }
             Target::DockerArchive { path, reference } => {
-                let c = Container::open(path).map_err(io_err(path.display().to_string()))?;
-                if c.contains("oci-layout") && !c.contains("manifest.json") {
+                let c = open_container(path, opts)?;
+                let image = if c.contains("oci-layout") && !c.contains("manifest.json") {
                     let name = format!("oci-archive:{}", path.display());
-                    return open_oci(target, name, c, reference.as_deref(), None, &platform, opts);
-                }
-                open_docker_archive(
-                    target,
-                    path.display().to_string(),
-                    c,
-                    reference.as_deref(),
-                    opts,
-                )
+                    open_oci(
+                        target,
+                        name,
+                        c.clone(),
+                        reference.as_deref(),
+                        None,
+                        &platform,
+                        opts,
+                    )?
+                } else {
+                    open_docker_archive(
+                        target,
+                        path.display().to_string(),
+                        c.clone(),
+                        reference.as_deref(),
+                        opts,
+                    )?
+                };
+                both_indexes_agree(target, &image, &c, &platform, opts)?;
+                Ok(image)
             }
         }
     }
@@ -316,6 +344,75 @@ fn select_by_platform<'a>(
             },
         }
     })
+}
+
+fn open_container(path: &std::path::Path, opts: &OpenOptions) -> Result<Container, ImageError> {
+    Container::open_with_limits(path, opts.limits).map_err(io_err(path.display().to_string()))
+}
+
+/// Docker 25+ `docker save` writes two indexes over one set of blobs: `manifest.json`, which
+/// `docker load` reads, and an OCI `index.json`, which containerd and podman read. When an
+/// archive holds both, each must name the image that was opened; otherwise a runtime reading
+/// the other index would run an image customs never looked at, so the archive is refused.
+fn both_indexes_agree(
+    target: &Target,
+    image: &Image,
+    c: &Container,
+    platform: &Platform,
+    opts: &OpenOptions,
+) -> Result<(), ImageError> {
+    if !(c.contains("manifest.json") && c.contains("index.json")) {
+        return Ok(());
+    }
+    let want = &image.config_digest;
+    let mut docker = Vec::new();
+    let bytes = c
+        .read_member("manifest.json", MAX_MANIFEST_BYTES)
+        .map_err(io_err(format!("{}: manifest.json", image.name)))?;
+    if let Ok(entries) = serde_json::from_slice::<Vec<DockerArchiveEntry>>(&bytes) {
+        for e in entries.iter().take(MAX_CROSS_CHECKED) {
+            if let Ok(config) = c.read_member(&e.config, MAX_CONFIG_BYTES) {
+                docker.push(Digest::sha256_of(&config));
+            }
+        }
+    }
+    let mut oci = Vec::new();
+    let bytes = c
+        .read_member("index.json", MAX_MANIFEST_BYTES)
+        .map_err(io_err(format!("{}: index.json", image.name)))?;
+    if let Ok(index) = serde_json::from_slice::<Index>(&bytes) {
+        for d in index.manifests.iter().take(MAX_CROSS_CHECKED) {
+            let found = open_oci(
+                target,
+                image.name.clone(),
+                c.clone(),
+                None,
+                Some(&d.digest),
+                platform,
+                opts,
+            );
+            if let Ok(other) = found {
+                oci.push(other.config_digest);
+            }
+        }
+    }
+    let silent: Vec<&str> = [("manifest.json", &docker), ("index.json", &oci)]
+        .into_iter()
+        .filter(|(_, configs)| !configs.contains(want))
+        .map(|(file, _)| file)
+        .collect();
+    if silent.is_empty() {
+        return Ok(());
+    }
+    Err(invalid(
+        &image.name,
+        format!(
+            "the archive holds both manifest.json and index.json, and {} names no image with \
+             config {want} (the one read): `docker load` and containerd would load different \
+             images, so customs refuses to choose",
+            silent.join(" and ")
+        ),
+    ))
 }
 
 fn open_oci(
@@ -447,6 +544,16 @@ fn open_oci(
     Err(invalid(&name, "index nesting deeper than 4 levels"))
 }
 
+fn too_many_layers(name: &str, n: usize) -> Result<(), ImageError> {
+    if n > MAX_LAYERS {
+        return Err(invalid(
+            name,
+            format!("{n} layers exceed the {MAX_LAYERS}-layer limit (overlayfs stacks at most {MAX_LAYERS})"),
+        ));
+    }
+    Ok(())
+}
+
 #[allow(clippy::too_many_arguments)]
 fn finish(
     target: &Target,
@@ -462,6 +569,7 @@ fn finish(
     opts: &OpenOptions,
     store: Store,
 ) -> Result<Image, ImageError> {
+    too_many_layers(&name, manifest.layers.len())?;
     let config: ImageConfig = serde_json::from_slice(&config_bytes)
         .map_err(|e| invalid(format!("{name}: config"), e.to_string()))?;
     if config.rootfs.diff_ids.len() != manifest.layers.len() {
@@ -552,6 +660,7 @@ fn open_docker_archive(
             });
         }
     };
+    too_many_layers(&name, entry.layers.len())?;
     let config_bytes = c
         .read_member(&entry.config, MAX_CONFIG_BYTES)
         .map_err(io_err(format!("{name}: {}", entry.config)))?;

@@ -7,8 +7,18 @@
 use std::io::{self, Read, Seek, SeekFrom};
 
 const BLOCK: usize = 512;
-/// Largest PAX or GNU long-name record accepted, in bytes.
+/// Largest PAX or GNU long-name record accepted, in bytes (Go's archive/tar has the same cap).
 pub const MAX_META_RECORD: u64 = 1 << 20;
+/// Longest entry path or link target accepted once normalised: Linux's `PATH_MAX`, beyond
+/// which no runtime can create the entry.
+pub const MAX_PATH_BYTES: usize = 4096;
+/// Most path components accepted in one entry path.
+pub const MAX_PATH_DEPTH: usize = 256;
+/// Most bytes of extended attributes (names and values) accepted for one entry (Linux's
+/// `XATTR_LIST_MAX` plus one 64 KiB value).
+pub const MAX_ENTRY_XATTR_BYTES: usize = 128 << 10;
+/// Most bytes of extended attributes accepted across one archive.
+pub const MAX_TOTAL_XATTR_BYTES: u64 = 16 << 20;
 
 /// What kind of filesystem object an entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -50,6 +60,12 @@ pub enum TarError {
     Malformed { offset: u64, reason: String },
     #[error("tar {what} record of {size} bytes exceeds the {MAX_META_RECORD}-byte limit")]
     TooLarge { what: &'static str, size: u64 },
+    /// Input that tar extractors read differently (Go's archive/tar, GNU tar, Python's
+    /// tarfile): refused rather than guessed, so no reading can hide a file.
+    #[error("tar entry at offset {offset} is ambiguous: {reason}; extractors disagree on it, so it is refused")]
+    Ambiguous { offset: u64, reason: String },
+    #[error("tar entry at offset {offset}: {reason}")]
+    Limit { offset: u64, reason: String },
 }
 
 /// Reads entries one after the other. Call [`TarReader::next_entry`], then optionally read
@@ -61,7 +77,7 @@ pub struct TarReader<R> {
     padding: u64,
     done: bool,
     entries: u64,
-    global_pax: Vec<(String, Vec<u8>)>,
+    xattr_bytes: u64,
 }
 
 impl<R: Read> TarReader<R> {
@@ -73,7 +89,7 @@ impl<R: Read> TarReader<R> {
             padding: 0,
             done: false,
             entries: 0,
-            global_pax: Vec::new(),
+            xattr_bytes: 0,
         }
     }
 
@@ -93,6 +109,12 @@ impl<R: Read> TarReader<R> {
     }
 
     /// The next entry, or `None` at the end of the archive.
+    ///
+    /// Extensions are applied the way Go's `archive/tar` (which containerd and moby extract
+    /// with) applies them: a GNU long name or link wins over a PAX `path`/`linkpath`, global
+    /// PAX headers never change an entry, and the trailing-slash directory rule applies only
+    /// to the final name of an old-style (`'\0'`) entry. Where GNU tar or Python's tarfile
+    /// read the same bytes differently, the entry is refused ([`TarError::Ambiguous`]).
     pub fn next_entry(&mut self) -> Result<Option<Header>, TarError> {
         if self.done {
             return Ok(None);
@@ -100,15 +122,16 @@ impl<R: Read> TarReader<R> {
         self.finish_entry()?;
         let mut long_name: Option<String> = None;
         let mut long_link: Option<String> = None;
-        let mut pax: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut pax: Option<Vec<(String, Vec<u8>)>> = None;
         loop {
             let header_offset = self.offset;
             let mut block = [0u8; BLOCK];
             let n = read_full(&mut self.inner, &mut block)?;
             self.offset += n as u64;
+            let pending = long_name.is_some() || long_link.is_some() || pax.is_some();
             if n == 0 {
                 // End of stream at a block boundary: layers written without end blocks.
-                return self.end(long_name.is_some() || long_link.is_some() || !pax.is_empty());
+                return self.end(pending);
             }
             if n < BLOCK {
                 return Err(TarError::Truncated(format!(
@@ -116,12 +139,26 @@ impl<R: Read> TarReader<R> {
                 )));
             }
             if block.iter().all(|&b| b == 0) {
-                return self.end(long_name.is_some() || long_link.is_some() || !pax.is_empty());
+                // One zero block must be followed by another (or the end of the stream):
+                // Go fails an archive whose zero block is followed by more headers.
+                let k = read_full(&mut self.inner, &mut block)?;
+                self.offset += k as u64;
+                if k > 0 && block[..k].iter().any(|&b| b != 0) {
+                    return Err(malformed(
+                        header_offset,
+                        "a single zero block followed by more data",
+                    ));
+                }
+                return self.end(pending);
             }
             verify_checksum(&block, header_offset)?;
             let typeflag = block[156];
             let size = parse_number(&block[124..136])
                 .ok_or_else(|| malformed(header_offset, "size field"))?;
+            let ambiguous = |reason: &str| TarError::Ambiguous {
+                offset: header_offset,
+                reason: reason.to_string(),
+            };
             match typeflag {
                 b'x' | b'g' | b'L' | b'K' => {
                     let what = if typeflag == b'x' || typeflag == b'g' {
@@ -134,25 +171,107 @@ impl<R: Read> TarReader<R> {
                     }
                     let data = self.read_record(size)?;
                     match typeflag {
-                        b'x' => pax = parse_pax(&data, header_offset)?,
-                        b'g' => self.global_pax = parse_pax(&data, header_offset)?,
-                        b'L' => long_name = Some(c_string(&data)),
-                        _ => long_link = Some(c_string(&data)),
+                        b'x' => {
+                            if pax.is_some() {
+                                return Err(ambiguous("two PAX headers for one entry"));
+                            }
+                            pax = Some(parse_pax(&data, header_offset)?);
+                        }
+                        b'g' => {
+                            if pending {
+                                return Err(ambiguous(
+                                    "a global PAX header between an extension header and its entry",
+                                ));
+                            }
+                            // Go ignores global headers; GNU tar and Python apply them to
+                            // later entries. Only records that change no entry are accepted.
+                            for (k, _) in parse_pax(&data, header_offset)? {
+                                if !matches!(k.as_str(), "comment" | "hdrcharset") {
+                                    return Err(ambiguous(&format!(
+                                        "a global PAX header sets {k:?}"
+                                    )));
+                                }
+                            }
+                        }
+                        b'L' => {
+                            if long_name.is_some() {
+                                return Err(ambiguous("two GNU long names for one entry"));
+                            }
+                            long_name = Some(c_string(&data));
+                        }
+                        _ => {
+                            if long_link.is_some() {
+                                return Err(ambiguous("two GNU long link names for one entry"));
+                            }
+                            long_link = Some(c_string(&data));
+                        }
                     }
                     continue;
                 }
+                b'X' => {
+                    return Err(ambiguous(
+                        "a Solaris extended header ('X'), which GNU tar and Python apply and Go does not",
+                    ))
+                }
+                b'S' => {
+                    return Err(TarError::Malformed {
+                        offset: header_offset,
+                        reason: "GNU sparse files ('S') are not supported".into(),
+                    })
+                }
                 _ => {}
             }
+            let raw_name_slash = c_string(&block[0..100]).ends_with('/');
             let mut header = parse_header(&block, header_offset)?;
+            let pax = pax.unwrap_or_default();
+            let mut pax_path = false;
+            let mut pax_link = false;
+            for (k, v) in &pax {
+                match k.as_str() {
+                    "path" => pax_path = true,
+                    "linkpath" => pax_link = true,
+                    _ => {}
+                }
+                apply_pax(&mut header, k, v, header_offset)?;
+            }
             if let Some(name) = long_name.take() {
+                if pax_path && name != header.path {
+                    return Err(ambiguous("both a PAX path and a GNU long name"));
+                }
                 header.path = name;
             }
             if let Some(link) = long_link.take() {
+                if pax_link && header.link.as_deref() != Some(link.as_str()) {
+                    return Err(ambiguous("both a PAX linkpath and a GNU long link name"));
+                }
                 header.link = Some(link);
             }
-            for (k, v) in self.global_pax.iter().chain(pax.iter()) {
-                apply_pax(&mut header, k, v, header_offset)?;
+            let final_slash = header.path.ends_with('/');
+            match typeflag {
+                // Old tars mark directories only with a trailing slash on an untyped entry.
+                0 if final_slash != raw_name_slash => return Err(ambiguous(
+                    "an untyped entry whose header name and full name disagree on a trailing slash",
+                )),
+                0 if final_slash => header.kind = EntryKind::Dir,
+                b'0' | b'7' if final_slash => {
+                    return Err(ambiguous("a regular file whose name ends in '/'"))
+                }
+                _ => {}
             }
+            if header.size > 0
+                && matches!(
+                    header.kind,
+                    EntryKind::Hardlink
+                        | EntryKind::Symlink
+                        | EntryKind::CharDevice
+                        | EntryKind::BlockDevice
+                        | EntryKind::Fifo
+                )
+            {
+                // Go and Python skip no data for these, GNU tar skips some of them.
+                return Err(ambiguous("a link or device entry with a non-zero size"));
+            }
+            self.check_limits(&header, header_offset)?;
             // Header-only types carry no data whatever their size field says (as Go's
             // archive/tar, which wrote most layers, treats them).
             let data_size = match header.kind {
@@ -164,6 +283,38 @@ impl<R: Read> TarReader<R> {
             self.entries += 1;
             return Ok(Some(header));
         }
+    }
+
+    fn check_limits(&mut self, h: &Header, offset: u64) -> Result<(), TarError> {
+        let limit = |reason: String| TarError::Limit { offset, reason };
+        for (what, p) in [("path", Some(&h.path)), ("link target", h.link.as_ref())] {
+            let Some(p) = p else { continue };
+            if p.len() > MAX_PATH_BYTES && normalize_path(p).len() > MAX_PATH_BYTES {
+                return Err(limit(format!(
+                    "{what} of {} bytes exceeds the {MAX_PATH_BYTES}-byte PATH_MAX",
+                    p.len()
+                )));
+            }
+        }
+        let depth = h.path.split('/').filter(|c| !c.is_empty()).count();
+        if depth > MAX_PATH_DEPTH {
+            return Err(limit(format!(
+                "path of {depth} components exceeds the {MAX_PATH_DEPTH}-component limit"
+            )));
+        }
+        let xattrs: usize = h.xattrs.iter().map(|(k, v)| k.len() + v.len()).sum();
+        if xattrs > MAX_ENTRY_XATTR_BYTES {
+            return Err(limit(format!(
+                "{xattrs} bytes of extended attributes exceed the {MAX_ENTRY_XATTR_BYTES}-byte limit"
+            )));
+        }
+        self.xattr_bytes += xattrs as u64;
+        if self.xattr_bytes > MAX_TOTAL_XATTR_BYTES {
+            return Err(limit(format!(
+                "extended attributes exceed {MAX_TOTAL_XATTR_BYTES} bytes in one archive"
+            )));
+        }
+        Ok(())
     }
 
     fn end(&mut self, dangling_extension: bool) -> Result<Option<Header>, TarError> {
@@ -311,13 +462,22 @@ fn verify_checksum(block: &[u8; BLOCK], offset: u64) -> Result<(), TarError> {
     Ok(())
 }
 
+/// An octal field: optional leading spaces, octal digits, then only NULs or spaces. Anything
+/// else (a sign, digits after a NUL) is refused, since extractors disagree on it.
 fn parse_octal(field: &[u8]) -> Option<u64> {
-    let s: Vec<u8> = field.iter().copied().take_while(|&b| b != 0).collect();
-    let s = std::str::from_utf8(&s).ok()?.trim_matches(|c| c == ' ');
-    if s.is_empty() {
-        return Some(0);
+    let start = field.iter().position(|&b| b != b' ').unwrap_or(field.len());
+    let digits = field[start..]
+        .iter()
+        .position(|b| !(b'0'..=b'7').contains(b))
+        .map_or(field.len(), |p| start + p);
+    if !field[digits..].iter().all(|&b| b == 0 || b == b' ') {
+        return None;
     }
-    u64::from_str_radix(s, 8).ok()
+    let mut v: u64 = 0;
+    for &b in &field[start..digits] {
+        v = v.checked_mul(8)?.checked_add((b - b'0') as u64)?;
+    }
+    Some(v)
 }
 
 /// Octal, or GNU base-256 when the high bit of the first byte is set.
@@ -342,14 +502,35 @@ fn c_string(b: &[u8]) -> String {
 
 fn parse_header(block: &[u8; BLOCK], offset: u64) -> Result<Header, TarError> {
     let name = c_string(&block[0..100]);
-    let is_ustar = &block[257..262] == b"ustar";
-    let is_gnu = &block[257..265] == b"ustar  \0";
-    let path = if is_ustar && !is_gnu && block[345] != 0 {
-        format!("{}/{}", c_string(&block[345..500]), name)
+    let typeflag = block[156];
+    // Go, GNU tar and POSIX join the prefix field only under the POSIX magic "ustar\0" (any
+    // version); Python's tarfile joins any non-empty prefix. Where they differ, refuse.
+    let posix = &block[257..263] == b"ustar\0";
+    let prefix_field = &block[345..500];
+    let path = if posix {
+        let star = &block[508..512] == b"tar\0";
+        if star && prefix_field[..131].iter().all(|&b| b != 0) {
+            // Go reads 131 prefix bytes in the star format, Python and GNU tar 155.
+            return Err(TarError::Ambiguous {
+                offset,
+                reason: "a star-format prefix longer than 130 bytes".into(),
+            });
+        }
+        let prefix = c_string(prefix_field);
+        if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        }
     } else {
+        if prefix_field[0] != 0 && !matches!(typeflag, b'L' | b'K' | b'S') {
+            return Err(TarError::Ambiguous {
+                offset,
+                reason: "a non-POSIX header with bytes in the ustar prefix field".into(),
+            });
+        }
         name
     };
-    let typeflag = block[156];
     let kind = match typeflag {
         b'0' | 0 | b'7' => EntryKind::File,
         b'1' => EntryKind::Hardlink,
@@ -359,12 +540,6 @@ fn parse_header(block: &[u8; BLOCK], offset: u64) -> Result<Header, TarError> {
         b'5' => EntryKind::Dir,
         b'6' => EntryKind::Fifo,
         other => EntryKind::Other(other),
-    };
-    // Old tars mark directories only with a trailing slash.
-    let kind = if kind == EntryKind::File && path.ends_with('/') {
-        EntryKind::Dir
-    } else {
-        kind
     };
     let link = c_string(&block[157..257]);
     Ok(Header {
@@ -393,9 +568,9 @@ fn parse_pax(data: &[u8], offset: u64) -> Result<Vec<(String, Vec<u8>)>, TarErro
             .iter()
             .position(|&b| b == b' ')
             .ok_or_else(|| malformed(offset, "PAX record without length"))?;
-        let len: usize = std::str::from_utf8(&rest[..sp])
-            .ok()
-            .and_then(|s| s.parse().ok())
+        let len: usize = Some(&rest[..sp])
+            .filter(|d| !d.is_empty() && d.iter().all(u8::is_ascii_digit))
+            .and_then(|d| std::str::from_utf8(d).ok()?.parse().ok())
             .ok_or_else(|| malformed(offset, "PAX record length"))?;
         if len <= sp + 1 || len > rest.len() || rest[len - 1] != b'\n' {
             return Err(malformed(offset, "PAX record length out of range"));
@@ -405,6 +580,9 @@ fn parse_pax(data: &[u8], offset: u64) -> Result<Vec<(String, Vec<u8>)>, TarErro
             .iter()
             .position(|&b| b == b'=')
             .ok_or_else(|| malformed(offset, "PAX record without '='"))?;
+        if eq == 0 {
+            return Err(malformed(offset, "PAX record with an empty keyword"));
+        }
         let key = String::from_utf8_lossy(&record[..eq]).into_owned();
         out.push((key, record[eq + 1..].to_vec()));
         rest = &rest[len..];
@@ -414,13 +592,30 @@ fn parse_pax(data: &[u8], offset: u64) -> Result<Vec<(String, Vec<u8>)>, TarErro
 
 fn apply_pax(h: &mut Header, key: &str, value: &[u8], offset: u64) -> Result<(), TarError> {
     let text = || String::from_utf8_lossy(value).into_owned();
+    let ambiguous = |reason: String| TarError::Ambiguous { offset, reason };
     let number = || -> Result<u64, TarError> {
+        if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
+            return Err(malformed(offset, &format!("PAX {key} is not a number")));
+        }
         text()
-            .trim()
             .parse::<u64>()
-            .map_err(|_| malformed(offset, &format!("PAX {key} is not a number")))
+            .map_err(|_| malformed(offset, &format!("PAX {key} is out of range")))
     };
+    if key.starts_with("GNU.sparse.") {
+        return Err(malformed(
+            offset,
+            "GNU sparse files (PAX) are not supported",
+        ));
+    }
+    let names_a_field = matches!(key, "path" | "linkpath" | "size" | "uid" | "gid" | "mtime");
+    if names_a_field && value.is_empty() {
+        // Go keeps the header's value, Python clears it.
+        return Err(ambiguous(format!("an empty PAX {key}")));
+    }
     match key {
+        "path" | "linkpath" if value.contains(&0) => {
+            return Err(malformed(offset, &format!("PAX {key} holds a NUL byte")))
+        }
         "path" => h.path = text(),
         "linkpath" => h.link = Some(text()),
         "size" => h.size = number()?,

@@ -28,7 +28,7 @@ use crate::reference::{Reference, Repository};
 pub use credentials::{Credential, CredentialError, CredentialSource, Secret};
 
 use auth::{AuthCache, Scheme};
-use transport::{Request, Transport, TransportOptions};
+use transport::{Request, StallGuard, Transport, TransportOptions};
 
 /// The largest manifest or index accepted.
 pub const MAX_MANIFEST_SIZE: u64 = 4 * 1024 * 1024;
@@ -57,6 +57,11 @@ pub struct RegistryOptions {
     /// The first retry delay; it doubles with each attempt (capped at 30 s).
     pub retry_delay: Duration,
     pub connect_timeout: Duration,
+    /// Longest wait for a response's headers, and for any one read of its body.
+    pub read_timeout: Duration,
+    /// No request is retried past this time since it was first sent, so a registry that never
+    /// answers fails one request inside it.
+    pub request_budget: Duration,
 }
 
 impl Default for RegistryOptions {
@@ -70,7 +75,9 @@ impl Default for RegistryOptions {
             platform: Platform::linux_amd64(),
             max_attempts: 4,
             retry_delay: Duration::from_millis(500),
-            connect_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(15),
+            request_budget: Duration::from_secs(40),
         }
     }
 }
@@ -252,6 +259,8 @@ impl RegistryClient {
             max_attempts: opts.max_attempts.max(1),
             retry_delay: opts.retry_delay,
             connect_timeout: opts.connect_timeout,
+            read_timeout: opts.read_timeout,
+            request_budget: opts.request_budget,
         })?;
         Ok(RegistryClient {
             opts,
@@ -463,7 +472,7 @@ impl RegistryClient {
             }
         }
         Ok(VerifyingReader::new(
-            Box::new(resp),
+            Box::new(StallGuard::new(resp, repo.registry.clone())),
             descriptor.digest.clone(),
             Some(descriptor.size),
             what,
@@ -1132,7 +1141,9 @@ fn content_length(resp: &Response) -> Option<u64> {
 
 fn read_limited(resp: Response, limit: u64, what: &str) -> Result<Vec<u8>, RegistryError> {
     let mut out = Vec::new();
-    resp.take(limit + 1)
+    let host = resp.url().host_str().unwrap_or("registry").to_string();
+    StallGuard::new(resp, host)
+        .take(limit + 1)
         .read_to_end(&mut out)
         .map_err(|source| RegistryError::Io {
             what: what.to_string(),

@@ -2,12 +2,20 @@
 //! loopback and explicitly insecure hosts), TLS with extra CA certificates, retries with
 //! backoff on 429 and 5xx, and redirects followed by hand so that credentials never go to
 //! another host.
+//!
+//! A registry that never answers or trickles bytes must not hang customs. Three bounds do it:
+//! a connect timeout; a read timeout, for the response headers and for each read of a body;
+//! and [`StallGuard`], which fails a body that delivers too few bytes while customs waits for
+//! them (so one byte every few seconds cannot keep a transfer alive). Retries stop once a
+//! request's time budget is spent, so the whole request fails with a clear error inside a
+//! minute.
 
 use std::collections::HashMap;
+use std::io::{self, Read};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::blocking::{Client, Response};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, LOCATION, RETRY_AFTER};
@@ -19,6 +27,12 @@ use super::RegistryError;
 /// The longest `Retry-After` honoured; a server asking for more gets this.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 const MAX_REDIRECTS: usize = 10;
+/// A body that delivers fewer than [`STALL_MIN_BYTES`] while customs spends this long waiting
+/// in reads has stalled.
+pub(crate) const STALL_WINDOW: Duration = Duration::from_secs(15);
+pub(crate) const STALL_MIN_BYTES: u64 = 16 * 1024;
+/// Upload bodies get the read timeout plus one second per this many bytes to be sent.
+const UPLOAD_BYTES_PER_SEC: u64 = 256 * 1024;
 
 /// Whether `host[:port]` is a loopback name or address (`localhost`, `127.0.0.0/8`, `[::1]`).
 pub fn is_loopback(host_port: &str) -> bool {
@@ -57,6 +71,8 @@ pub(crate) struct TransportOptions {
     pub max_attempts: u32,
     pub retry_delay: Duration,
     pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+    pub request_budget: Duration,
 }
 
 /// One request, re-sendable: the body is kept so that a retry can send it again.
@@ -231,6 +247,8 @@ impl Transport {
         }
         b = b.headers(headers);
         if let Some(body) = &req.body {
+            let upload = Duration::from_secs(body.len() as u64 / UPLOAD_BYTES_PER_SEC);
+            b = b.timeout(self.opts.read_timeout + upload);
             b = b.body(body.clone());
         } else if matches!(req.method, Method::PUT | Method::POST | Method::PATCH) {
             b = b.header(reqwest::header::CONTENT_LENGTH, "0");
@@ -244,6 +262,7 @@ impl Transport {
     /// dropped when a redirect leaves the original host.
     pub fn send(&self, req: Request) -> Result<Response, RegistryError> {
         let origin = host_port(&req.url);
+        let started = Instant::now();
         let mut current = req;
         let mut redirects = 0;
         let mut attempt = 1;
@@ -257,7 +276,11 @@ impl Transport {
             let result = self.send_once(&current, &url, auth.as_ref());
             let resp = match result {
                 Ok(r) => r,
-                Err(e) if e.is_transient() && attempt < self.opts.max_attempts => {
+                Err(e)
+                    if e.is_transient()
+                        && attempt < self.opts.max_attempts
+                        && self.may_retry(started, self.backoff(attempt)) =>
+                {
                     log::debug!("{url}: {e}; retrying (attempt {attempt})");
                     std::thread::sleep(self.backoff(attempt));
                     attempt += 1;
@@ -290,8 +313,8 @@ impl Transport {
                 continue;
             }
             let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
-            if retryable && attempt < self.opts.max_attempts {
-                let wait = retry_after(&resp).unwrap_or_else(|| self.backoff(attempt));
+            let wait = retry_after(&resp).unwrap_or_else(|| self.backoff(attempt));
+            if retryable && attempt < self.opts.max_attempts && self.may_retry(started, wait) {
                 log::debug!("{url}: HTTP {status}; retrying in {wait:?} (attempt {attempt})");
                 drop(resp);
                 std::thread::sleep(wait);
@@ -300,6 +323,13 @@ impl Transport {
             }
             return Ok(resp);
         }
+    }
+
+    /// Whether another attempt after `wait` can still finish inside the request's budget
+    /// (an attempt may take up to the connect plus the read timeout).
+    fn may_retry(&self, started: Instant, wait: Duration) -> bool {
+        started.elapsed() + wait + self.opts.connect_timeout.min(self.opts.read_timeout)
+            < self.opts.request_budget
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
@@ -313,8 +343,55 @@ fn base_builder(opts: &TransportOptions) -> reqwest::blocking::ClientBuilder {
         .user_agent(opts.user_agent.clone())
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(opts.connect_timeout)
-        .timeout(None)
+        // For the blocking client this bounds the wait for the response headers and each
+        // read of the body, not the whole transfer (StallGuard covers slow bodies).
+        .timeout(opts.read_timeout)
         .use_rustls_tls()
+}
+
+/// A response body that fails with [`io::ErrorKind::TimedOut`] once the registry delivers
+/// fewer than [`STALL_MIN_BYTES`] over [`STALL_WINDOW`] of waiting. Only time spent blocked
+/// in reads counts, so a slow consumer is never mistaken for a stalled server.
+pub(crate) struct StallGuard<R> {
+    inner: R,
+    host: String,
+    waited: Duration,
+    bytes: u64,
+}
+
+impl<R> StallGuard<R> {
+    pub fn new(inner: R, host: impl Into<String>) -> StallGuard<R> {
+        StallGuard {
+            inner,
+            host: host.into(),
+            waited: Duration::ZERO,
+            bytes: 0,
+        }
+    }
+}
+
+impl<R: Read> Read for StallGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let t = Instant::now();
+        let n = self.inner.read(buf)?;
+        self.waited += t.elapsed();
+        self.bytes += n as u64;
+        if self.bytes >= STALL_MIN_BYTES {
+            self.waited = Duration::ZERO;
+            self.bytes = 0;
+        } else if n > 0 && self.waited > STALL_WINDOW {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "{} stalled: {} bytes in {} s of waiting; giving up",
+                    self.host,
+                    self.bytes,
+                    self.waited.as_secs()
+                ),
+            ));
+        }
+        Ok(n)
+    }
 }
 
 /// `Retry-After` in seconds (HTTP dates are not honoured), capped.

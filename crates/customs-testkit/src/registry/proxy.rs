@@ -27,6 +27,11 @@ pub enum Fault {
     RedirectBlobs { to: String },
     /// Forward with this `Authorization` header added (like a pre-signed storage URL).
     AddAuthorization(String),
+    /// Accept every connection and never answer (connections are held open until drop).
+    Silent,
+    /// Forward, but send the body of every manifest (`blobs: false`) or blob (`blobs: true`)
+    /// download one byte at a time, `every` apart, after prompt headers.
+    Trickle { blobs: bool, every: Duration },
 }
 
 /// One request as the proxy saw it.
@@ -57,11 +62,13 @@ impl FaultProxy {
                 Fault::FailFirst { count, .. } => count,
                 _ => 0,
             };
+            let mut held = Vec::new();
             while !stop2.load(Ordering::SeqCst) {
                 match listener.accept() {
+                    Ok((stream, _)) if matches!(fault, Fault::Silent) => held.push(stream),
                     Ok((stream, _)) => {
                         let _ = stream.set_nonblocking(false);
-                        let _ = serve(stream, upstream, &fault, &mut failures_left, &seen2);
+                        let _ = serve(stream, upstream, &fault, &mut failures_left, &seen2, &stop2);
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
@@ -103,6 +110,7 @@ fn serve(
     fault: &Fault,
     failures_left: &mut usize,
     seen: &Mutex<Vec<Seen>>,
+    stop: &AtomicBool,
 ) -> std::io::Result<()> {
     client.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut reader = BufReader::new(client.try_clone()?);
@@ -211,6 +219,25 @@ fn serve(
         resp_body[0] ^= 0xff;
     }
     client.write_all(out.as_bytes())?;
+    if let Fault::Trickle { blobs, every } = fault {
+        let hit = if *blobs {
+            is_blob_get(&method, &path)
+        } else {
+            method == "GET" && path.contains("/manifests/")
+        };
+        if ok && hit {
+            client.flush()?;
+            for b in &resp_body {
+                if stop.load(Ordering::SeqCst) {
+                    return Ok(());
+                }
+                std::thread::sleep(*every);
+                client.write_all(&[*b])?;
+                client.flush()?;
+            }
+            return Ok(());
+        }
+    }
     client.write_all(&resp_body)?;
     client.flush()?;
     Ok(())
