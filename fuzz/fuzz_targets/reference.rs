@@ -3,7 +3,7 @@
 #![no_main]
 
 use customs_image::reference::{Reference, Target};
-use customs_image::registry::auth::parse_www_authenticate;
+use customs_registry::auth::parse_www_authenticate;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -14,7 +14,7 @@ use crate::manifest::{
     media_type, parse_manifest, Descriptor, ImageConfig, Index, Manifest, ManifestKind, Platform,
 };
 use crate::reference::{Reference, Target};
-use crate::registry::{RegistryClient, RegistryOptions};
+use crate::remote::Remote;
 
 /// Largest manifest or index accepted, in bytes.
 pub const MAX_MANIFEST_BYTES: u64 = 4 << 20;
@@ -36,8 +36,11 @@ pub enum ImageError {
     Invalid { what: String, reason: String },
     #[error(transparent)]
     Manifest(#[from] crate::manifest::ManifestError),
+    /// A registry failed (the [`Remote`]'s own error, which callers may downcast).
     #[error(transparent)]
-    Registry(#[from] crate::registry::RegistryError),
+    Remote(crate::remote::RemoteError),
+    #[error("{what} names a registry image, but no registry client was given to open it")]
+    NoRemote { what: String },
     #[error("no image for platform {wanted} in {what}; available: {available}")]
     NoPlatform {
         wanted: String,
@@ -65,7 +68,9 @@ fn invalid(what: impl Into<String>, reason: impl Into<String>) -> ImageError {
 pub struct OpenOptions {
     /// Platform to pick from an index; linux/amd64 when `None`.
     pub platform: Option<Platform>,
-    pub registry: RegistryOptions,
+    /// The registry client that opens registry images (`customs-registry` provides one);
+    /// without it, registry references are refused.
+    pub remote: Option<Arc<dyn Remote>>,
     pub limits: LayerLimits,
 }
 
@@ -98,7 +103,7 @@ enum Store {
         members: BTreeMap<Digest, String>,
     },
     Registry {
-        client: Arc<RegistryClient>,
+        remote: Arc<dyn Remote>,
         reference: Reference,
     },
 }
@@ -266,9 +271,9 @@ impl Image {
                     what,
                 )))
             }
-            Store::Registry { client, reference } => {
-                Ok(Box::new(client.get_blob(&reference.repo(), desc)?))
-            }
+            Store::Registry { remote, reference } => remote
+                .open_blob(reference, desc)
+                .map_err(ImageError::Remote),
         }
     }
 
@@ -777,11 +782,16 @@ fn open_registry(
     platform: &Platform,
     opts: &OpenOptions,
 ) -> Result<Image, ImageError> {
-    let client = Arc::new(RegistryClient::new(opts.registry.clone())?);
-    let resolved = client.resolve(reference, platform)?;
-    let repo = reference.repo();
+    let remote = opts.remote.clone().ok_or_else(|| ImageError::NoRemote {
+        what: reference.to_string(),
+    })?;
+    let resolved = remote
+        .resolve(reference, platform)
+        .map_err(ImageError::Remote)?;
     let config_bytes = {
-        let r = client.get_blob(&repo, &resolved.manifest.config)?;
+        let r = remote
+            .open_blob(reference, &resolved.manifest.config)
+            .map_err(ImageError::Remote)?;
         let what = format!("config of {reference}");
         read_verified(
             r,
@@ -806,7 +816,7 @@ fn open_registry(
         annotations,
         opts,
         Store::Registry {
-            client,
+            remote,
             reference: reference.clone(),
         },
     )

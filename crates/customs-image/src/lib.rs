@@ -1,6 +1,7 @@
-//! customs-image reads container images: it parses references, opens registries, docker and
-//! OCI archives and OCI layout directories, verifies every digest while bytes stream, and
-//! builds the layered filesystem view. It knows nothing of packages.
+//! customs-image reads container images: it parses references, opens docker and OCI
+//! archives and OCI layout directories, verifies every digest while bytes stream, and
+//! builds the layered filesystem view. It knows nothing of packages, and speaks no HTTP:
+//! registry images are opened through a [`Remote`], which `customs-registry` provides.
 //!
 //! ```no_run
 //! use customs_image::{Image, OpenOptions};
@@ -19,7 +20,7 @@ pub mod image;
 pub mod layer;
 pub mod manifest;
 pub mod reference;
-pub mod registry;
+pub mod remote;
 pub mod summary;
 pub mod tar;
 
@@ -29,3 +30,4 @@ pub use fs::{walk_layer, EntryMeta, FileSystem, Node};
 pub use image::{Image, ImageError, Layer, OpenOptions};
 pub use manifest::{Descriptor, ImageConfig, Index, Manifest, ManifestKind, Platform};
 pub use reference::{Reference, Target};
+pub use remote::{Remote, RemoteError, ResolvedManifest};

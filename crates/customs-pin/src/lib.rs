@@ -2,7 +2,7 @@
 //! files name, lints them (no tag, `latest`, no digest, registry not allowed) and pins them to
 //! digests by editing the exact bytes where each reference is written, so comments and layout
 //! survive. It also probes a registry host ([`probe`]). It reads text files and talks to
-//! registries through `customs-image`; it knows nothing of image contents.
+//! registries through `customs-registry`; it knows nothing of image contents.
 //!
 //! ```no_run
 //! use customs_pin::{scan_file, lint::{lint, LintOptions}};
@@ -15,7 +15,7 @@
 pub mod dockerfile;
 pub mod lint;
 pub mod pin;
-pub mod probe;
+pub use customs_registry::probe;
 mod text;
 pub mod yaml;
 

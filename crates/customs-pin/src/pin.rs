@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use customs_image::manifest::{parse_manifest, ImageConfig, ManifestKind};
-use customs_image::registry::{RegistryClient, RegistryError};
 use customs_image::{Digest, Platform, Reference};
+use customs_registry::{RegistryClient, RegistryError};
 use serde::Serialize;
 
 use crate::{split_written, ImageRef, Scan};

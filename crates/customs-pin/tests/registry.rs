@@ -5,11 +5,11 @@ use customs_testkit::registry as support;
 
 use std::path::Path;
 
-use customs_image::registry::RegistryClient;
 use customs_image::{Platform, Reference};
 use customs_pin::pin::{apply_edits, plan, unified_diff, Outcome, PinOptions};
 use customs_pin::probe::{probe, ProbeOptions};
 use customs_pin::{scan_file, scan_str, FileKind};
+use customs_registry::RegistryClient;
 use support::{shared_image, skopeo, Mode, Registry};
 
 const INDEX_MEDIA_TYPE: &str = "application/vnd.oci.image.index.v1+json";

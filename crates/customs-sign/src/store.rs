@@ -12,8 +12,8 @@ use customs_image::copy::OciLayoutWriter;
 use customs_image::digest::read_verified;
 use customs_image::manifest::{media_type, parse_manifest, Descriptor, Index, Manifest};
 use customs_image::reference::{Reference, Target};
-use customs_image::registry::{RegistryClient, RegistryError, RegistryOptions, UploadMode};
 use customs_image::{Digest, ImageError, ManifestKind};
+use customs_registry::{RegistryClient, RegistryError, RegistryOptions, UploadMode};
 
 use crate::layout::{self, SignatureLayer};
 

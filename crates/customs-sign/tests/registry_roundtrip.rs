@@ -11,11 +11,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use base64::Engine as _;
-use customs_image::copy::copy_image;
 use customs_image::manifest::media_type;
 use customs_image::reference::{Repository, Target};
-use customs_image::registry::{RegistryClient, RegistryOptions, UploadMode};
 use customs_image::{Digest, Image, OpenOptions};
+use customs_registry::copy::copy_image;
+use customs_registry::{RegistryClient, RegistryOptions, UploadMode};
 use customs_sign::certs::CertificateIdentity;
 use customs_sign::dsse::Envelope;
 use customs_sign::error::Error;

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use customs_image::registry::{CredentialSource, RegistryClient, RegistryOptions};
+use customs_registry::{CredentialSource, RegistryClient, RegistryOptions};
 
 pub const USER: &str = "tester";
 pub const PASSWORD: &str = "correct-horse-battery";
@@ -167,9 +167,9 @@ impl Registry {
     /// The credentials this registry accepts (none in anonymous and TLS modes).
     pub fn credentials(&self) -> CredentialSource {
         match self.mode {
-            Mode::Basic | Mode::Token => CredentialSource::Explicit(
-                customs_image::registry::Credential::basic(USER, PASSWORD),
-            ),
+            Mode::Basic | Mode::Token => {
+                CredentialSource::Explicit(customs_registry::Credential::basic(USER, PASSWORD))
+            }
             _ => CredentialSource::Anonymous,
         }
     }

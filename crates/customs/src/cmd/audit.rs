@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use customs_audit::AuditOptions;
-use customs_image::registry::RegistryClient;
 use customs_image::Reference;
+use customs_registry::RegistryClient;
 
 use crate::cmd::image_args::ImageArgs;
 

@@ -4,8 +4,8 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use customs_image::copy::copy_image;
 use customs_image::Target;
+use customs_registry::copy::copy_image;
 
 use crate::cmd::image_args::ImageArgs;
 

@@ -6,6 +6,23 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use customs_image::{Image, OpenOptions, Platform};
+use customs_registry::RegistryOptions;
+
+/// How a command opens images: customs-image's options, with the registry client made from
+/// `registry`, and those registry options themselves for commands that talk to a registry
+/// directly (signatures, pins, copies). Derefs to [`OpenOptions`].
+#[derive(Debug, Clone)]
+pub struct ImageOptions {
+    pub open: OpenOptions,
+    pub registry: RegistryOptions,
+}
+
+impl std::ops::Deref for ImageOptions {
+    type Target = OpenOptions;
+    fn deref(&self) -> &OpenOptions {
+        &self.open
+    }
+}
 
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct ImageArgs {
@@ -27,19 +44,20 @@ pub struct ImageArgs {
 }
 
 impl ImageArgs {
-    pub fn open_options(&self) -> Result<OpenOptions> {
+    pub fn open_options(&self) -> Result<ImageOptions> {
         let platform = Platform::parse(&self.platform).with_context(|| {
             format!(
                 "invalid --platform {:?}; expected os/arch[/variant]",
                 self.platform
             )
         })?;
-        let mut opts = OpenOptions {
+        let registry = registry_options(self, &platform)?;
+        let open = OpenOptions {
             platform: Some(platform),
+            remote: Some(customs_registry::remote(registry.clone())),
             ..OpenOptions::default()
         };
-        crate::cmd::image_args::registry_options(self, &mut opts)?;
-        Ok(opts)
+        Ok(ImageOptions { open, registry })
     }
 
     pub fn open(&self, target: &str) -> Result<Image> {
@@ -48,15 +66,17 @@ impl ImageArgs {
     }
 }
 
-fn registry_options(args: &ImageArgs, opts: &mut OpenOptions) -> Result<()> {
-    use customs_image::registry::{Credential, CredentialSource};
+fn registry_options(args: &ImageArgs, platform: &Platform) -> Result<RegistryOptions> {
+    use customs_registry::{Credential, CredentialSource};
     if args.password_stdin && args.username.is_none() {
         bail!("--password-stdin needs --username");
     }
-    let r = &mut opts.registry;
-    r.insecure_registries = args.insecure_registry.clone();
-    r.ca_certs = args.ca_cert.clone();
-    r.platform = opts.platform.clone().unwrap_or_else(Platform::linux_amd64);
+    let mut r = RegistryOptions {
+        insecure_registries: args.insecure_registry.clone(),
+        ca_certs: args.ca_cert.clone(),
+        platform: platform.clone(),
+        ..Default::default()
+    };
     if let Some(user) = &args.username {
         let mut pw = String::new();
         if args.password_stdin {
@@ -67,5 +87,5 @@ fn registry_options(args: &ImageArgs, opts: &mut OpenOptions) -> Result<()> {
         let pw = pw.trim_end_matches(['\n', '\r']).to_string();
         r.credentials = CredentialSource::Explicit(Credential::basic(user.clone(), pw));
     }
-    Ok(())
+    Ok(r)
 }

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use customs_image::registry::RegistryClient;
 use customs_pin::pin::{apply_edits, plan, unified_diff, Outcome, PinOptions, PinResult};
 use customs_pin::scan_file;
+use customs_registry::RegistryClient;
 use serde::Serialize;
 
 use crate::cmd::image_args::ImageArgs;

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use customs_image::registry::auth::parse_www_authenticate;
+use crate::auth::parse_www_authenticate;
 use reqwest::blocking::{Client, Response};
 use reqwest::header::{HeaderMap, WWW_AUTHENTICATE};
 use reqwest::Url;
@@ -178,23 +178,6 @@ fn clients(opts: &ProbeOptions) -> Result<(Client, Client), ProbeError> {
     Ok((verified, unverified))
 }
 
-/// The rustls error somewhere under `e`, looking inside wrapped io errors too.
-fn rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
-    let mut cur = Some(e);
-    while let Some(err) = cur {
-        if let Some(r) = err.downcast_ref::<rustls::Error>() {
-            return Some(r);
-        }
-        cur = match err.downcast_ref::<std::io::Error>() {
-            Some(io) => io
-                .get_ref()
-                .map(|i| i as &(dyn std::error::Error + 'static)),
-            None => err.source(),
-        };
-    }
-    None
-}
-
 /// An error with its causes, for people to read.
 fn describe(e: &reqwest::Error) -> String {
     let mut s = e.to_string();
@@ -266,7 +249,7 @@ pub fn probe(host: &str, opts: &ProbeOptions) -> Result<ProbeReport, ProbeError>
             Some((resp, false)),
         ),
         Err(e) => {
-            let tls_error = rustls_error(&e).filter(|r| {
+            let tls_error = crate::transport::find_rustls_error(&e).filter(|r| {
                 !matches!(
                     r,
                     rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. }

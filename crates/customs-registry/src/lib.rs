@@ -1,9 +1,29 @@
-//! A blocking client for the OCI Distribution API (Docker Registry HTTP API v2): pulling
-//! manifests and blobs with digest verification, platform selection from indexes, pushing
-//! blobs and manifests, tags, and referrers (with the `sha256-<hex>` tag fallback).
+//! customs-registry is customs' side of the OCI Distribution API (Docker Registry HTTP API
+//! v2): a blocking client that pulls manifests and blobs with digest verification, selects
+//! platforms from indexes, pushes blobs and manifests, lists tags and referrers (with the
+//! `sha256-<hex>` tag fallback); its transport (TLS, one retry policy, timeouts that a stalled
+//! registry cannot outlast), auth and the token flow, credential helpers, image copies
+//! ([`copy`]) and the registry probe ([`probe`]).
+//!
+//! It owns everything that speaks HTTP to a registry. It does not own references, manifests,
+//! digests or layers (customs-image does); it implements customs-image's [`Remote`] so that
+//! `Image::open` can open registry images through a [`RegistryClient`].
+//!
+//! ```no_run
+//! use customs_image::{Image, OpenOptions};
+//! let opts = OpenOptions {
+//!     remote: Some(customs_registry::remote(customs_registry::RegistryOptions::default())),
+//!     ..OpenOptions::default()
+//! };
+//! let image = Image::open_str("docker.io/library/alpine:3.20", &opts)?;
+//! println!("{} layers", image.layers.len());
+//! # Ok::<(), customs_image::ImageError>(())
+//! ```
 
 pub mod auth;
+pub mod copy;
 pub mod credentials;
+pub mod probe;
 pub mod transport;
 
 use std::collections::HashMap;
@@ -19,11 +39,14 @@ use reqwest::header::{
 use reqwest::{Method, StatusCode, Url};
 use serde::Deserialize;
 
-use crate::digest::{read_verified, Digest, VerifyingReader};
-use crate::manifest::{
-    media_type, parse_manifest, Descriptor, Index, Manifest, ManifestError, ManifestKind, Platform,
+use customs_image::digest::{read_verified, Digest, VerifyingReader};
+use customs_image::manifest::{
+    media_type, parse_manifest, Descriptor, Index, ManifestError, ManifestKind, Platform,
 };
-use crate::reference::{Reference, Repository};
+use customs_image::reference::{Reference, Repository};
+use customs_image::{ImageError, Remote, RemoteError};
+
+pub use customs_image::ResolvedManifest;
 
 pub use credentials::{Credential, CredentialError, CredentialSource, Secret};
 
@@ -188,16 +211,60 @@ impl RegistryError {
     }
 }
 
-/// The result of [`RegistryClient::resolve`]: the image manifest for one platform and, when the
-/// reference named an index, the index it was chosen from.
-#[derive(Debug, Clone)]
-pub struct ResolvedManifest {
-    pub index_digest: Option<Digest>,
-    pub index: Option<Index>,
-    pub manifest_digest: Digest,
-    pub manifest: Manifest,
-    pub manifest_bytes: Vec<u8>,
-    pub media_type: String,
+impl From<RegistryError> for ImageError {
+    fn from(e: RegistryError) -> ImageError {
+        ImageError::Remote(Box::new(e))
+    }
+}
+
+/// A [`Remote`] for `customs-image` over a [`RegistryClient`] made on first use, so commands
+/// that never open a registry image never load TLS roots or credentials.
+pub fn remote(opts: RegistryOptions) -> std::sync::Arc<dyn Remote> {
+    std::sync::Arc::new(LazyClient {
+        opts,
+        client: std::sync::OnceLock::new(),
+    })
+}
+
+struct LazyClient {
+    opts: RegistryOptions,
+    client: std::sync::OnceLock<Result<RegistryClient, String>>,
+}
+
+impl std::fmt::Debug for LazyClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazyClient").finish_non_exhaustive()
+    }
+}
+
+impl LazyClient {
+    fn client(&self) -> Result<&RegistryClient, RemoteError> {
+        match self
+            .client
+            .get_or_init(|| RegistryClient::new(self.opts.clone()).map_err(|e| e.to_string()))
+        {
+            Ok(c) => Ok(c),
+            Err(e) => Err(RegistryError::Client(e.clone()).into()),
+        }
+    }
+}
+
+impl Remote for LazyClient {
+    fn resolve(
+        &self,
+        reference: &Reference,
+        platform: &Platform,
+    ) -> Result<ResolvedManifest, RemoteError> {
+        Ok(self.client()?.resolve(reference, platform)?)
+    }
+
+    fn open_blob(
+        &self,
+        reference: &Reference,
+        desc: &Descriptor,
+    ) -> Result<Box<dyn Read + Send>, RemoteError> {
+        Ok(Box::new(self.client()?.get_blob(&reference.repo(), desc)?))
+    }
 }
 
 /// A blob being downloaded: reading it to the end checks its size and digest, and fails

@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 
 use customs_image::manifest::{media_type, Descriptor, Index, Manifest, Platform};
 use customs_image::reference::{Reference, Repository};
-use customs_image::registry::{
+use customs_image::Digest;
+use customs_registry::{
     Credential, CredentialSource, RegistryClient, RegistryError, RegistryOptions, UploadMode,
     UploadOutcome,
 };
-use customs_image::Digest;
 use support::proxy::{Fault, FaultProxy};
 use support::{shared_image, Mode, Registry};
 

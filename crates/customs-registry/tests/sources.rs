@@ -8,14 +8,19 @@ use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::Path;
 
-use customs_image::copy::copy_image;
-use customs_image::registry::RegistryOptions;
 use customs_image::summary::{filesystem, stream_layer};
 use customs_image::{Digest, Image, OpenOptions, Target};
+use customs_registry::copy::copy_image;
+use customs_registry::RegistryOptions;
 use support::{shared_image, skopeo, Mode, Registry};
 
+/// Opens any target, registry images through customs-registry's client.
 fn open(target: &str) -> Image {
-    Image::open_str(target, &OpenOptions::default()).unwrap_or_else(|e| panic!("{target}: {e}"))
+    let opts = OpenOptions {
+        remote: Some(customs_registry::remote(RegistryOptions::default())),
+        ..OpenOptions::default()
+    };
+    Image::open_str(target, &opts).unwrap_or_else(|e| panic!("{target}: {e}"))
 }
 
 /// Config digest, diff-ids and the merged file list: what "the same image" means here.

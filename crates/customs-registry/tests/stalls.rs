@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use customs_image::manifest::{Descriptor, Manifest};
 use customs_image::reference::Reference;
-use customs_image::registry::{RegistryClient, RegistryError, RegistryOptions};
+use customs_registry::{RegistryClient, RegistryError, RegistryOptions};
 use support::proxy::{Fault, FaultProxy};
 use support::{shared_image, Mode, Registry};
 
