@@ -14,7 +14,6 @@
 
 pub mod advisory;
 pub mod cvss;
-mod cvss4_table;
 pub mod db;
 pub mod ecosystem;
 pub mod error;

@@ -100,7 +100,6 @@ fn every_vector_in_the_shared_data_scores() {
 fn bad_vectors_are_errors() {
     for v in [
         "",
-        "AV:N/AC:L/Au:N/C:P/I:P/A:P",
         "CVSS:2.0/AV:N",
         "CVSS:3.1/AV:X/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H",
         "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:U/C:H/I:H",
@@ -110,6 +109,23 @@ fn bad_vectors_are_errors() {
     ] {
         assert!(base_score(v).is_err(), "{v}");
     }
+}
+
+#[test]
+fn cvss_v2_scores() {
+    // NVD's v2 scores: CVE-2014-0160 (5.0), CVE-2014-6271 (10.0), CVE-2005-2541 (10.0), and a
+    // local one (4.6); the parenthesised form NVD's old feeds wrote is accepted too.
+    for (v, expected) in [
+        ("AV:N/AC:L/Au:N/C:P/I:N/A:N", 5.0),
+        ("AV:N/AC:L/Au:N/C:C/I:C/A:C", 10.0),
+        ("(AV:N/AC:L/Au:N/C:C/I:C/A:C)", 10.0),
+        ("AV:L/AC:L/Au:N/C:P/I:P/A:P", 4.6),
+        ("AV:N/AC:L/Au:N/C:P/I:P/A:P", 7.5),
+    ] {
+        let s = base_score(v).unwrap_or_else(|e| panic!("{v}: {e}"));
+        assert_eq!((s.version, s.score), (CvssVersion::V2_0, expected), "{v}");
+    }
+    assert!(base_score("AV:N/AC:L/Au:N/C:P/I:P").is_err());
 }
 
 #[test]
