@@ -67,6 +67,27 @@ pub struct Vulnerabilities {
     /// Advisory ids (or aliases) that never count.
     #[serde(default)]
     pub ignore: Vec<String>,
+    /// What `max_severity` does with a finding no source rates: `fail` (the default: an
+    /// unrated finding is a violation, since it may be critical) or `pass` (it is let through,
+    /// and `customs check` prints how many were).
+    #[serde(default)]
+    pub unknown: UnknownRule,
+    /// A finding in CISA's Known Exploited Vulnerabilities catalogue is a violation.
+    #[serde(default)]
+    pub fail_on_kev: bool,
+    /// Highest EPSS score allowed (0 to 1); a finding above it is a violation.
+    pub max_epss: Option<f64>,
+}
+
+/// `vulnerabilities.unknown`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownRule {
+    /// An unrated finding violates `max_severity`.
+    #[default]
+    Fail,
+    /// An unrated finding passes `max_severity`.
+    Pass,
 }
 
 /// `[signatures]`: keyed cosign signatures the image must carry.
@@ -248,6 +269,16 @@ impl Policy {
             line: line_of(text, span.start),
             message,
         };
+        if let Some(max) = policy.vulnerabilities.as_ref().and_then(|v| v.max_epss) {
+            if !(0.0..=1.0).contains(&max) {
+                return Err(PolicyError::Parse {
+                    origin: origin.to_string(),
+                    message: format!(
+                        "[vulnerabilities] max_epss = {max}: an EPSS score is a probability from 0 to 1 (0.5, not 50)"
+                    ),
+                });
+            }
+        }
         if let Some(audit) = &policy.audit {
             for id in audit.rules.keys() {
                 if customs_audit::rules::rule(id.get_ref()).is_none() {

@@ -38,6 +38,15 @@ codes! {
     VULN_NOT_SCANNED = "POL-VULN-003", "vulnerabilities",
         "The policy has vulnerability rules but no scan result was given",
         "Run the check with a vulnerability database.";
+    VULN_UNKNOWN_SEVERITY = "POL-VULN-004", "vulnerabilities.unknown",
+        "A vulnerability has no severity rating, so max_severity cannot clear it",
+        "Update the database (customs db update) so the CVE's ratings are there, review the finding, or set vulnerabilities.unknown = \"pass\".";
+    VULN_KNOWN_EXPLOITED = "POL-VULN-005", "vulnerabilities.fail_on_kev",
+        "A vulnerability is in CISA's Known Exploited Vulnerabilities catalogue",
+        "Upgrade the package now: it is exploited in the wild.";
+    VULN_EPSS_ABOVE_MAX = "POL-VULN-006", "vulnerabilities.max_epss",
+        "A vulnerability's EPSS score is above the policy's maximum",
+        "Upgrade the package, or add the advisory to vulnerabilities.ignore after review.";
     SIGNATURE_MISSING = "POL-SIG-001", "signatures.required_keys",
         "No signature verifies with a required key",
         "Sign the image with the matching private key (customs sign --key).";
@@ -83,6 +92,24 @@ pub enum Diag {
         worst: customs_vulndb::Severity,
     },
     VulnNotScanned,
+    VulnUnknownSeverity {
+        id: String,
+        package: String,
+        version: String,
+    },
+    VulnKnownExploited {
+        id: String,
+        package: String,
+        version: String,
+        date_added: String,
+    },
+    VulnEpssAboveMax {
+        id: String,
+        package: String,
+        version: String,
+        epss: f64,
+        max: f64,
+    },
     SignatureMissing {
         key: String,
         reason: String,
@@ -126,6 +153,9 @@ impl Diag {
             Diag::VulnAboveMax { .. } => &VULN_ABOVE_MAX,
             Diag::VulnTooMany { .. } => &VULN_TOO_MANY,
             Diag::VulnNotScanned => &VULN_NOT_SCANNED,
+            Diag::VulnUnknownSeverity { .. } => &VULN_UNKNOWN_SEVERITY,
+            Diag::VulnKnownExploited { .. } => &VULN_KNOWN_EXPLOITED,
+            Diag::VulnEpssAboveMax { .. } => &VULN_EPSS_ABOVE_MAX,
             Diag::SignatureMissing { .. } => &SIGNATURE_MISSING,
             Diag::AttestationMissing { .. } => &ATTESTATION_MISSING,
             Diag::NotFromRegistry { .. } | Diag::UntrustedRegistry { .. } => &UNTRUSTED_REGISTRY,
@@ -145,7 +175,10 @@ impl Diag {
             Diag::VulnAboveMax { severity, .. } => from_vuln(*severity),
             Diag::VulnTooMany { worst, .. } => from_vuln(*worst),
             Diag::AuditFinding { severity, .. } => *severity,
+            Diag::VulnKnownExploited { .. } => Severity::Critical,
             Diag::VulnNotScanned
+            | Diag::VulnUnknownSeverity { .. }
+            | Diag::VulnEpssAboveMax { .. }
             | Diag::SignatureMissing { .. }
             | Diag::AttestationMissing { .. }
             | Diag::NotFromRegistry { .. }
@@ -169,6 +202,28 @@ impl Diag {
                 "{id} in {package} {version} is {}, above the allowed {}",
                 vuln_name(*severity),
                 vuln_name(*max)
+            ),
+            Diag::VulnUnknownSeverity {
+                id,
+                package,
+                version,
+            } => format!("{id} in {package} {version} has no severity rating from any source"),
+            Diag::VulnKnownExploited {
+                id,
+                package,
+                version,
+                date_added,
+            } => format!(
+                "{id} in {package} {version} is known to be exploited (CISA KEV, added {date_added})"
+            ),
+            Diag::VulnEpssAboveMax {
+                id,
+                package,
+                version,
+                epss,
+                max,
+            } => format!(
+                "{id} in {package} {version} has an EPSS score of {epss:.3}, above the allowed {max}"
             ),
             Diag::VulnTooMany { count, max, .. } => format!(
                 "{count} vulnerabilit{} found, more than the allowed {max}",

@@ -188,6 +188,18 @@ fn vulnerabilities(v: &cfg::Vulnerabilities, input: &CheckInput, out: &mut Vec<D
         })
         .collect();
     if let Some(max) = v.max_severity {
+        if v.unknown == cfg::UnknownRule::Fail {
+            for f in counted
+                .iter()
+                .filter(|f| f.severity == customs_vulndb::Severity::Unknown)
+            {
+                out.push(Diag::VulnUnknownSeverity {
+                    id: f.id.clone(),
+                    package: f.package.name.clone(),
+                    version: f.package.version.clone(),
+                });
+            }
+        }
         for f in counted.iter().filter(|f| f.severity > max.0) {
             out.push(Diag::VulnAboveMax {
                 id: f.id.clone(),
@@ -196,6 +208,31 @@ fn vulnerabilities(v: &cfg::Vulnerabilities, input: &CheckInput, out: &mut Vec<D
                 severity: f.severity,
                 max: max.0,
             });
+        }
+    }
+    if v.fail_on_kev {
+        for f in counted.iter() {
+            if let Some(k) = &f.kev {
+                out.push(Diag::VulnKnownExploited {
+                    id: f.id.clone(),
+                    package: f.package.name.clone(),
+                    version: f.package.version.clone(),
+                    date_added: k.date_added.clone(),
+                });
+            }
+        }
+    }
+    if let Some(max) = v.max_epss {
+        for f in counted.iter() {
+            if let Some(e) = f.epss.as_ref().filter(|e| e.score > max) {
+                out.push(Diag::VulnEpssAboveMax {
+                    id: f.id.clone(),
+                    package: f.package.name.clone(),
+                    version: f.package.version.clone(),
+                    epss: e.score,
+                    max,
+                });
+            }
         }
     }
     if let Some(max) = v.max_count.filter(|max| counted.len() > *max) {
@@ -253,6 +290,27 @@ fn registries(r: &cfg::Registries, input: &CheckInput, out: &mut Vec<Diag>) {
 
 /// `registry/repository` of a reference written by hand (`alpine:3.20` becomes
 /// `docker.io/library/alpine`); unparsable text stays as written.
+/// How many unrated findings `max_severity` let through because the policy says
+/// `unknown = "pass"`: the binary prints this count, so the pass is never silent.
+pub fn unknown_passed(policy: &Policy, findings: &[Finding]) -> usize {
+    let Some(v) = &policy.vulnerabilities else {
+        return 0;
+    };
+    if v.max_severity.is_none() || v.unknown != cfg::UnknownRule::Pass {
+        return 0;
+    }
+    findings
+        .iter()
+        .filter(|f| f.severity == customs_vulndb::Severity::Unknown)
+        .filter(|f| !(v.ignore_unfixed && f.fix_status == FixStatus::NotFixed))
+        .filter(|f| {
+            !v.ignore
+                .iter()
+                .any(|i| *i == f.id || f.aliases.iter().any(|a| a == i))
+        })
+        .count()
+}
+
 pub fn normalise(reference: &str) -> String {
     match customs_image::Reference::parse(reference) {
         Ok(r) => format!("{}/{}", r.registry, r.repository),

@@ -30,6 +30,7 @@ fn finding(id: &str, severity: Severity, fix: FixStatus) -> Finding {
         },
         severity,
         severity_source: SeveritySource {
+            source: String::new(),
             kind: "none".into(),
             vector: None,
             score: None,
@@ -39,6 +40,9 @@ fn finding(id: &str, severity: Severity, fix: FixStatus) -> Finding {
         summary: String::new(),
         source: "test".into(),
         references: vec![],
+        ratings: Vec::new(),
+        kev: None,
+        epss: None,
     }
 }
 

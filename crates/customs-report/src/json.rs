@@ -94,11 +94,48 @@ struct FindingView<'a> {
     summary: &'a str,
     source: &'a str,
     references: &'a [String],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    ratings: Vec<RatingView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kev: Option<KevView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    epss: Option<EpssView<'a>>,
     package: PackageView<'a>,
 }
 
 #[derive(Serialize)]
+struct RatingView<'a> {
+    source: &'a str,
+    severity: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cvss_version: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vector: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    score: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    label: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct KevView<'a> {
+    date_added: &'a str,
+    due_date: &'a str,
+    known_ransomware_use: bool,
+}
+
+#[derive(Serialize)]
+struct EpssView<'a> {
+    score: f64,
+    percentile: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    date: Option<&'a str>,
+}
+
+#[derive(Serialize)]
 struct SeveritySourceView<'a> {
+    #[serde(skip_serializing_if = "str::is_empty")]
+    source: &'a str,
     kind: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     vector: Option<&'a str>,
@@ -201,6 +238,7 @@ pub fn scan(scan: &Scan<'_>, info: &DocumentInfo) -> Result<String, ReportError>
             aliases: &f.aliases,
             severity: severity_label(f.severity),
             severity_source: SeveritySourceView {
+                source: &f.severity_source.source,
                 kind: &f.severity_source.kind,
                 vector: f.severity_source.vector.as_deref(),
                 // JSON has no NaN; a score that is not a number is left out.
@@ -214,6 +252,32 @@ pub fn scan(scan: &Scan<'_>, info: &DocumentInfo) -> Result<String, ReportError>
             summary: &f.summary,
             source: &f.source,
             references: &f.references,
+            ratings: f
+                .ratings
+                .iter()
+                .map(|r| RatingView {
+                    source: &r.source,
+                    severity: severity_label(r.severity),
+                    cvss_version: r.cvss_version.as_deref(),
+                    vector: r.vector.as_deref(),
+                    score: r.score.filter(|s| s.is_finite()),
+                    label: r.label.as_deref(),
+                })
+                .collect(),
+            kev: f.kev.as_ref().map(|k| KevView {
+                date_added: &k.date_added,
+                due_date: &k.due_date,
+                known_ransomware_use: k.ransomware,
+            }),
+            epss: f
+                .epss
+                .as_ref()
+                .filter(|e| e.score.is_finite() && e.percentile.is_finite())
+                .map(|e| EpssView {
+                    score: e.score,
+                    percentile: e.percentile,
+                    date: e.date.as_deref(),
+                }),
             package: package(&f.package),
         })
         .collect();

@@ -162,9 +162,45 @@ fn header(out: &mut String, subject: &Subject, inventory: &Inventory) {
 /// Scan results grouped by package (in SBOM order), most severe first within a package, then a
 /// summary: counts by severity, fixed and unfixed, suppressed, warnings.
 pub fn scan(scan: &Scan<'_>, color: bool) -> String {
+    scan_in(scan, color, Order::Package)
+}
+
+/// How the scan table orders its findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Order {
+    /// By package, then by id (the default).
+    #[default]
+    Package,
+    /// By risk: known exploited (CISA KEV) first, then by EPSS score, then by severity;
+    /// rows of one package stay together only where they are adjacent.
+    Risk,
+}
+
+/// The risk order: KEV, then EPSS (highest first), then severity (highest first).
+pub fn risk_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+    b.kev
+        .is_some()
+        .cmp(&a.kev.is_some())
+        .then_with(|| {
+            let (x, y) = (
+                a.epss.as_ref().map_or(-1.0, |e| e.score),
+                b.epss.as_ref().map_or(-1.0, |e| e.score),
+            );
+            y.total_cmp(&x)
+        })
+        .then_with(|| b.severity.cmp(&a.severity))
+}
+
+/// [`scan`] in the given order.
+pub fn scan_in(scan: &Scan<'_>, color: bool, order: Order) -> String {
     let mut out = String::new();
     header(&mut out, scan.subject, scan.inventory);
-    let findings = ids::sorted_findings(scan.findings);
+    let mut findings = ids::sorted_findings(scan.findings);
+    if order == Order::Risk {
+        // Stable: ties keep the package order.
+        findings.sort_by(|a, b| risk_order(a, b));
+    }
+    let risk_column = findings.iter().any(|f| f.kev.is_some() || f.epss.is_some());
     let mut groups: Vec<Vec<&Finding>> = Vec::new();
     for f in findings {
         match groups.last_mut() {
@@ -175,23 +211,34 @@ pub fn scan(scan: &Scan<'_>, color: bool) -> String {
         }
     }
     // One header row, then every finding, so that columns line up across all groups.
-    let mut rows = vec![vec![
-        "SEVERITY".to_string(),
-        "ID".to_string(),
-        "FIXED IN".to_string(),
-        "SUMMARY".to_string(),
-    ]];
+    let mut head = vec!["SEVERITY".to_string(), "ID".to_string()];
+    if risk_column {
+        head.push("RISK".to_string());
+    }
+    head.extend(["FIXED IN".to_string(), "SUMMARY".to_string()]);
+    let mut rows = vec![head];
     for f in groups.iter().flatten() {
         let fixed = match (f.fix_status, f.fixed_versions.first()) {
             (FixStatus::Fixed, Some(v)) => clean(v),
             _ => "-".to_string(),
         };
-        rows.push(vec![
-            severity_label(f.severity).to_string(),
-            clean(&f.id),
-            fixed,
-            truncate(&clean(&f.summary), SUMMARY_WIDTH),
-        ]);
+        let mut row = vec![severity_label(f.severity).to_string(), clean(&f.id)];
+        if risk_column {
+            let mut risk = Vec::new();
+            if f.kev.is_some() {
+                risk.push("KEV".to_string());
+            }
+            if let Some(e) = f.epss.as_ref().filter(|e| e.score.is_finite()) {
+                risk.push(format!("EPSS {:.1}%", e.score * 100.0));
+            }
+            row.push(if risk.is_empty() {
+                "-".into()
+            } else {
+                risk.join(" ")
+            });
+        }
+        row.extend([fixed, truncate(&clean(&f.summary), SUMMARY_WIDTH)]);
+        rows.push(row);
     }
     let severities: Vec<Severity> = groups.iter().flatten().map(|f| f.severity).collect();
     // Lay out every row at once so that columns line up across groups, then deal them out.

@@ -47,12 +47,15 @@ proptest! {
             aliases: vec![fields[5].clone()],
             package: package(&fields),
             severity: Severity::High,
-            severity_source: SeveritySource { kind: fields[6].clone(), vector: Some(fields[7].clone()), score },
+            severity_source: SeveritySource { source: String::new(), kind: fields[6].clone(), vector: Some(fields[7].clone()), score },
             fix_status: FixStatus::Fixed,
             fixed_versions: Vec::new(),
             summary: fields[8].clone(),
             source: fields[9].clone(),
             references: vec![fields[10].clone()],
+            ratings: Vec::new(),
+            kev: None,
+            epss: None,
         };
         let findings = [finding];
         let created = Timestamp::from_unix_seconds(seconds).unwrap_or_else(|_| Timestamp::now());

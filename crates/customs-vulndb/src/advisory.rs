@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 pub struct Advisory {
     pub id: String,
     pub aliases: Vec<String>,
+    /// OSV `upstream`: the ids this record was derived from (Debian's `DEBIAN-CVE-…` records
+    /// name their CVE only here). Matched, merged and suppressed like aliases.
+    pub upstream: Vec<String>,
     /// The record's summary, or the first line of its details.
     pub summary: String,
     /// `modified` as written in the record (RFC 3339), empty when absent.

@@ -85,7 +85,11 @@ pub fn base_score(vector: &str) -> Result<CvssScore, CvssError> {
         problem: e.to_string(),
     };
     if prefix.starts_with("AV:") {
-        require(vector, v2_form.split('/'), &["AV", "AC", "Au", "C", "I", "A"])?;
+        require(
+            vector,
+            v2_form.split('/'),
+            &["AV", "AC", "Au", "C", "I", "A"],
+        )?;
         let v = cvss::v2::Vector::from_str(v2_form).map_err(invalid)?;
         return Ok(CvssScore {
             version: CvssVersion::V2_0,

@@ -15,10 +15,15 @@
 //! holding the key's advisories and where, inside the decompressed block, a `u32` length and
 //! the postcard-encoded `Vec<Advisory>` start. Keys are packed into blocks of about
 //! [`BLOCK_TARGET`] bytes in key order, so a lookup decompresses one small block.
+//!
+//! What is known about a CVE itself ([`CveFacts`]: CVSS ratings, KEV, EPSS) is stored the
+//! same way under the key `\x01cve \0 CVE-…`: the `\x01` sorts before every ecosystem name
+//! and can never be one, so facts and advisories share the index without colliding.
 
 use crate::advisory::Advisory;
 use crate::ecosystem::key_name;
 use crate::error::{Error, Result};
+use crate::rating::{CveFacts, Facts};
 use crate::source::{self, Source, SourceInfo};
 use memmap2::Mmap;
 use serde::{Deserialize, Serialize};
@@ -31,7 +36,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 pub const MAGIC: &[u8; 8] = b"CUSTVDB\n";
 /// Bumped whenever the layout or the encoding of [`Advisory`] changes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
+/// The pseudo-ecosystem under which CVE facts are keyed.
+const FACTS_ECOSYSTEM: &str = "\u{1}cve";
 const HEADER_LEN: usize = 128;
 const CHECKSUM: std::ops::Range<usize> = 24..56;
 /// Uncompressed size at which a block is closed.
@@ -57,6 +64,18 @@ pub struct Metadata {
     pub withdrawn: usize,
     /// Advisory entries per ecosystem.
     pub ecosystems: BTreeMap<String, usize>,
+    /// CVE ids with any fact (rating, KEV, EPSS) stored.
+    #[serde(default)]
+    pub cves: usize,
+    /// CVE ids with at least one CVSS or vendor rating.
+    #[serde(default)]
+    pub rated_cves: usize,
+    /// CVE ids in CISA's KEV catalogue.
+    #[serde(default)]
+    pub kev: usize,
+    /// CVE ids with an EPSS score.
+    #[serde(default)]
+    pub epss: usize,
 }
 
 /// The outcome of a build.
@@ -87,8 +106,13 @@ pub fn build_bytes(sources: &[Source]) -> Result<(Vec<u8>, BuildReport)> {
     let mut newest: Option<jiff::Timestamp> = None;
     // key -> advisories, deduplicated by id.
     let mut entries: BTreeMap<Vec<u8>, Vec<Advisory>> = BTreeMap::new();
+    let mut facts = Facts::new();
+    let mut ghsa_seen = std::collections::BTreeSet::new();
     for src in sources {
         let loaded = source::load(src, &mut warnings)?;
+        for (id, f) in loaded.facts {
+            facts.entry(id).or_default().merge(f);
+        }
         for m in &loaded.modified {
             if let Ok(t) = m.parse::<jiff::Timestamp>() {
                 newest = Some(newest.map_or(t, |n| n.max(t)));
@@ -101,6 +125,12 @@ pub fn build_bytes(sources: &[Source]) -> Result<(Vec<u8>, BuildReport)> {
                     keyed.advisory.id
                 ));
                 continue;
+            }
+            if keyed.advisory.id.starts_with("GHSA-") && ghsa_seen.insert(keyed.advisory.id.clone())
+            {
+                for (id, f) in crate::rating::ghsa_facts(&keyed.advisory) {
+                    facts.entry(id).or_default().merge(f);
+                }
             }
             let mut key = keyed.ecosystem.into_bytes();
             key.push(0);
@@ -151,14 +181,34 @@ pub fn build_bytes(sources: &[Source]) -> Result<(Vec<u8>, BuildReport)> {
             block.clear();
             Ok(())
         };
-    for (key, mut list) in entries.iter_mut().map(|(k, v)| (k, std::mem::take(v))) {
+    let fact_counts = (
+        facts.len(),
+        facts.values().filter(|f| !f.ratings.is_empty()).count(),
+        facts.values().filter(|f| f.kev.is_some()).count(),
+        facts.values().filter(|f| f.epss.is_some()).count(),
+    );
+    // Facts first: their keys sort before every advisory key.
+    let fact_entries = facts.into_iter().map(|(id, f)| {
+        let mut key = FACTS_ECOSYSTEM.as_bytes().to_vec();
+        key.push(0);
+        key.extend_from_slice(id.as_bytes());
+        (key, postcard::to_stdvec(&f))
+    });
+    let advisory_entries = entries.iter_mut().map(|(k, v)| {
+        let mut list = std::mem::take(v);
         list.sort_by(|a, b| a.id.cmp(&b.id));
-        let eco = key.split(|b| *b == 0).next().unwrap_or(&[]);
+        let eco = k.split(|b| *b == 0).next().unwrap_or(&[]);
         *ecosystems
             .entry(String::from_utf8_lossy(eco).into_owned())
             .or_default() += list.len();
         advisories += list.len();
-        let encoded = postcard::to_stdvec(&list).map_err(|e| Error::source("encoding", e))?;
+        (k.clone(), postcard::to_stdvec(&list))
+    });
+    let all: Vec<(Vec<u8>, postcard::Result<Vec<u8>>)> =
+        fact_entries.chain(advisory_entries).collect();
+    for (key, encoded) in all {
+        let encoded = encoded.map_err(|e| Error::source("encoding", e))?;
+        let key = &key;
         let block_index = (table.len() / 16) as u64;
         let value = (block_index << 32) | block.len() as u64;
         block.extend_from_slice(&(encoded.len() as u32).to_le_bytes());
@@ -186,6 +236,10 @@ pub fn build_bytes(sources: &[Source]) -> Result<(Vec<u8>, BuildReport)> {
         advisories,
         packages: entries.len(),
         ecosystems,
+        cves: fact_counts.0,
+        rated_cves: fact_counts.1,
+        kev: fact_counts.2,
+        epss: fact_counts.3,
     };
     let meta_bytes = serde_json::to_vec(&metadata).map_err(|e| Error::source("metadata", e))?;
 
@@ -407,8 +461,20 @@ impl Database {
         } else {
             key.extend_from_slice(name.as_bytes());
         }
-        let Some(value) = self.index.get(&key) else {
-            return Ok(Vec::new());
+        Ok(self.entry(&key)?.unwrap_or_default())
+    }
+
+    /// What the database knows about a CVE id (ratings, KEV, EPSS), if anything.
+    pub fn facts(&self, cve: &str) -> Result<Option<CveFacts>> {
+        let mut key = FACTS_ECOSYSTEM.as_bytes().to_vec();
+        key.push(0);
+        key.extend_from_slice(cve.trim().to_ascii_uppercase().as_bytes());
+        self.entry(&key)
+    }
+
+    fn entry<T: serde::de::DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>> {
+        let Some(value) = self.index.get(key) else {
+            return Ok(None);
         };
         let block_index = (value >> 32) as u32;
         let offset = (value & 0xffff_ffff) as usize;
@@ -424,7 +490,9 @@ impl Database {
         let body = block
             .get(offset + 4..offset + 4 + len)
             .ok_or_else(|| corrupt("entry overruns its block"))?;
-        postcard::from_bytes(body).map_err(|e| corrupt(&format!("entry undecodable: {e}")))
+        postcard::from_bytes(body)
+            .map(Some)
+            .map_err(|e| corrupt(&format!("entry undecodable: {e}")))
     }
 
     fn block(&self, index: u32) -> Result<Arc<Vec<u8>>> {
@@ -484,6 +552,9 @@ impl Database {
         let mut stream = self.index.stream().into_stream();
         while let Some((k, _)) = stream.next() {
             let text = String::from_utf8_lossy(k);
+            if k.first() == Some(&1) {
+                continue;
+            }
             if let Some((e, n)) = text.split_once('\0') {
                 out.push((e.to_string(), n.to_string()));
             }

@@ -1,5 +1,6 @@
 //! What matching produces: one finding per vulnerability per package.
 
+pub use crate::rating::{Epss, Kev, Rating};
 use customs_inventory::Package;
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +18,12 @@ pub enum Severity {
 /// Where a finding's severity came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SeveritySource {
-    /// `CVSS_V3`, `CVSS_V4`, `ecosystem` (the database's own rating) or `none`.
+    /// Who gave the rating that won: `nvd`, `cna:<org>`, `cisa-adp`, `ghsa`, `debian`,
+    /// `ubuntu`, `alpine`, … (see [`crate::rating::precedence`]), or empty for none.
+    #[serde(default)]
+    pub source: String,
+    /// `CVSS_V2`, `CVSS_V3`, `CVSS_V4`, `ecosystem` (a vendor's or database's own word) or
+    /// `none`.
     pub kind: String,
     /// The vector or the ecosystem's own label.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -55,4 +61,23 @@ pub struct Finding {
     pub source: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<String>,
+    /// Every rating available for the finding's CVEs and advisories, the winner first, then
+    /// in precedence order; users who order sources differently can pick their own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ratings: Vec<Rating>,
+    /// The CVE's entry in CISA's KEV catalogue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kev: Option<Kev>,
+    /// The CVE's EPSS score (the highest, when the finding covers several CVEs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epss: Option<Epss>,
+}
+
+impl Finding {
+    /// The CVE ids among the finding's id and aliases.
+    pub fn cves(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.id.as_str())
+            .chain(self.aliases.iter().map(String::as_str))
+            .filter(|i| i.starts_with("CVE-"))
+    }
 }

@@ -21,6 +21,7 @@ mod fetch;
 pub mod finding;
 pub mod matcher;
 pub mod osv;
+pub mod rating;
 pub mod secdb;
 pub mod source;
 pub mod suppress;

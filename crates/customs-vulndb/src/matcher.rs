@@ -3,11 +3,12 @@
 //! lists, withdrawn advisories ignored, and advisories that share an id or alias merged into
 //! one finding per package.
 
-use crate::advisory::{Advisory, Event, Range, RangeKind, SeverityEntry};
+use crate::advisory::{Advisory, Event, Range, RangeKind};
 use crate::cvss;
 use crate::db::Database;
 use crate::ecosystem::{is_os_ecosystem, os_ecosystem_candidates};
 use crate::finding::{Finding, FixStatus, Severity, SeveritySource};
+use crate::rating::{self, Rating};
 use customs_inventory::{Inventory, OsInfo, Package, Warning};
 use customs_version::{compare, Scheme};
 use std::cmp::Ordering;
@@ -223,9 +224,29 @@ fn match_package_into(db: &Database, os: Option<&OsInfo>, pkg: &Package, result:
             ),
         ));
     }
-    let mut findings: Vec<Finding> = group_by_alias(&hits)
+    let os_package = is_os_ecosystem(&pkg.ecosystem);
+    let (groups, folded) = group_by_alias(&hits);
+    let mut findings: Vec<Finding> = groups
         .into_iter()
-        .map(|group| finding_for(pkg, &group.iter().map(|i| &hits[*i]).collect::<Vec<_>>()))
+        .map(|group| {
+            let members: Vec<&Hit> = group.iter().map(|i| &hits[*i]).collect();
+            let mut f = finding_for(pkg, &members);
+            // Notices naming several CVEs (DSA, USN) fold into the CVEs' own findings.
+            for &i in &folded {
+                let notice = &hits[i].advisory;
+                if notice
+                    .upstream
+                    .iter()
+                    .any(|u| f.id == *u || f.aliases.contains(u))
+                    && !f.aliases.contains(&notice.id)
+                {
+                    f.aliases.push(notice.id.clone());
+                    f.aliases.sort();
+                }
+            }
+            enrich(db, &members, os_package, &mut f, &mut result.warnings, pkg);
+            f
+        })
         .collect();
     findings.sort_by(|a, b| a.id.cmp(&b.id));
     result.findings.extend(findings);
@@ -396,15 +417,40 @@ fn eval_range(scheme: Option<Scheme>, range: &Range, v: &str) -> RangeVerdict {
 }
 
 /// Groups hits whose ids and aliases overlap (transitively). Each group is a list of
-/// indices into `hits`.
-fn group_by_alias(hits: &[Hit]) -> Vec<Vec<usize>> {
+/// indices into `hits`. A record's single `upstream` id counts as an alias (Debian's
+/// `DEBIAN-CVE-…` names its CVE only there). A notice with several upstream ids (a DSA or
+/// USN fixing five CVEs) would merge five findings into one, so it is kept apart: when every
+/// CVE it names has a finding of its own it is folded into those (returned second, to be
+/// added to their aliases); otherwise it stays a finding of its own.
+fn group_by_alias(hits: &[Hit]) -> (Vec<Vec<usize>>, Vec<usize>) {
     let names: Vec<BTreeSet<&str>> = hits
         .iter()
         .map(|h| {
+            let single_upstream =
+                (h.advisory.upstream.len() == 1).then(|| h.advisory.upstream[0].as_str());
             std::iter::once(h.advisory.id.as_str())
                 .chain(h.advisory.aliases.iter().map(String::as_str))
+                .chain(single_upstream)
                 .collect()
         })
+        .collect();
+    let others: BTreeSet<&str> = hits
+        .iter()
+        .zip(&names)
+        .filter(|(h, _)| h.advisory.upstream.len() <= 1)
+        .flat_map(|(_, n)| n.iter().copied())
+        .collect();
+    let folded: Vec<usize> = hits
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| {
+            h.advisory.upstream.len() > 1
+                && h.advisory
+                    .upstream
+                    .iter()
+                    .all(|u| others.contains(u.as_str()))
+        })
+        .map(|(i, _)| i)
         .collect();
     let mut parent: Vec<usize> = (0..hits.len()).collect();
     fn root(parent: &mut [usize], mut i: usize) -> usize {
@@ -416,6 +462,9 @@ fn group_by_alias(hits: &[Hit]) -> Vec<Vec<usize>> {
     }
     for i in 0..hits.len() {
         for j in i + 1..hits.len() {
+            if folded.contains(&i) || folded.contains(&j) {
+                continue;
+            }
             if !names[i].is_disjoint(&names[j]) {
                 let (a, b) = (root(&mut parent, i), root(&mut parent, j));
                 parent[b] = a;
@@ -425,6 +474,9 @@ fn group_by_alias(hits: &[Hit]) -> Vec<Vec<usize>> {
     let mut groups: Vec<Vec<usize>> = Vec::new();
     let mut group_of_root: Vec<Option<usize>> = vec![None; hits.len()];
     for i in 0..hits.len() {
+        if folded.contains(&i) {
+            continue;
+        }
         let r = root(&mut parent, i);
         match group_of_root[r] {
             Some(g) => groups[g].push(i),
@@ -434,71 +486,173 @@ fn group_by_alias(hits: &[Hit]) -> Vec<Vec<usize>> {
             }
         }
     }
-    groups
+    (groups, folded)
 }
 
-fn label_severity(label: &str) -> Severity {
-    match label.trim().to_ascii_uppercase().as_str() {
-        "CRITICAL" => Severity::Critical,
-        "HIGH" | "IMPORTANT" => Severity::High,
-        "MODERATE" | "MEDIUM" => Severity::Medium,
-        "LOW" | "NEGLIGIBLE" | "UNIMPORTANT" => Severity::Low,
-        _ => Severity::Unknown,
+/// Who a matched advisory's own rating comes from: GHSA records are `ghsa`; an OS
+/// distribution's records are its vendor (`debian`, `ubuntu`, `alpine`, …); any other
+/// database is named by its id prefix (`rustsec`, `pysec`, `go`).
+fn advisory_source(hit: &Hit) -> String {
+    let id = &hit.advisory.id;
+    if id.starts_with("GHSA-") {
+        return "ghsa".into();
+    }
+    let family = hit.ecosystem.split(':').next().unwrap_or("");
+    let vendor = match family {
+        "Debian" => Some("debian"),
+        "Ubuntu" => Some("ubuntu"),
+        "Alpine" => Some("alpine"),
+        "Red Hat" => Some("redhat"),
+        "Rocky Linux" => Some("rocky"),
+        "AlmaLinux" => Some("almalinux"),
+        "SUSE" => Some("suse"),
+        "openSUSE" => Some("opensuse"),
+        "Wolfi" => Some("wolfi"),
+        "Chainguard" => Some("chainguard"),
+        "Amazon Linux" => Some("amazon"),
+        "Azure Linux" | "Mariner" => Some("azure"),
+        _ => None,
+    };
+    match vendor {
+        Some(v) => v.into(),
+        None => id.split('-').next().unwrap_or(id).to_ascii_lowercase(),
     }
 }
 
-fn severity_for(group: &[&Hit]) -> (Severity, SeveritySource) {
-    let mut entries: Vec<&SeverityEntry> = Vec::new();
-    let mut labels: Vec<&str> = Vec::new();
+/// The ratings the matched advisories carry themselves.
+fn advisory_ratings(group: &[&Hit]) -> Vec<Rating> {
+    let mut out: Vec<Rating> = Vec::new();
+    let mut push = |r: Rating| {
+        if !out
+            .iter()
+            .any(|x| x.source == r.source && x.vector == r.vector && x.label == r.label)
+        {
+            out.push(r);
+        }
+    };
     for h in group {
-        entries.extend(&h.advisory.severity);
-        labels.extend(h.advisory.ecosystem_severity.as_deref());
-        for a in &h.advisory.affected {
-            entries.extend(&a.severity);
-            labels.extend(a.ecosystem_severity.as_deref());
+        let source = advisory_source(h);
+        let entries = h
+            .advisory
+            .severity
+            .iter()
+            .chain(h.advisory.affected.iter().flat_map(|a| &a.severity));
+        let mut labels: Vec<&str> = h
+            .advisory
+            .ecosystem_severity
+            .iter()
+            .map(String::as_str)
+            .collect();
+        labels.extend(
+            h.advisory
+                .affected
+                .iter()
+                .filter_map(|a| a.ecosystem_severity.as_deref()),
+        );
+        for e in entries {
+            if e.kind == "Ubuntu" {
+                labels.push(&e.score);
+                continue;
+            }
+            if let Ok(s) = cvss::base_score(&e.score) {
+                push(Rating {
+                    source: source.clone(),
+                    severity: cvss::severity_of_version(s.version, s.score),
+                    cvss_version: Some(s.version.as_str().to_string()),
+                    vector: Some(e.score.trim().to_string()),
+                    score: Some(s.score),
+                    label: None,
+                });
+            }
+        }
+        for l in labels {
+            push(Rating {
+                source: source.clone(),
+                severity: rating::label_severity(l),
+                cvss_version: None,
+                vector: None,
+                score: None,
+                label: Some(l.to_string()),
+            });
         }
     }
-    for kind in ["CVSS_V4", "CVSS_V3"] {
-        let best = entries
-            .iter()
-            .filter(|e| e.kind == kind)
-            .filter_map(|e| {
-                cvss::base_score(&e.score)
-                    .ok()
-                    .map(|s| (s.score, e.score.clone()))
-            })
-            .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(&a.1)));
-        if let Some((score, vector)) = best {
-            let source = SeveritySource {
-                kind: kind.to_string(),
-                vector: Some(vector),
-                score: Some(score),
-            };
-            return (cvss::severity_of(score), source);
-        }
-    }
-    labels.extend(
-        entries
-            .iter()
-            .filter(|e| e.kind == "Ubuntu")
-            .map(|e| e.score.as_str()),
-    );
-    if let Some(label) = labels.iter().max_by_key(|l| label_severity(l)) {
-        let source = SeveritySource {
-            kind: "ecosystem".into(),
-            vector: Some(label.to_string()),
-            score: None,
+    out
+}
+
+/// Joins what the database knows about the finding's CVEs (ratings, KEV, EPSS) onto it and
+/// picks its severity by [`rating::precedence`].
+fn enrich(
+    db: &Database,
+    group: &[&Hit],
+    os_package: bool,
+    f: &mut Finding,
+    warnings: &mut Vec<Warning>,
+    pkg: &Package,
+) {
+    let mut ratings = advisory_ratings(group);
+    let cves: Vec<String> = f.cves().map(str::to_string).collect();
+    for cve in &cves {
+        let facts = match db.facts(cve) {
+            Ok(Some(facts)) => facts,
+            Ok(None) => continue,
+            Err(e) => {
+                warnings.push(warn(pkg, e.to_string()));
+                continue;
+            }
         };
-        return (label_severity(label), source);
+        if facts.rejected {
+            continue;
+        }
+        for r in facts.ratings {
+            if !ratings
+                .iter()
+                .any(|x| x.source == r.source && x.vector == r.vector && x.label == r.label)
+            {
+                ratings.push(r);
+            }
+        }
+        if f.kev.is_none() {
+            f.kev = facts.kev;
+        }
+        if let Some(e) = facts.epss {
+            if f.epss.as_ref().is_none_or(|x| e.score > x.score) {
+                f.epss = Some(e);
+            }
+        }
     }
-    (
-        Severity::Unknown,
-        SeveritySource {
-            kind: "none".into(),
-            vector: None,
-            score: None,
-        },
-    )
+    ratings.sort_by(|a, b| {
+        (a.severity == Severity::Unknown)
+            .cmp(&(b.severity == Severity::Unknown))
+            .then_with(|| rating::precedence(a, os_package).cmp(&rating::precedence(b, os_package)))
+            .then_with(|| b.score.unwrap_or(0.0).total_cmp(&a.score.unwrap_or(0.0)))
+            .then_with(|| a.vector.cmp(&b.vector))
+    });
+    match rating::pick(&ratings, os_package) {
+        Some(w) => {
+            f.severity = w.severity;
+            f.severity_source = SeveritySource {
+                source: w.source.clone(),
+                kind: match (&w.label, w.cvss_version.as_deref()) {
+                    (Some(_), _) => "ecosystem".into(),
+                    (_, Some("2.0")) => "CVSS_V2".into(),
+                    (_, Some("4.0")) => "CVSS_V4".into(),
+                    _ => "CVSS_V3".into(),
+                },
+                vector: w.label.clone().or_else(|| w.vector.clone()),
+                score: w.score,
+            };
+        }
+        None => {
+            f.severity = Severity::Unknown;
+            f.severity_source = SeveritySource {
+                source: String::new(),
+                kind: "none".into(),
+                vector: None,
+                score: None,
+            };
+        }
+    }
+    f.ratings = ratings;
 }
 
 fn finding_for(pkg: &Package, group: &[&Hit]) -> Finding {
@@ -515,6 +669,7 @@ fn finding_for(pkg: &Package, group: &[&Hit]) -> Finding {
     for h in group {
         aliases.insert(h.advisory.id.clone());
         aliases.extend(h.advisory.aliases.iter().cloned());
+        aliases.extend(h.advisory.upstream.iter().cloned());
     }
     aliases.remove(&id);
 
@@ -539,7 +694,16 @@ fn finding_for(pkg: &Package, group: &[&Hit]) -> Finding {
             .unwrap_or_else(|| a.cmp(b))
     });
 
-    let (severity, severity_source) = severity_for(group);
+    // Rated by `enrich`, once the database's facts are joined.
+    let (severity, severity_source) = (
+        Severity::Unknown,
+        SeveritySource {
+            source: String::new(),
+            kind: "none".into(),
+            vector: None,
+            score: None,
+        },
+    );
     let summary = std::iter::once(*primary)
         .chain(group.iter().copied())
         .map(|h| h.advisory.summary.as_str())
@@ -569,6 +733,9 @@ fn finding_for(pkg: &Package, group: &[&Hit]) -> Finding {
         summary,
         source: primary.advisory.source.clone(),
         references,
+        ratings: Vec::new(),
+        kev: None,
+        epss: None,
     }
 }
 
@@ -598,6 +765,7 @@ mod tests {
 
     #[test]
     fn labels_map_to_buckets() {
+        use crate::rating::label_severity;
         assert_eq!(label_severity("MODERATE"), Severity::Medium);
         assert_eq!(label_severity("negligible"), Severity::Low);
         assert_eq!(label_severity("whatever"), Severity::Unknown);

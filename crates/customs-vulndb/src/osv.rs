@@ -24,6 +24,8 @@ struct Record {
     #[serde(default)]
     aliases: Option<Vec<String>>,
     #[serde(default)]
+    upstream: Option<Vec<String>>,
+    #[serde(default)]
     summary: Option<String>,
     #[serde(default)]
     details: Option<String>,
@@ -118,9 +120,27 @@ pub fn parse_document(
     Ok(parsed)
 }
 
+/// The rating a database or vendor wrote as a word: GHSA's `severity`, the Debian tracker's
+/// `urgency` (as osv.dev's Debian converter writes it), Ubuntu's `ubuntu_priority`.
 fn severity_label(ds: Option<&serde_json::Value>) -> Option<String> {
-    let v = ds?.get("severity")?;
-    v.as_str().map(str::to_string).filter(|s| !s.is_empty())
+    let ds = ds?;
+    ["severity", "urgency", "ubuntu_priority"]
+        .iter()
+        .find_map(|k| ds.get(*k)?.as_str())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// Keeps the first of each id (OSV aliases can repeat: GO-2025-4010 lists one CVE twice).
+fn dedup(ids: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(ids.len());
+    for id in ids {
+        let id = id.trim().to_string();
+        if !id.is_empty() && !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    out
 }
 
 fn convert_severity(raw: Option<Vec<RawSeverity>>) -> Vec<SeverityEntry> {
@@ -162,7 +182,8 @@ fn add_record(r: Record, parsed: &mut Parsed) {
     parsed.modified.push(modified.clone());
     let template = Advisory {
         id: r.id,
-        aliases: r.aliases.unwrap_or_default(),
+        aliases: dedup(r.aliases.unwrap_or_default()),
+        upstream: dedup(r.upstream.unwrap_or_default()),
         summary: summary_of(r.summary, r.details),
         modified,
         withdrawn: None,

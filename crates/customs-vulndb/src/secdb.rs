@@ -3,8 +3,16 @@
 //!
 //! Semantics: `secfixes` maps an apk version to the issues fixed in it, so an issue listed
 //! under `1.1.22-r3` affects every version below that. Issues listed under the version `0`
-//! never affected the package and produce no advisory. An issue listed under several
-//! versions is fixed from the lowest of them.
+//! never affected the package and produce no advisory.
+//!
+//! An issue listed under several versions was fixed on several version lines: busybox's
+//! CVE-2019-5747 under both `1.29.3-r10` and `1.30.1-r2` means the 1.29 line got the fix in
+//! `-r10` and the 1.30 line only in `-r2`. Each listed fix is its own `< fixed` constraint
+//! over its own line: the lowest fix covers everything below it, and every other fix `F`
+//! covers `[line(F), F)`, where `line(F)` is `F`'s numeric version without its last
+//! component (`1.30.1-r2` → `1.30`). So `1.30.1-r1` is affected and reports `1.30.1-r2`,
+//! while `1.29.3-r10` is fixed. This is Grype's reading (each fix a constraint), bounded to
+//! the fix's own line so a fixed older line is not reported.
 
 use crate::advisory::{Advisory, Affected, Event, Range, RangeKind};
 use crate::osv::Keyed;
@@ -166,11 +174,11 @@ pub fn parse_document(
             }
         }
         for (id, (aliases, fixed)) in issues {
-            let mut events = vec![Event::Introduced("0".into())];
-            events.extend(fixed.into_iter().map(Event::Fixed));
+            let ranges = fix_ranges(fixed);
             let advisory = Advisory {
                 id,
                 aliases,
+                upstream: Vec::new(),
                 summary: String::new(),
                 modified: String::new(),
                 withdrawn: None,
@@ -179,10 +187,7 @@ pub fn parse_document(
                 references: Vec::new(),
                 source: source.clone(),
                 affected: vec![Affected {
-                    ranges: vec![Range {
-                        kind: RangeKind::Ecosystem,
-                        events,
-                    }],
+                    ranges,
                     ..Default::default()
                 }],
             };
@@ -194,6 +199,43 @@ pub fn parse_document(
         }
     }
     Ok(parsed)
+}
+
+/// One range per listed fix, as the module doc says. The lowest fix (by apk order) opens at
+/// `0`; the others at the start of their own version line.
+fn fix_ranges(mut fixed: Vec<String>) -> Vec<Range> {
+    let apk = customs_version::Scheme::Apk;
+    fixed.sort_by(|a, b| customs_version::compare(apk, a, b).unwrap_or_else(|| a.cmp(b)));
+    fixed
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let introduced = match (i, version_line(&f)) {
+                (0, _) | (_, None) => "0".to_string(),
+                (_, Some(line)) => line,
+            };
+            Range {
+                kind: RangeKind::Ecosystem,
+                events: vec![Event::Introduced(introduced), Event::Fixed(f)],
+            }
+        })
+        .collect()
+}
+
+/// `1.30.1-r2` → `1.30`; `20191127-r2` → `20191127`; `None` when the version does not start
+/// with a number.
+fn version_line(v: &str) -> Option<String> {
+    let numeric: &str = &v[..v
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(v.len())];
+    let numeric = numeric.trim_end_matches('.');
+    if numeric.is_empty() {
+        return None;
+    }
+    Some(match numeric.rsplit_once('.') {
+        Some((line, _)) if !line.is_empty() => line.to_string(),
+        _ => numeric.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -230,6 +272,27 @@ packages:
             vec![
                 Event::Introduced("0".into()),
                 Event::Fixed("1.1.1d-r2".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn each_listed_fix_bounds_its_own_line() {
+        assert_eq!(version_line("1.30.1-r2").as_deref(), Some("1.30"));
+        assert_eq!(version_line("20191127-r2").as_deref(), Some("20191127"));
+        assert_eq!(version_line("r2"), None);
+        let ranges = fix_ranges(vec!["1.30.1-r2".into(), "1.29.3-r10".into()]);
+        assert_eq!(
+            ranges.iter().map(|r| r.events.clone()).collect::<Vec<_>>(),
+            vec![
+                vec![
+                    Event::Introduced("0".into()),
+                    Event::Fixed("1.29.3-r10".into())
+                ],
+                vec![
+                    Event::Introduced("1.30".into()),
+                    Event::Fixed("1.30.1-r2".into())
+                ],
             ]
         );
     }

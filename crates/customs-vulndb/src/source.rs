@@ -1,6 +1,11 @@
 //! Advisory sources named by the user (OSV directories, `all.zip` exports, secdb files) and
 //! how each is read into keyed advisories. A malformed record is a warning; an unreadable
 //! source is an error.
+//!
+//! Beside advisories, a source may hold what is known about CVEs (see [`crate::rating`]):
+//! CVE List V5 records, NVD API 2.0 records and CISA's KEV catalogue are JSON files told
+//! apart from OSV records by their content, wherever they sit; EPSS scores are `.csv` or
+//! `.csv.gz` files.
 
 use crate::error::{Error, Result};
 use crate::fetch::{self, Location};
@@ -20,6 +25,8 @@ pub enum SourceKind {
     Osv,
     /// Alpine-style secdb, YAML or JSON.
     SecDb,
+    /// FIRST EPSS scores, CSV (optionally gzipped).
+    Epss,
 }
 
 /// One input of a database build.
@@ -42,6 +49,16 @@ impl Source {
     pub fn osv(location: impl Into<String>) -> Self {
         Source {
             kind: SourceKind::Osv,
+            location: location.into(),
+            ecosystem: None,
+            etag: None,
+            label: None,
+        }
+    }
+
+    pub fn epss(location: impl Into<String>) -> Self {
+        Source {
+            kind: SourceKind::Epss,
             location: location.into(),
             ecosystem: None,
             etag: None,
@@ -81,6 +98,14 @@ fn classify_file(path: &Path) -> Result<Source> {
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if name.ends_with(".csv") || name.ends_with(".csv.gz") {
+        return Ok(Source::epss(loc));
+    }
     Ok(match ext.as_str() {
         "yaml" | "yml" => Source::secdb(loc),
         "json" if looks_like_secdb(path)? => Source::secdb(loc),
@@ -115,6 +140,11 @@ fn discover_dir(dir: &Path, out: &mut Vec<Source>) -> Result<()> {
             .and_then(|e| e.to_str())
             .unwrap_or("")
             .to_ascii_lowercase();
+        let lower = p.to_string_lossy().to_ascii_lowercase();
+        if lower.ends_with(".csv") || lower.ends_with(".csv.gz") {
+            out.push(Source::epss(p.to_string_lossy()));
+            continue;
+        }
         match ext.as_str() {
             "zip" | "yaml" | "yml" => out.push(classify_file(&p)?),
             "json" if looks_like_secdb(&p)? => out.push(Source::secdb(p.to_string_lossy())),
@@ -142,6 +172,9 @@ pub struct SourceInfo {
     /// secdb issues listed as never affecting a package (version `0`).
     #[serde(default)]
     pub not_affected: usize,
+    /// CVE fact documents read (CVE records, NVD records, KEV entries, EPSS rows).
+    #[serde(default)]
+    pub facts: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub etag: Option<String>,
 }
@@ -149,6 +182,7 @@ pub struct SourceInfo {
 /// The advisories read from one source.
 pub(crate) struct Loaded {
     pub keyed: Vec<Keyed>,
+    pub facts: crate::rating::Facts,
     pub info: SourceInfo,
     pub modified: Vec<String>,
 }
@@ -156,6 +190,7 @@ pub(crate) struct Loaded {
 pub(crate) fn load(source: &Source, warnings: &mut Vec<String>) -> Result<Loaded> {
     let mut loaded = Loaded {
         keyed: Vec::new(),
+        facts: Default::default(),
         info: SourceInfo {
             kind: source.kind,
             location: source
@@ -166,11 +201,26 @@ pub(crate) fn load(source: &Source, warnings: &mut Vec<String>) -> Result<Loaded
             skipped: 0,
             withdrawn: 0,
             not_affected: 0,
+            facts: 0,
             etag: source.etag.clone(),
         },
         modified: Vec::new(),
     };
     match source.kind {
+        SourceKind::Epss => {
+            let bytes = fetch::read_all(&source.location)?;
+            let (facts, bad) = crate::rating::parse_epss(&bytes)
+                .map_err(|e| Error::source(&source.location, e))?;
+            if bad > 0 {
+                warnings.push(format!(
+                    "{}: {bad} malformed EPSS rows skipped",
+                    source.location
+                ));
+            }
+            loaded.info.facts = facts.len();
+            loaded.info.skipped = bad;
+            loaded.facts = facts;
+        }
         SourceKind::SecDb => {
             let bytes = fetch::read_all(&source.location)?;
             let parsed = secdb::parse_document(
@@ -221,7 +271,37 @@ fn is_zip(path: &Path) -> Result<bool> {
     Ok(n == 2 && &magic == b"PK")
 }
 
+/// Keys only CVE, NVD and KEV documents have at their top level; an OSV record is parsed as
+/// one without a second look unless one of these occurs in it at all.
+const FACT_MARKERS: [&[u8]; 4] = [
+    b"\"cveMetadata\"",
+    b"\"catalogVersion\"",
+    b"\"vulnStatus\"",
+    b"\"sourceIdentifier\"",
+];
+
 fn add_json(bytes: &[u8], origin: &str, loaded: &mut Loaded, warnings: &mut Vec<String>) {
+    let maybe_facts = FACT_MARKERS
+        .iter()
+        .any(|m| memchr::memmem::find(bytes, m).is_some());
+    if let Some(kind) = maybe_facts
+        .then(|| crate::rating::document_kind(bytes))
+        .flatten()
+    {
+        match crate::rating::parse(kind, bytes) {
+            Ok(facts) => {
+                loaded.info.facts += facts.len();
+                for (id, f) in facts {
+                    loaded.facts.entry(id).or_default().merge(f);
+                }
+            }
+            Err(e) => {
+                loaded.info.skipped += 1;
+                warnings.push(format!("{origin}: malformed {kind:?} record skipped: {e}"));
+            }
+        }
+        return;
+    }
     match osv::parse_document(bytes, origin, warnings) {
         Ok(parsed) => {
             loaded.info.records += parsed.records;

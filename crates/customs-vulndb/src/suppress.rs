@@ -501,6 +501,7 @@ mod tests {
             },
             severity: Severity::High,
             severity_source: SeveritySource {
+                source: String::new(),
                 kind: "none".into(),
                 vector: None,
                 score: None,
@@ -510,6 +511,9 @@ mod tests {
             summary: String::new(),
             source: "test".into(),
             references: vec![],
+            ratings: Vec::new(),
+            kev: None,
+            epss: None,
         }
     }
 

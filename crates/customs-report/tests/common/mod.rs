@@ -200,6 +200,7 @@ pub fn inventory() -> Inventory {
 
 fn cvss(vector: &str, score: f64) -> SeveritySource {
     SeveritySource {
+        source: String::new(),
         kind: "CVSS_V3".into(),
         vector: Some(vector.into()),
         score: Some(score),
@@ -218,6 +219,9 @@ fn finding(id: &str, package: Package, severity: Severity, source: SeveritySourc
         summary: String::new(),
         source: String::new(),
         references: Vec::new(),
+        ratings: Vec::new(),
+        kev: None,
+        epss: None,
     }
 }
 
@@ -279,6 +283,7 @@ pub fn findings() -> Vec<Finding> {
         bash(),
         Severity::Low,
         SeveritySource {
+            source: String::new(),
             kind: "ecosystem".into(),
             vector: Some("unimportant".into()),
             score: None,

@@ -97,6 +97,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
 
     let violations = customs_policy::evaluate(&policy, &input);
+    let passed_unknown = input
+        .findings
+        .as_deref()
+        .map_or(0, |f| customs_policy::unknown_passed(&policy, f));
+    if passed_unknown > 0 {
+        eprintln!(
+            "warning: {passed_unknown} finding(s) have no severity rating from any source and were let through because the policy says vulnerabilities.unknown = \"pass\""
+        );
+    }
     let digest = image.manifest_digest.to_string();
     let policy_name = args.policy.display().to_string();
     let outcome = Outcome::new(&args.image, Some(&digest), &policy_name, &violations);

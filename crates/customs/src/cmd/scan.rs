@@ -45,6 +45,18 @@ pub struct Args {
     /// Fail (exit with --exit-code, default 1) only when a finding at or above SEVERITY remains.
     #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
     pub fail_on: Option<Severity>,
+    /// With --fail-on: a finding that no source rates (UNKNOWN) fails too. Without it, such
+    /// findings do not count toward --fail-on, and a warning says how many were let through.
+    #[arg(long, requires = "fail_on")]
+    pub fail_on_unknown: bool,
+    /// Fail (exit with --exit-code, default 1) when a finding is in CISA's Known Exploited
+    /// Vulnerabilities catalogue.
+    #[arg(long)]
+    pub fail_on_kev: bool,
+    /// Table order: `package` (default), or `risk` (known exploited first, then by EPSS
+    /// score, then by severity).
+    #[arg(long, value_enum, default_value_t = SortOrder::Package)]
+    pub sort: SortOrder,
     /// Ignore file [default: .customsignore in the current directory, if present].
     #[arg(long, value_name = "PATH")]
     pub ignorefile: Option<PathBuf>,
@@ -67,6 +79,15 @@ pub struct Args {
     pub key: Option<PathBuf>,
     #[command(flatten)]
     pub image_args: ImageArgs,
+}
+
+/// `--sort`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SortOrder {
+    /// By package, then advisory id.
+    Package,
+    /// KEV first, then EPSS, then severity.
+    Risk,
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -176,7 +197,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let color = args.output.is_none()
                 && std::io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none();
-            customs_report::table::scan(&scan, color)
+            let order = match args.sort {
+                SortOrder::Package => customs_report::table::Order::Package,
+                SortOrder::Risk => customs_report::table::Order::Risk,
+            };
+            customs_report::table::scan_in(&scan, color, order)
         }
     };
     sbom::emit(args.output.as_ref(), &text)?;
@@ -224,10 +249,31 @@ pub fn run(args: Args) -> Result<ExitCode> {
         );
     }
 
-    let failing = match args.fail_on {
-        Some(min) => findings.iter().any(|f| f.severity >= min),
+    let unknown = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Unknown)
+        .count();
+    let mut failing = match args.fail_on {
+        Some(min) => findings.iter().any(|f| {
+            if f.severity == Severity::Unknown {
+                min == Severity::Unknown || args.fail_on_unknown
+            } else {
+                f.severity >= min
+            }
+        }),
         None => args.exit_code.is_some() && !findings.is_empty(),
     };
+    if let Some(min) = args.fail_on {
+        if unknown > 0 && !args.fail_on_unknown && min > Severity::Unknown {
+            eprintln!(
+                "warning: {unknown} finding(s) have no severity rating from any source and did not count toward --fail-on {}; add --fail-on-unknown to fail on them",
+                customs_report::json::severity_label(min)
+            );
+        }
+    }
+    if args.fail_on_kev && findings.iter().any(|f| f.kev.is_some()) {
+        failing = true;
+    }
     Ok(if failing {
         ExitCode::from(args.exit_code.unwrap_or(1))
     } else {
