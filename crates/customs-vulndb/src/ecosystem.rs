@@ -57,13 +57,16 @@ pub fn os_ecosystem_candidates(os: &OsInfo, pkg_ecosystem: &str) -> Vec<String> 
             _ if version.contains("edge") => vec!["Alpine:edge".to_string()],
             _ => Vec::new(),
         },
+        // Testing images carry no VERSION_ID, only the codename of the release they become;
+        // osv.dev files advisories by release number, so the codename is mapped to it. Sid
+        // (unstable) never becomes a release: no ecosystem, so the matcher warns.
         "debian" => match major {
             Some(m) => vec![format!("Debian:{m}")],
             None => os
                 .codename
                 .as_deref()
-                .filter(|c| !c.is_empty())
-                .map(|c| vec![format!("Debian:{c}")])
+                .and_then(debian_release)
+                .map(|n| vec![format!("Debian:{n}")])
                 .unwrap_or_default(),
         },
         "ubuntu" => match (major, minor) {
@@ -105,6 +108,32 @@ pub fn os_ecosystem_candidates(os: &OsInfo, pkg_ecosystem: &str) -> Vec<String> 
             .unwrap_or_default(),
         _ => Vec::new(),
     }
+}
+
+/// The release number of a Debian codename (`trixie` → 13); `None` for `sid` and unknown
+/// names.
+pub fn debian_release(codename: &str) -> Option<u32> {
+    let n = match codename.trim().to_ascii_lowercase().as_str() {
+        "buzz" => 1,
+        "hamm" => 2,
+        "potato" => 2,
+        "woody" => 3,
+        "sarge" => 3,
+        "etch" => 4,
+        "lenny" => 5,
+        "squeeze" => 6,
+        "wheezy" => 7,
+        "jessie" => 8,
+        "stretch" => 9,
+        "buster" => 10,
+        "bullseye" => 11,
+        "bookworm" => 12,
+        "trixie" => 13,
+        "forky" => 14,
+        "duke" => 15,
+        _ => return None,
+    };
+    Some(n)
 }
 
 /// The PEP 503 normal form of a Python project name: lower case, runs of `-`, `_` and `.`

@@ -25,8 +25,31 @@ pub struct MatchResult {
 /// Matches every package of `inv`.
 pub fn match_inventory(db: &Database, inv: &Inventory) -> MatchResult {
     let mut result = MatchResult::default();
+    // Ecosystems looked up that the database holds nothing for, with how many packages.
+    let mut missing: std::collections::BTreeMap<String, usize> = Default::default();
+    let held = &db.metadata().ecosystems;
     for pkg in &inv.packages {
+        if let Ok(Some(q)) = query_for(inv.os.as_ref(), pkg) {
+            if !q.ecosystems.iter().any(|e| held.contains_key(e)) {
+                *missing.entry(q.ecosystems.join(" or ")).or_default() += 1;
+            }
+        }
         match_package_into(db, inv.os.as_ref(), pkg, &mut result);
+    }
+    for (ecosystem, count) in missing {
+        let os = inv
+            .os
+            .as_ref()
+            .filter(|_| ecosystem.contains(':') || held.is_empty())
+            .map(|o| format!(" (OS {} {})", o.family, o.version))
+            .unwrap_or_default();
+        result.warnings.push(Warning {
+            path: String::new(),
+            layer: None,
+            message: format!(
+                "the database has no advisories for {ecosystem}{os}: {count} package(s) were not matched; add that source (customs db update / import)"
+            ),
+        });
     }
     result
 }
