@@ -1,4 +1,4 @@
-//! Reading an SBOM back into an [`Inventory`]: CycloneDX 1.4–1.6 JSON and SPDX 2.2/2.3 JSON,
+//! Reading an SBOM back into an [`Inventory`]: CycloneDX 1.2–1.7 JSON and SPDX 2.2/2.3 JSON,
 //! as customs, Syft or Trivy write them. Each package's ecosystem and name come from its
 //! package URL; the version from the document (or the purl when the document has none); the
 //! image's OS from the purls' `distro` qualifier (or the document's operating-system entry).
@@ -212,6 +212,22 @@ struct Reader {
     os_entry: Option<OsInfo>,
     skipped_no_purl: usize,
     skipped_types: BTreeMap<String, usize>,
+    /// The document was written by a tool that leaves the source package out exactly when
+    /// it equals the binary package (customs, Syft): no source then means "the same name".
+    source_elided_when_equal: bool,
+}
+
+/// Whether the SBOM's tool (CycloneDX `metadata.tools`, SPDX `creationInfo.creators`) is one
+/// that names a source package only when it differs from the binary package.
+fn elides_equal_sources(doc: &Value) -> bool {
+    let tools = doc
+        .get("metadata")
+        .and_then(|m| m.get("tools"))
+        .or_else(|| doc.get("creationInfo").and_then(|c| c.get("creators")));
+    let text = tools
+        .map(|t| t.to_string().to_ascii_lowercase())
+        .unwrap_or_default();
+    text.contains("customs") || text.contains("syft")
 }
 
 impl Reader {
@@ -222,6 +238,7 @@ impl Reader {
             os_entry: None,
             skipped_no_purl: 0,
             skipped_types: BTreeMap::new(),
+            source_elided_when_equal: false,
         }
     }
 
@@ -289,6 +306,22 @@ impl Reader {
             (Some(os), _) => Some(os),
             (None, entry) => entry,
         };
+        let os_without_source = self
+            .inventory
+            .packages
+            .iter()
+            .filter(|p| matches!(p.ecosystem.as_str(), "Debian" | "Alpine" | "rpm"))
+            .filter(|p| p.source_name.as_deref().is_none_or(str::is_empty))
+            .count();
+        if os_without_source > 0 && !self.source_elided_when_equal {
+            self.inventory.warnings.push(Warning {
+                path: origin.to_string(),
+                layer: None,
+                message: format!(
+                    "{os_without_source} OS package(s) name no source package (no purl `upstream` qualifier, customs, Trivy or Syft property); they are matched by binary package name, which misses advisories filed under the source package"
+                ),
+            });
+        }
         if self.skipped_no_purl > 0 {
             self.inventory.warnings.push(Warning {
                 path: origin.to_string(),
@@ -345,7 +378,9 @@ pub fn detect(doc: &Value) -> Result<SbomFormat, SbomInputError> {
         }
         let version = str_of(doc, "specVersion").unwrap_or("");
         return match version {
-            "1.4" | "1.5" | "1.6" => Ok(SbomFormat::CycloneDx),
+            // 1.2 and 1.3 JSON name components, purls and properties as 1.4+ does; 1.7 (what
+            // Trivy 0.76 writes) only adds fields customs does not read.
+            "1.2" | "1.3" | "1.4" | "1.5" | "1.6" | "1.7" => Ok(SbomFormat::CycloneDx),
             _ => Err(SbomInputError::UnsupportedVersion {
                 format: "CycloneDX",
                 version: version.to_string(),
@@ -377,6 +412,7 @@ pub fn read_sbom(bytes: &[u8], origin: &str) -> Result<Inventory, SbomInputError
 
 fn read_cyclonedx(doc: &Value, origin: &str) -> Result<Inventory, SbomInputError> {
     let mut reader = Reader::new();
+    reader.source_elided_when_equal = elides_equal_sources(doc);
     let components = match doc.get("components") {
         None | Some(Value::Null) => &[][..],
         Some(Value::Array(a)) => a.as_slice(),
@@ -415,6 +451,7 @@ fn read_cyclonedx(doc: &Value, origin: &str) -> Result<Inventory, SbomInputError
             purl: str_of(c, "purl"),
             ..Entry::default()
         };
+        let mut trivy = TrivySource::default();
         if let Some(Value::Array(props)) = c.get("properties") {
             for p in props {
                 let (Some(k), Some(v)) = (str_of(p, "name"), str_of(p, "value")) else {
@@ -423,19 +460,65 @@ fn read_cyclonedx(doc: &Value, origin: &str) -> Result<Inventory, SbomInputError
                 match k {
                     "customs:source-name" => entry.source_name = Some(v.to_string()),
                     "customs:source-version" => entry.source_version = Some(v.to_string()),
+                    // Trivy: the source package of a deb, rpm or apk, with its version in
+                    // parts (epoch and release apart).
+                    "aquasecurity:trivy:SrcName" if entry.source_name.is_none() => {
+                        entry.source_name = Some(v.to_string())
+                    }
+                    "aquasecurity:trivy:SrcVersion" => trivy.version = Some(v.to_string()),
+                    "aquasecurity:trivy:SrcRelease" => trivy.release = Some(v.to_string()),
+                    "aquasecurity:trivy:SrcEpoch" => trivy.epoch = Some(v.to_string()),
+                    // Syft: the deb's source package (and, when it differs, its version).
+                    "syft:metadata:source" if entry.source_name.is_none() => {
+                        entry.source_name = Some(source_name_only(v))
+                    }
+                    "syft:metadata:sourceVersion" if entry.source_version.is_none() => {
+                        entry.source_version = Some(v.to_string())
+                    }
                     "customs:layer" => entry.layer = Some(v.to_string()),
                     "customs:location" => entry.locations.push(v.to_string()),
                     _ => {}
                 }
             }
         }
+        if entry.source_version.is_none() {
+            entry.source_version = trivy.full();
+        }
         reader.add(entry);
     }
     Ok(reader.finish(origin))
 }
 
+/// Trivy's `SrcVersion`, `SrcRelease` and `SrcEpoch` properties.
+#[derive(Default)]
+struct TrivySource {
+    version: Option<String>,
+    release: Option<String>,
+    epoch: Option<String>,
+}
+
+impl TrivySource {
+    /// `[epoch:]version[-release]`, as dpkg and rpm write a full version.
+    fn full(self) -> Option<String> {
+        let mut v = self.version.filter(|v| !v.is_empty())?;
+        if let Some(r) = self.release.filter(|r| !r.is_empty()) {
+            v = format!("{v}-{r}");
+        }
+        if let Some(e) = self.epoch.filter(|e| !e.is_empty() && e != "0") {
+            v = format!("{e}:{v}");
+        }
+        Some(v)
+    }
+}
+
+/// Syft writes `source` as `name` or `name (version)`.
+fn source_name_only(v: &str) -> String {
+    v.split(" (").next().unwrap_or(v).trim().to_string()
+}
+
 fn read_spdx(doc: &Value, origin: &str) -> Result<Inventory, SbomInputError> {
     let mut reader = Reader::new();
+    reader.source_elided_when_equal = elides_equal_sources(doc);
     let packages = match doc.get("packages") {
         None | Some(Value::Null) => &[][..],
         Some(Value::Array(a)) => a.as_slice(),
@@ -596,13 +679,48 @@ mod tests {
     }
 
     #[test]
+    fn trivy_source_properties_name_the_source_package() {
+        // As Trivy 0.76 writes a bookworm deb, in CycloneDX 1.7.
+        let doc = br#"{"bomFormat":"CycloneDX","specVersion":"1.7","components":[
+            {"type":"library","name":"libssl3","version":"3.0.15-1~deb12u1",
+             "purl":"pkg:deb/debian/libssl3@3.0.15-1~deb12u1?arch=amd64&distro=debian-12.8",
+             "properties":[{"name":"aquasecurity:trivy:SrcName","value":"openssl"},
+                           {"name":"aquasecurity:trivy:SrcVersion","value":"3.0.15"},
+                           {"name":"aquasecurity:trivy:SrcRelease","value":"1~deb12u1"}]},
+            {"type":"library","name":"tar","version":"1.34+dfsg-1.2+deb12u1",
+             "purl":"pkg:deb/debian/tar@1.34%2Bdfsg-1.2%2Bdeb12u1?arch=amd64&distro=debian-12.8",
+             "properties":[{"name":"aquasecurity:trivy:SrcName","value":"tar"},
+                           {"name":"aquasecurity:trivy:SrcVersion","value":"1.34+dfsg"},
+                           {"name":"aquasecurity:trivy:SrcRelease","value":"1.2+deb12u1"},
+                           {"name":"aquasecurity:trivy:SrcEpoch","value":"1"}]},
+            {"type":"library","name":"zlib1g","version":"1:1.2.13.dfsg-1",
+             "purl":"pkg:deb/debian/zlib1g@1.2.13.dfsg-1?distro=debian-12.8"}]}"#;
+        let inv = read_sbom(doc, "trivy.cdx.json").unwrap();
+        assert_eq!(inv.packages[0].source_name.as_deref(), Some("openssl"));
+        assert_eq!(
+            inv.packages[0].source_version.as_deref(),
+            Some("3.0.15-1~deb12u1")
+        );
+        assert_eq!(
+            inv.packages[1].source_version.as_deref(),
+            Some("1:1.34+dfsg-1.2+deb12u1")
+        );
+        // The third names no source: a warning, so the misses are not silent.
+        assert!(inv
+            .warnings
+            .iter()
+            .any(|w| w.message.starts_with("1 OS package(s) name no source")));
+        assert_eq!(inv.os.as_ref().unwrap().family, "debian");
+    }
+
+    #[test]
     fn old_spdx_and_cyclonedx_versions_are_refused() {
         assert!(matches!(
             read_sbom(br#"{"spdxVersion":"SPDX-2.1"}"#, "x"),
             Err(SbomInputError::UnsupportedVersion { .. })
         ));
         assert!(matches!(
-            read_sbom(br#"{"bomFormat":"CycloneDX","specVersion":"1.2"}"#, "x"),
+            read_sbom(br#"{"bomFormat":"CycloneDX","specVersion":"1.1"}"#, "x"),
             Err(SbomInputError::UnsupportedVersion { .. })
         ));
         assert!(matches!(

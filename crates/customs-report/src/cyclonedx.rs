@@ -136,6 +136,8 @@ struct Vulnerability<'a> {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     advisories: Vec<Advisory<'a>>,
     affects: Vec<Affects<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    properties: Vec<Property>,
 }
 
 #[derive(Serialize)]
@@ -154,11 +156,18 @@ struct Reference<'a> {
 #[derive(Serialize, PartialEq)]
 struct Rating<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<RatingSource<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     score: Option<f64>,
     severity: &'static str,
     method: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     vector: Option<&'a str>,
+}
+
+#[derive(Serialize, PartialEq)]
+struct RatingSource<'a> {
+    name: &'a str,
 }
 
 #[derive(Serialize)]
@@ -365,11 +374,31 @@ fn rating(f: &Finding) -> Rating<'_> {
         _ => "other",
     };
     Rating {
+        source: (!f.severity_source.source.is_empty()).then_some(RatingSource {
+            name: &f.severity_source.source,
+        }),
         score: f.severity_source.score.filter(|s| s.is_finite()),
         severity: severity_name(f.severity),
         method,
         vector,
     }
+}
+
+/// Every other rating the finding has, after the one that won, each named by its source.
+fn other_ratings(f: &Finding) -> impl Iterator<Item = Rating<'_>> {
+    f.ratings.iter().skip(1).map(|r| Rating {
+        source: Some(RatingSource { name: &r.source }),
+        score: r.score.filter(|s| s.is_finite()),
+        severity: severity_name(r.severity),
+        method: match r.cvss_version.as_deref() {
+            Some("4.0") => "CVSSv4",
+            Some("3.1") => "CVSSv31",
+            Some("3.0") => "CVSSv3",
+            Some("2.0") => "CVSSv2",
+            _ => "other",
+        },
+        vector: r.vector.as_deref(),
+    })
 }
 
 fn osv_source(id: &str) -> Source<'static> {
@@ -397,10 +426,30 @@ fn vulnerabilities<'a>(
             let mut advisories: Vec<&str> = Vec::new();
             let mut fixes: Vec<String> = Vec::new();
             let mut affects = Vec::new();
+            let mut properties: Vec<Property> = Vec::new();
             for f in &group {
-                let r = rating(f);
-                if !ratings.contains(&r) {
-                    ratings.push(r);
+                for r in std::iter::once(rating(f)).chain(other_ratings(f)) {
+                    if !ratings.contains(&r) {
+                        ratings.push(r);
+                    }
+                }
+                if let Some(k) = &f.kev {
+                    if !properties
+                        .iter()
+                        .any(|p| p.name == "customs:kev:date-added")
+                    {
+                        properties.push(property("customs:kev:date-added", &k.date_added));
+                        properties.push(property("customs:kev:due-date", &k.due_date));
+                    }
+                }
+                if let Some(e) = f.epss.as_ref().filter(|e| e.score.is_finite()) {
+                    if !properties.iter().any(|p| p.name == "customs:epss:score") {
+                        properties.push(property("customs:epss:score", &e.score.to_string()));
+                        properties.push(property(
+                            "customs:epss:percentile",
+                            &e.percentile.to_string(),
+                        ));
+                    }
                 }
                 aliases.extend(f.aliases.iter().map(String::as_str));
                 advisories.extend(f.references.iter().map(String::as_str));
@@ -439,6 +488,7 @@ fn vulnerabilities<'a>(
                 recommendation: (!fixes.is_empty()).then(|| fixes.join(" ")),
                 advisories: advisories.into_iter().map(|url| Advisory { url }).collect(),
                 affects,
+                properties,
             }
         })
         .collect()

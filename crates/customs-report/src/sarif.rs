@@ -377,6 +377,26 @@ fn rule_for(id: &str, group: &[&Finding]) -> Rule {
     if !aliases.is_empty() {
         let _ = write!(help, "\nAliases: {}", aliases.join(", "));
     }
+    let kev = group.iter().find_map(|f| f.kev.as_ref());
+    if let Some(k) = kev {
+        let _ = write!(
+            help,
+            "\nKnown exploited: CISA KEV, added {}, due {}",
+            k.date_added, k.due_date
+        );
+    }
+    let epss = group
+        .iter()
+        .filter_map(|f| f.epss.as_ref())
+        .filter(|e| e.score.is_finite())
+        .max_by(|a, b| a.score.total_cmp(&b.score));
+    if let Some(e) = epss {
+        let _ = write!(
+            help,
+            "\nEPSS: {:.5} (percentile {:.5})",
+            e.score, e.percentile
+        );
+    }
     if let Some(summary) = summary {
         let _ = write!(help, "\n\n{summary}");
     }
@@ -391,11 +411,20 @@ fn rule_for(id: &str, group: &[&Finding]) -> Rule {
         help,
         help_uri: references.first().map(|r| r.to_string()),
         security_severity: worst.map(|f| finding_score(f)),
-        tags: vec![
-            "security".into(),
-            "vulnerability".into(),
-            severity_label(severity).into(),
-        ],
+        tags: {
+            let mut tags: Vec<String> = vec![
+                "security".into(),
+                "vulnerability".into(),
+                severity_label(severity).into(),
+            ];
+            if kev.is_some() {
+                tags.push("known-exploited".into());
+            }
+            if let Some(e) = epss {
+                tags.push(format!("epss:{:.5}", e.score));
+            }
+            tags
+        },
     }
 }
 

@@ -127,12 +127,11 @@ pub fn document_kind(bytes: &[u8]) -> Option<DocumentKind> {
         Some(DocumentKind::Cve5)
     } else if p.catalog_version.is_some() && p.vulnerabilities.is_some() {
         Some(DocumentKind::Kev)
-    } else if p.vuln_status.is_some() || p.source_identifier.is_some() {
-        Some(DocumentKind::Nvd)
-    } else if p
-        .vulnerabilities
-        .as_ref()
-        .is_some_and(|v| !v.is_empty() && v.iter().all(|x| x.cve.is_some()))
+    } else if p.vuln_status.is_some()
+        || p.source_identifier.is_some()
+        || p.vulnerabilities
+            .as_ref()
+            .is_some_and(|v| !v.is_empty() && v.iter().all(|x| x.cve.is_some()))
     {
         Some(DocumentKind::Nvd)
     } else {

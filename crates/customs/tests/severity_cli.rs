@@ -283,6 +283,41 @@ fn kev_and_epss_are_shown_and_gate() {
         .unwrap();
     assert!(first_row.contains("KEV"), "{table}");
 
+    // SARIF tags the rule and says it in the help; CycloneDX carries both as properties.
+    let sarif: Value =
+        serde_json::from_slice(&customs(&["scan", "-f", "sarif", "--sbom", sbom]).stdout).unwrap();
+    let rule = sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == salt["id"])
+        .unwrap();
+    assert!(rule["properties"]["tags"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("known-exploited")));
+    assert!(rule["help"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("CISA KEV, added 2021-11-03"));
+    let cdx: Value =
+        serde_json::from_slice(&customs(&["scan", "-f", "cyclonedx", "--sbom", sbom]).stdout)
+            .unwrap();
+    let v = cdx["vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["id"] == salt["id"])
+        .unwrap();
+    let props: Vec<(&str, &str)> = v["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["value"].as_str().unwrap()))
+        .collect();
+    assert!(props.contains(&("customs:kev:date-added", "2021-11-03")));
+    assert!(props.contains(&("customs:epss:score", "0.96614")));
+
     assert_eq!(customs(&["scan", "--sbom", sbom]).status.code(), Some(0));
     assert_eq!(
         customs(&["scan", "--fail-on-kev", "--sbom", sbom])

@@ -24,7 +24,7 @@ pub struct Args {
     /// The image: a reference, docker-archive:, oci:, oci-archive: or a path.
     #[arg(required_unless_present = "sbom", conflicts_with = "sbom")]
     pub image: Option<String>,
-    /// Scan the packages of an SBOM (CycloneDX 1.4–1.6 or SPDX 2.2/2.3 JSON) instead of an image.
+    /// Scan the packages of an SBOM (CycloneDX 1.2–1.7 or SPDX 2.2/2.3 JSON) instead of an image.
     #[arg(long, value_name = "FILE")]
     pub sbom: Option<PathBuf>,
     /// Output format.
