@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Side-by-side benchmarks of customs against its peers on the same inputs, in one run.
-#   bash bench/run.sh [throughput|memory|sbom|pull|scan|layers]...   (default: all)
+#   bash bench/run.sh [throughput|memory|sbom|pull|scan|layers|enrichment]...   (default: all)
 # Results (hyperfine markdown and raw timings) land in bench/out/; BENCHMARKS.md quotes them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +10,7 @@ OUT=$ROOT/bench/out
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"; [ -n "${REG_PID:-}" ] && kill "$REG_PID" 2>/dev/null || true' EXIT
 mkdir -p "$OUT"
-sections=("$@"); [ ${#sections[@]} -eq 0 ] && sections=(throughput memory sbom pull scan layers)
+sections=("$@"); [ ${#sections[@]} -eq 0 ] && sections=(throughput memory sbom pull scan layers enrichment)
 
 # Tools: peers from PyPI, hyperfine/skopeo/docker-registry from Debian.
 command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine; }
@@ -99,6 +99,9 @@ YML
   ;;
 scan)
   if [ -x bench/scan.sh ]; then bash bench/scan.sh "$TMP"; fi
+  ;;
+enrichment)
+  bash bench/enrichment.sh "$TMP"
   ;;
 layers)
   # A gzip docker archive of 127 layers (issue 12): customs once re-inflated it from its

@@ -102,6 +102,69 @@ fn max_count_counts_after_ignores_and_unfixed() {
 }
 
 #[test]
+fn unknown_severity_fails_max_severity_by_default_and_passes_only_when_told() {
+    let findings = vec![
+        finding("CVE-1", Severity::Unknown, FixStatus::Fixed),
+        finding("CVE-2", Severity::Low, FixStatus::Fixed),
+    ];
+    let strict = policy("[vulnerabilities]\nmax_severity = \"high\"\n");
+    let v = evaluate(&strict, &scanned(findings.clone()));
+    assert_eq!(ids(&v), ["POL-VULN-004"]);
+    assert_eq!(
+        v[0].reason,
+        "CVE-1 in openssl 1.1.1c-r0 has no severity rating from any source"
+    );
+    assert_eq!(customs_policy::unknown_passed(&strict, &findings), 0);
+    let lenient = policy("[vulnerabilities]\nmax_severity = \"high\"\nunknown = \"pass\"\n");
+    assert!(evaluate(&lenient, &scanned(findings.clone())).is_empty());
+    // Let through, but counted for the warning the binary prints.
+    assert_eq!(customs_policy::unknown_passed(&lenient, &findings), 1);
+    // No max_severity: no severity gate, no unknown gate.
+    let none = policy("[vulnerabilities]\nmax_count = 5\n");
+    assert!(evaluate(&none, &scanned(findings)).is_empty());
+}
+
+#[test]
+fn kev_and_epss_gates() {
+    let mut exploited = finding("CVE-2020-11651", Severity::Critical, FixStatus::Fixed);
+    exploited.kev = Some(customs_vulndb::Kev {
+        date_added: "2021-11-03".into(),
+        due_date: "2022-05-03".into(),
+        ransomware: false,
+    });
+    exploited.epss = Some(customs_vulndb::Epss {
+        score: 0.96614,
+        percentile: 0.9988,
+        date: None,
+    });
+    let mut quiet = finding("CVE-2", Severity::Low, FixStatus::Fixed);
+    quiet.epss = Some(customs_vulndb::Epss {
+        score: 0.0004,
+        percentile: 0.1,
+        date: None,
+    });
+    let input = scanned(vec![exploited, quiet]);
+    let v = evaluate(&policy("[vulnerabilities]\nfail_on_kev = true\n"), &input);
+    assert_eq!(ids(&v), ["POL-VULN-005"]);
+    assert!(v[0].reason.contains("CISA KEV, added 2021-11-03"));
+    assert_eq!(v[0].severity, customs_audit::Severity::Critical);
+    let v = evaluate(&policy("[vulnerabilities]\nmax_epss = 0.5\n"), &input);
+    assert_eq!(ids(&v), ["POL-VULN-006"]);
+    assert!(v[0].reason.contains("CVE-2020-11651"));
+    assert!(evaluate(&policy("[vulnerabilities]\nmax_epss = 0.99\n"), &input).is_empty());
+    assert!(evaluate(&policy("[vulnerabilities]\nfail_on_kev = false\n"), &input).is_empty());
+    // A percentage where a probability belongs is refused, not read as "allow everything".
+    let err = Policy::parse(
+        "[vulnerabilities]\nmax_epss = 50\n",
+        "t.toml",
+        Path::new("/p"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("0.5, not 50"), "{err}");
+}
+
+#[test]
 fn ignored_ids_do_not_break_max_severity() {
     let p = policy("[vulnerabilities]\nmax_severity = \"low\"\nignore = [\"CVE-9\"]\n");
     let input = scanned(vec![finding("CVE-9", Severity::Critical, FixStatus::Fixed)]);

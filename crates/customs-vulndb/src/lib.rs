@@ -33,6 +33,7 @@ pub use ecosystem::{os_ecosystem, os_ecosystem_candidates, pep503_normalise};
 pub use error::{Error, Result};
 pub use finding::{Finding, FixStatus, Severity, SeveritySource};
 pub use matcher::{match_inventory, match_package, MatchResult};
+pub use rating::{CveFacts, Epss, Kev, Rating};
 pub use source::{Source, SourceInfo, SourceKind};
 pub use suppress::{suppress, IgnoreFile, Suppressed, SuppressedBy, VexDocument};
 pub use update::{update, update_with, UpdateEvent, UpdateOptions, UpdateReport};

@@ -27,6 +27,9 @@ pub enum SourceKind {
     SecDb,
     /// FIRST EPSS scores, CSV (optionally gzipped).
     Epss,
+    /// One JSON file of CVE facts (a CVE record, NVD records or an NVD feed, CISA's KEV),
+    /// optionally gzipped.
+    Facts,
 }
 
 /// One input of a database build.
@@ -59,6 +62,16 @@ impl Source {
     pub fn epss(location: impl Into<String>) -> Self {
         Source {
             kind: SourceKind::Epss,
+            location: location.into(),
+            ecosystem: None,
+            etag: None,
+            label: None,
+        }
+    }
+
+    pub fn facts(location: impl Into<String>) -> Self {
+        Source {
+            kind: SourceKind::Facts,
             location: location.into(),
             ecosystem: None,
             etag: None,
@@ -106,6 +119,9 @@ fn classify_file(path: &Path) -> Result<Source> {
     if name.ends_with(".csv") || name.ends_with(".csv.gz") {
         return Ok(Source::epss(loc));
     }
+    if name.ends_with(".json.gz") {
+        return Ok(Source::facts(loc));
+    }
     Ok(match ext.as_str() {
         "yaml" | "yml" => Source::secdb(loc),
         "json" if looks_like_secdb(path)? => Source::secdb(loc),
@@ -143,6 +159,10 @@ fn discover_dir(dir: &Path, out: &mut Vec<Source>) -> Result<()> {
         let lower = p.to_string_lossy().to_ascii_lowercase();
         if lower.ends_with(".csv") || lower.ends_with(".csv.gz") {
             out.push(Source::epss(p.to_string_lossy()));
+            continue;
+        }
+        if lower.ends_with(".json.gz") {
+            out.push(Source::facts(p.to_string_lossy()));
             continue;
         }
         match ext.as_str() {
@@ -221,6 +241,11 @@ pub(crate) fn load(source: &Source, warnings: &mut Vec<String>) -> Result<Loaded
             loaded.info.skipped = bad;
             loaded.facts = facts;
         }
+        SourceKind::Facts => {
+            let bytes = fetch::read_all(&source.location)?;
+            let json = gunzip_if_gzip(&bytes).map_err(|e| Error::source(&source.location, e))?;
+            add_json(&json, &source.location, &mut loaded, warnings);
+        }
         SourceKind::SecDb => {
             let bytes = fetch::read_all(&source.location)?;
             let parsed = secdb::parse_document(
@@ -261,6 +286,25 @@ pub(crate) fn load(source: &Source, warnings: &mut Vec<String>) -> Result<Loaded
         },
     }
     Ok(loaded)
+}
+
+/// Most bytes a gzipped fact file may inflate to (NVD's largest yearly feed is ~400 MB).
+const MAX_INFLATED: u64 = 2 << 30;
+
+/// The bytes, gunzipped when they start with gzip's magic; bounded by [`MAX_INFLATED`].
+pub(crate) fn gunzip_if_gzip(bytes: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(bytes.to_vec());
+    }
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes)
+        .take(MAX_INFLATED + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("gzip: {e}"))?;
+    if out.len() as u64 > MAX_INFLATED {
+        return Err(format!("inflates to more than {MAX_INFLATED} bytes"));
+    }
+    Ok(out)
 }
 
 fn is_zip(path: &Path) -> Result<bool> {

@@ -3,6 +3,20 @@
 //! (`<db>.sources/<Ecosystem>.zip`) so an unchanged export (HTTP 304) need not be fetched
 //! again. Nothing is replaced until every download and the build succeeded, so an
 //! interrupted update leaves the old database working.
+//!
+//! Beside the advisories, an update fetches what rates them (see [`crate::rating`]): CISA's
+//! KEV catalogue, FIRST's EPSS scores and NVD's yearly CVE feeds (API 2.0 JSON, gzipped),
+//! each from its publisher, or all from one mirror laid out as:
+//!
+//! ```text
+//! <mirror>/<Ecosystem>/all.zip                      OSV exports, as osv.dev
+//! <mirror>/kev/known_exploited_vulnerabilities.json CISA KEV
+//! <mirror>/epss/epss_scores-current.csv.gz          FIRST EPSS (or .csv)
+//! <mirror>/nvd/nvdcve-2.0-<year>.json.gz            NVD, 2002 to this year
+//! ```
+//!
+//! A fact file a mirror does not publish is skipped with a note; one that is published but
+//! does not parse fails the update, like a truncated zip.
 
 use crate::db::{self, BuildReport};
 use crate::error::{Error, Result};
@@ -55,11 +69,23 @@ pub enum UpdateEvent {
     Done,
 }
 
+/// CISA's KEV catalogue.
+pub const KEV_URL: &str =
+    "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json";
+/// FIRST's daily EPSS scores, as published by Empirical Security for FIRST.
+pub const EPSS_URL: &str = "https://epss.empiricalsecurity.com/epss_scores-current.csv.gz";
+/// NVD's yearly CVE API 2.0 feeds: `<base>/nvdcve-2.0-<year>.json.gz`.
+pub const NVD_FEEDS: &str = "https://nvd.nist.gov/feeds/json/cve/2.0";
+/// The first year NVD's feeds cover.
+const NVD_FIRST_YEAR: i16 = 2002;
+
 #[derive(Debug, Clone)]
 pub struct UpdateOptions {
     /// Base URL (`https://…`, `file://…`, or a local directory); `None` for osv.dev.
     pub mirror: Option<String>,
     pub ecosystems: Vec<String>,
+    /// Also fetch KEV, EPSS and NVD's CVE feeds (default true).
+    pub facts: bool,
 }
 
 impl Default for UpdateOptions {
@@ -67,6 +93,7 @@ impl Default for UpdateOptions {
         UpdateOptions {
             mirror: None,
             ecosystems: DEFAULT_ECOSYSTEMS.iter().map(|s| s.to_string()).collect(),
+            facts: true,
         }
     }
 }
@@ -76,7 +103,115 @@ pub struct UpdateReport {
     pub build: BuildReport,
     pub downloaded: Vec<String>,
     pub not_modified: Vec<String>,
+    /// Ecosystems the mirror does not publish.
     pub missing: Vec<String>,
+    /// Fact files (`kev`, `epss`, `nvd-2024`) the source does not publish.
+    pub facts_missing: Vec<String>,
+}
+
+/// What one download is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    OsvZip,
+    Kev,
+    Epss,
+    Nvd,
+}
+
+/// One file to fetch: its name in reports, where, and what it must parse as.
+struct Item {
+    name: String,
+    url: String,
+    kind: Kind,
+}
+
+fn items(opts: &UpdateOptions, base: &str) -> Vec<Item> {
+    let join = |b: &str, parts: &[&str]| -> String {
+        if b.contains("://") {
+            let mut u = b.to_string();
+            for p in parts {
+                u.push('/');
+                u.push_str(&encode_segment(p));
+            }
+            u
+        } else {
+            let mut p = PathBuf::from(b);
+            p.extend(parts);
+            p.to_string_lossy().into_owned()
+        }
+    };
+    let mut out: Vec<Item> = opts
+        .ecosystems
+        .iter()
+        .map(|eco| Item {
+            name: eco.clone(),
+            url: join(base, &[eco, "all.zip"]),
+            kind: Kind::OsvZip,
+        })
+        .collect();
+    if !opts.facts {
+        return out;
+    }
+    let mirror = opts.mirror.as_deref().map(|m| m.trim_end_matches('/'));
+    out.push(Item {
+        name: "kev".into(),
+        url: mirror.map_or(KEV_URL.to_string(), |m| {
+            join(m, &["kev", "known_exploited_vulnerabilities.json"])
+        }),
+        kind: Kind::Kev,
+    });
+    out.push(Item {
+        name: "epss".into(),
+        url: mirror.map_or(EPSS_URL.to_string(), |m| {
+            join(m, &["epss", "epss_scores-current.csv.gz"])
+        }),
+        kind: Kind::Epss,
+    });
+    // The calendar year from the mean Gregorian year; a day off at New Year asks for a feed
+    // not yet published, which is reported missing, never an error.
+    let this_year = (1970 + jiff::Timestamp::now().as_second() / 31_556_952) as i16;
+    for year in NVD_FIRST_YEAR..=this_year.max(NVD_FIRST_YEAR) {
+        let file = format!("nvdcve-2.0-{year}.json.gz");
+        out.push(Item {
+            name: format!("nvd-{year}"),
+            url: mirror.map_or(format!("{NVD_FEEDS}/{file}"), |m| join(m, &["nvd", &file])),
+            kind: Kind::Nvd,
+        });
+    }
+    out
+}
+
+/// A downloaded fact file must parse before it can replace anything.
+fn check_facts(kind: Kind, path: &Path, url: &str) -> Result<()> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bad = |reason: String| Error::Download {
+        url: url.to_string(),
+        reason,
+    };
+    match kind {
+        Kind::OsvZip => Ok(()),
+        Kind::Epss => crate::rating::parse_epss(&bytes)
+            .map_err(bad)
+            .and_then(|(facts, _)| {
+                if facts.is_empty() {
+                    Err(Error::Download {
+                        url: url.to_string(),
+                        reason: "no EPSS rows".into(),
+                    })
+                } else {
+                    Ok(())
+                }
+            }),
+        Kind::Kev | Kind::Nvd => {
+            let json = crate::source::gunzip_if_gzip(&bytes).map_err(bad)?;
+            let kind = if kind == Kind::Kev {
+                crate::rating::DocumentKind::Kev
+            } else {
+                crate::rating::DocumentKind::Nvd
+            };
+            crate::rating::parse(kind, &json).map(|_| ()).map_err(bad)
+        }
+    }
 }
 
 /// Updates the database at `dest` from osv.dev, or from `mirror` laid out the same way.
@@ -131,12 +266,25 @@ pub fn update_with(
     let mut not_modified = Vec::new();
     let mut missing = Vec::new();
     // (final path, temp file holding a new download, etag)
-    let mut staged: Vec<(PathBuf, Option<tempfile::NamedTempFile>, Option<String>)> = Vec::new();
+    let mut staged: Vec<(
+        PathBuf,
+        PathBuf,
+        Option<tempfile::NamedTempFile>,
+        Option<String>,
+    )> = Vec::new();
     let mut sources = Vec::new();
 
-    for eco in &opts.ecosystems {
+    let mut facts_missing = Vec::new();
+    for item in items(opts, &base) {
+        let eco = &item.name;
         let file_stem = eco.replace(['/', '\\', ':'], "_");
-        let cached = cache.join(format!("{file_stem}.zip"));
+        let ext = match item.kind {
+            Kind::OsvZip => "zip",
+            Kind::Kev => "json",
+            Kind::Epss => "csv.gz",
+            Kind::Nvd => "json.gz",
+        };
+        let cached = cache.join(format!("{file_stem}.{ext}"));
         let etag_file = cache.join(format!("{file_stem}.etag"));
         let old_etag = if cached.is_file() {
             std::fs::read_to_string(&etag_file)
@@ -146,15 +294,7 @@ pub fn update_with(
         } else {
             None
         };
-        let url = if base.contains("://") {
-            format!("{base}/{}/all.zip", encode_segment(eco))
-        } else {
-            Path::new(&base)
-                .join(eco)
-                .join("all.zip")
-                .to_string_lossy()
-                .into_owned()
-        };
+        let url = item.url.clone();
         progress(&UpdateEvent::Fetching {
             ecosystem: eco.clone(),
             url: url.clone(),
@@ -177,13 +317,17 @@ pub fn update_with(
         };
         let (use_tmp, etag) = match outcome {
             Fetched::Body { etag, bytes } => {
-                // A download that is not a complete zip fails the update here, before
-                // anything is replaced.
-                let file = tmp.reopen().map_err(|e| Error::io(tmp.path(), e))?;
-                zip::ZipArchive::new(file).map_err(|e| Error::Download {
-                    url: url.clone(),
-                    reason: format!("not a complete zip: {e}"),
-                })?;
+                // A download that is not complete fails the update here, before anything
+                // is replaced.
+                if item.kind == Kind::OsvZip {
+                    let file = tmp.reopen().map_err(|e| Error::io(tmp.path(), e))?;
+                    zip::ZipArchive::new(file).map_err(|e| Error::Download {
+                        url: url.clone(),
+                        reason: format!("not a complete zip: {e}"),
+                    })?;
+                } else {
+                    check_facts(item.kind, tmp.path(), &url)?;
+                }
                 progress(&UpdateEvent::Downloaded {
                     ecosystem: eco.clone(),
                     bytes,
@@ -202,7 +346,11 @@ pub fn update_with(
                 progress(&UpdateEvent::Missing {
                     ecosystem: eco.clone(),
                 });
-                missing.push(eco.clone());
+                if item.kind == Kind::OsvZip {
+                    missing.push(eco.clone());
+                } else {
+                    facts_missing.push(eco.clone());
+                }
                 (false, old_etag)
             }
         };
@@ -213,15 +361,22 @@ pub fn update_with(
         } else {
             continue;
         };
-        let mut src = Source::osv(path_for_build.to_string_lossy());
+        let mut src = match item.kind {
+            Kind::OsvZip => Source::osv(path_for_build.to_string_lossy()),
+            Kind::Epss => Source::epss(path_for_build.to_string_lossy()),
+            Kind::Kev | Kind::Nvd => Source::facts(path_for_build.to_string_lossy()),
+        };
         src.etag = etag.clone();
         src.label = Some(url.clone());
         sources.push(src);
-        staged.push((cached, use_tmp.then_some(tmp), etag));
+        staged.push((cached, etag_file, use_tmp.then_some(tmp), etag));
     }
 
-    if sources.is_empty() {
-        // Never replace a working database with an empty one.
+    if !sources
+        .iter()
+        .any(|s| s.kind == crate::source::SourceKind::Osv)
+    {
+        // Never replace a working database with one that holds no advisories.
         return Err(Error::NothingPublished {
             mirror: base.clone(),
         });
@@ -230,12 +385,11 @@ pub fn update_with(
     let (bytes, mut build) = db::build_bytes(&sources)?;
     db::write_atomically(dest, &bytes)?;
     build.path = Some(dest.to_path_buf());
-    for (cached, tmp, etag) in staged {
+    for (cached, etag_file, tmp, etag) in staged {
         if let Some(tmp) = tmp {
             tmp.persist(&cached)
                 .map_err(|e| Error::io(&cached, e.error))?;
         }
-        let etag_file = cached.with_extension("etag");
         match etag {
             Some(tag) => std::fs::write(&etag_file, tag).map_err(|e| Error::io(&etag_file, e))?,
             None => {
@@ -249,5 +403,6 @@ pub fn update_with(
         downloaded,
         not_modified,
         missing,
+        facts_missing,
     })
 }

@@ -13,6 +13,7 @@ fn opts(mirror: String, ecosystems: &[&str]) -> UpdateOptions {
     UpdateOptions {
         mirror: Some(mirror),
         ecosystems: ecosystems.iter().map(|s| s.to_string()).collect(),
+        ..UpdateOptions::default()
     }
 }
 
@@ -137,6 +138,11 @@ fn http_update_uses_etags_and_survives_a_dropped_connection() {
     let (base, seen) = serve(zip, mode.clone(), 3);
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("vuln.db");
+    // This server answers every path with the zip: only the advisories are fetched here.
+    let opts = |base: String, e: &[&str]| UpdateOptions {
+        facts: false,
+        ..opts(base, e)
+    };
 
     let first = update_with(&opts(base.clone(), &["crates.io"]), &dest, &mut |_| {}).unwrap();
     assert_eq!(first.downloaded, vec!["crates.io".to_string()]);
@@ -189,4 +195,85 @@ fn an_update_from_a_mirror_that_publishes_nothing_keeps_the_old_database() {
     let err = customs_vulndb::update(Some(&url), &db_path, &mut |_| {}).unwrap_err();
     assert!(err.to_string().contains("publishes none"), "{err}");
     assert_eq!(std::fs::read(&db_path).unwrap(), b"previous database bytes");
+}
+
+/// A mirror laid out as `update`'s module doc says, with real KEV, EPSS and NVD data from
+/// `../shared/ratings` (the NVD records wrapped as a yearly API 2.0 feed, gzipped).
+fn facts_mirror(root: &Path) {
+    use std::io::Write;
+    let ratings = common::vulndata().join("../ratings");
+    std::fs::create_dir_all(root.join("crates.io")).unwrap();
+    std::fs::copy(
+        common::vulndata().join("osv/crates.io/all.zip"),
+        root.join("crates.io/all.zip"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("kev")).unwrap();
+    std::fs::copy(
+        ratings.join("kev/known_exploited_vulnerabilities.json"),
+        root.join("kev/known_exploited_vulnerabilities.json"),
+    )
+    .unwrap();
+    let gz = |path: &Path, bytes: &[u8]| {
+        let mut e = flate2::write::GzEncoder::new(
+            std::fs::File::create(path).unwrap(),
+            flate2::Compression::fast(),
+        );
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap();
+    };
+    std::fs::create_dir_all(root.join("epss")).unwrap();
+    gz(
+        &root.join("epss/epss_scores-current.csv.gz"),
+        &std::fs::read(ratings.join("epss/emba-epss-subset.csv")).unwrap(),
+    );
+    std::fs::create_dir_all(root.join("nvd")).unwrap();
+    let mut records = Vec::new();
+    for entry in std::fs::read_dir(ratings.join("nvd")).unwrap() {
+        let p = entry.unwrap().path();
+        let cve: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+        records.push(serde_json::json!({ "cve": cve }));
+    }
+    let feed =
+        serde_json::json!({ "format": "NVD_CVE", "version": "2.0", "vulnerabilities": records });
+    gz(
+        &root.join("nvd/nvdcve-2.0-2025.json.gz"),
+        feed.to_string().as_bytes(),
+    );
+}
+
+#[test]
+fn a_mirror_serves_kev_epss_and_nvd_beside_the_advisories() {
+    let dir = tempfile::tempdir().unwrap();
+    let mirror = dir.path().join("mirror");
+    facts_mirror(&mirror);
+    let dest = dir.path().join("vuln.db");
+    let report = update_with(&opts(file_url(&mirror), &["crates.io"]), &dest, &mut |_| {}).unwrap();
+    assert!(report.downloaded.contains(&"kev".to_string()));
+    assert!(report.downloaded.contains(&"epss".to_string()));
+    assert!(report.downloaded.contains(&"nvd-2025".to_string()));
+    // Years the mirror does not publish are noted, not errors.
+    assert!(report.facts_missing.contains(&"nvd-2002".to_string()));
+    let db = Database::open(&dest).unwrap();
+    let m = db.metadata();
+    assert_eq!(m.kev, 1404, "the 2025-08-25 catalogue's count");
+    assert!(m.epss >= 8000);
+    // CVE-2025-68121: NVD's own 10.0 is in the feed.
+    let facts = db.facts("CVE-2025-68121").unwrap().unwrap();
+    assert!(facts
+        .ratings
+        .iter()
+        .any(|r| r.source == "nvd" && r.score == Some(10.0)));
+    let kev = db.facts("CVE-2023-44487").unwrap().unwrap().kev.unwrap();
+    assert_eq!(kev.date_added, "2023-10-10");
+
+    // A truncated KEV file on the mirror fails the update and keeps the database.
+    let before = std::fs::read(&dest).unwrap();
+    let kev_path = mirror.join("kev/known_exploited_vulnerabilities.json");
+    let full = std::fs::read(&kev_path).unwrap();
+    std::fs::write(&kev_path, &full[..full.len() / 3]).unwrap();
+    let err =
+        update_with(&opts(file_url(&mirror), &["crates.io"]), &dest, &mut |_| {}).unwrap_err();
+    assert!(err.to_string().contains("known_exploited"), "{err}");
+    assert_eq!(std::fs::read(&dest).unwrap(), before);
 }

@@ -28,10 +28,14 @@ pub struct DbArg {
 
 #[derive(clap::Args)]
 pub struct UpdateArgs {
-    /// Base URL laid out like osv.dev's exports (`<base>/<Ecosystem>/all.zip`); https://,
-    /// file:// or a directory.
+    /// One base for every source (https://, file:// or a directory), laid out as
+    /// `<base>/<Ecosystem>/all.zip` (osv.dev's exports), `<base>/kev/known_exploited_vulnerabilities.json`,
+    /// `<base>/epss/epss_scores-current.csv.gz` and `<base>/nvd/nvdcve-2.0-<year>.json.gz`.
     #[arg(long, value_name = "URL")]
     pub mirror: Option<String>,
+    /// Fetch only the advisories, not KEV, EPSS and NVD's CVE ratings.
+    #[arg(long)]
+    pub no_facts: bool,
     #[command(flatten)]
     pub db: DbArg,
 }
@@ -154,7 +158,12 @@ fn update(args: UpdateArgs) -> Result<ExitCode> {
         UpdateEvent::Building => bar.set_message("building the database"),
         UpdateEvent::Done => {}
     };
-    let report = customs_vulndb::update(args.mirror.as_deref(), &dest, &mut on_event);
+    let opts = customs_vulndb::UpdateOptions {
+        mirror: args.mirror.clone(),
+        facts: !args.no_facts,
+        ..Default::default()
+    };
+    let report = customs_vulndb::update_with(&opts, &dest, &mut on_event);
     bar.finish_and_clear();
     let report = report?;
     if report.downloaded.is_empty() && report.not_modified.is_empty() {
@@ -176,6 +185,21 @@ fn update(args: UpdateArgs) -> Result<ExitCode> {
         report.not_modified.len(),
         report.missing.len(),
         report.build.duration.as_secs_f64()
+    );
+    let m = &report.build.metadata;
+    eprintln!(
+        "CVE facts: {} CVEs rated, {} in KEV, {} with EPSS{}",
+        m.rated_cves,
+        m.kev,
+        m.epss,
+        if report.facts_missing.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({} fact file(s) not published)",
+                report.facts_missing.len()
+            )
+        }
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -250,6 +274,10 @@ fn status(args: StatusArgs) -> Result<ExitCode> {
         m.advisories, m.records, m.skipped, m.withdrawn
     );
     println!("packages:   {}", m.packages);
+    println!(
+        "CVEs:       {} ({} rated, {} in KEV, {} with EPSS)",
+        m.cves, m.rated_cves, m.kev, m.epss
+    );
     println!("ecosystems:");
     for (e, n) in &m.ecosystems {
         println!("  {e:<24} {n}");
@@ -257,10 +285,15 @@ fn status(args: StatusArgs) -> Result<ExitCode> {
     println!("sources:");
     for s in &m.sources {
         println!(
-            "  {} ({:?}, {} records{})",
+            "  {} ({:?}, {} records{}{})",
             s.location,
             s.kind,
             s.records,
+            if s.facts > 0 {
+                format!(", {} CVE facts", s.facts)
+            } else {
+                String::new()
+            },
             s.etag
                 .as_ref()
                 .map(|e| format!(", etag {e}"))
