@@ -10,7 +10,7 @@ use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 use signature::hazmat::{PrehashSigner, PrehashVerifier};
-use signature::{SignatureEncoding, Signer, Verifier};
+use signature::{Signer, Verifier};
 
 use crate::error::{Error, Result};
 use crate::pem;
@@ -59,7 +59,8 @@ pub enum PrivateKey {
     EcdsaP256(p256::ecdsa::SigningKey),
     /// ECDSA on NIST P-384.
     EcdsaP384(p384::ecdsa::SigningKey),
-    /// RSA; signs with PKCS#1 v1.5 and SHA-256.
+    /// RSA. Read, so its public key can be derived, but never used to sign: see
+    /// [`PrivateKey::sign`].
     Rsa(Box<rsa::RsaPrivateKey>),
     /// Ed25519 (pure, no prehash).
     Ed25519(ed25519_dalek::SigningKey),
@@ -168,7 +169,12 @@ impl PrivateKey {
     }
 
     /// Sign `msg` the way cosign does: ECDSA (either curve) over SHA-256 with an ASN.1 DER
-    /// signature, RSA PKCS#1 v1.5 over SHA-256, or pure Ed25519.
+    /// signature, or pure Ed25519.
+    ///
+    /// RSA signing is refused. The `rsa` crate's private-key operations are not constant
+    /// time (RUSTSEC-2023-0071, the Marvin attack: a timing side channel that can recover the
+    /// key from a signer an attacker can time), and no fixed release exists. RSA signatures
+    /// made elsewhere are still verified, which uses only the public key and is not affected.
     pub fn sign(&self, msg: &[u8]) -> Result<Vec<u8>> {
         let failed = |e: signature::Error| Error::BadSignature(format!("signing failed: {e}"));
         match self {
@@ -182,11 +188,9 @@ impl PrivateKey {
                     k.sign_prehash(&Sha256::digest(msg)).map_err(failed)?;
                 Ok(sig.to_der().as_bytes().to_vec())
             }
-            PrivateKey::Rsa(k) => {
-                let signer = rsa::pkcs1v15::SigningKey::<Sha256>::new((**k).clone());
-                let sig = signer.try_sign(msg).map_err(failed)?;
-                Ok(sig.to_vec())
-            }
+            PrivateKey::Rsa(_) => Err(Error::UnsupportedKeyType(
+                "signing with an RSA key is refused: the rsa crate's private-key operations leak timing (RUSTSEC-2023-0071, no fixed release); sign with an ECDSA P-256 or Ed25519 key (cosign generate-key-pair makes P-256). RSA signatures are still verified".into(),
+            )),
             PrivateKey::Ed25519(k) => Ok(k.sign(msg).to_bytes().to_vec()),
         }
     }

@@ -21,8 +21,11 @@ is listed in `versions`, or when, walking a range's events in version order, the
 GIT ranges are not evaluated (no commit is known for an installed package).
 
 secdb semantics (alpine-secdb README): `secfixes` maps the apk version that fixed the issues
-to the issue ids, so an issue is affected below the lowest version it is listed under; the
-key `0` means never affected. An item may hold several ids separated by spaces (the first
+to the issue ids; the key `0` means never affected. An issue listed under several versions
+was fixed on several version lines (busybox CVE-2019-5747 under 1.29.3-r10 and 1.30.1-r2):
+each fix is its own `< fixed` constraint over its own line, the lowest from `0`, the others
+from their line's start (the version without its last numeric component, `1.30`), as
+Grype reads each fix as a constraint. An item may hold several ids separated by spaces (the first
 is the id, the others aliases).
 """
 
@@ -110,12 +113,18 @@ def load_secdb(yaml_path, index):
                 ids.update(words)
                 fixes.append(fixed)
         for ids, fixes in issues.values():
+            try:
+                fixes = sorted(fixes, key=lambda f: parse(AlpineLinuxVersion, f))
+            except Undecided:
+                pass  # left as listed; evaluation reports the version as undecided
+            ranges = []
+            for i, f in enumerate(fixes):
+                m = re.match(r"[0-9.]*", f).group(0).rstrip(".")
+                line = m.rsplit(".", 1)[0] if "." in m else m
+                start = "0" if i == 0 or not line else line
+                ranges.append({"type": "ECOSYSTEM", "events": [{"introduced": start}, {"fixed": f}]})
             index.setdefault((eco, pkg["name"]), []).append(
-                {
-                    "ids": ids,
-                    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}] + [{"fixed": f} for f in fixes]}],
-                    "versions": [],
-                }
+                {"ids": ids, "ranges": ranges, "versions": []}
             )
 
 
