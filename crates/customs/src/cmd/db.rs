@@ -17,6 +17,22 @@ pub enum Command {
     Import(ImportArgs),
     /// Show the database's age, sources and counts.
     Status(StatusArgs),
+    /// Publish the database to a registry as an OCI artifact, signed with a customs key.
+    Push(PushArgs),
+}
+
+#[derive(clap::Args)]
+pub struct PushArgs {
+    /// Where to publish: REGISTRY/REPO:TAG.
+    #[arg(value_name = "REFERENCE")]
+    pub reference: String,
+    /// Private key to sign the database with (cosign format; password in $COSIGN_PASSWORD).
+    #[arg(long, value_name = "KEY")]
+    pub key: PathBuf,
+    #[command(flatten)]
+    pub db: DbArg,
+    #[command(flatten)]
+    pub image_args: crate::cmd::image_args::ImageArgs,
 }
 
 #[derive(clap::Args)]
@@ -36,8 +52,22 @@ pub struct UpdateArgs {
     /// Fetch only the advisories, not KEV, EPSS and NVD's CVE ratings.
     #[arg(long)]
     pub no_facts: bool,
+    /// Take the database published with `customs db push` at REGISTRY/REPO:TAG instead;
+    /// refused unless its signature verifies with --key.
+    #[arg(
+        long,
+        value_name = "REFERENCE",
+        conflicts_with = "mirror",
+        requires = "key"
+    )]
+    pub from: Option<String>,
+    /// Public key the database pulled with --from must be signed with.
+    #[arg(long, value_name = "KEY.pub", requires = "from")]
+    pub key: Option<PathBuf>,
     #[command(flatten)]
     pub db: DbArg,
+    #[command(flatten)]
+    pub image_args: crate::cmd::image_args::ImageArgs,
 }
 
 #[derive(clap::Args)]
@@ -126,7 +156,48 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
         Command::Update(a) => update(a),
         Command::Import(a) => import(a),
         Command::Status(a) => status(a),
+        Command::Push(a) => push(a),
     }
+}
+
+fn registry_client(
+    args: &crate::cmd::image_args::ImageArgs,
+) -> Result<customs_registry::RegistryClient> {
+    let opts = args.open_options()?;
+    customs_registry::RegistryClient::new(opts.registry.clone())
+        .context("setting up the registry client")
+}
+
+fn push(args: PushArgs) -> Result<ExitCode> {
+    let db = path(&args.db)?;
+    let reference: customs_image::Reference = args
+        .reference
+        .parse()
+        .with_context(|| format!("{:?} is not an image reference", args.reference))?;
+    let key = crate::cmd::key::load_private_key(&args.key)?;
+    let client = registry_client(&args.image_args)?;
+    let digest = crate::cmd::db_artifact::push(&client, &reference, &db, &key)?;
+    eprintln!("pushed {} to {reference}@{digest}", db.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn pull(args: &UpdateArgs, from: &str) -> Result<ExitCode> {
+    let dest = path(&args.db)?;
+    let reference: customs_image::Reference = from
+        .parse()
+        .with_context(|| format!("{from:?} is not an image reference"))?;
+    let key_path = args.key.as_ref().context("--from needs --key")?;
+    let key = crate::cmd::key::load_public_key(key_path)?;
+    let client = registry_client(&args.image_args)?;
+    let m = crate::cmd::db_artifact::pull(&client, &reference, &dest, &key)?;
+    eprintln!(
+        "{}: {} advisories for {} packages, {} CVEs rated, from {reference} (signature verified)",
+        dest.display(),
+        m.advisories,
+        m.packages,
+        m.rated_cves
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn ensure_parent(path: &Path) -> Result<()> {
@@ -138,6 +209,9 @@ fn ensure_parent(path: &Path) -> Result<()> {
 }
 
 fn update(args: UpdateArgs) -> Result<ExitCode> {
+    if let Some(from) = &args.from {
+        return pull(&args, from);
+    }
     let dest = path(&args.db)?;
     ensure_parent(&dest)?;
     let bar = if crate::progress::enabled(false) {

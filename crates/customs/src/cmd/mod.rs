@@ -6,6 +6,7 @@ pub mod cache;
 pub mod check;
 pub mod copy;
 pub mod db;
+pub mod db_artifact;
 pub mod image_args;
 pub mod inspect;
 pub mod key;
