@@ -210,7 +210,9 @@ fn image_commands_and_formats(cwd: &Path) -> BTreeMap<String, Vec<String>> {
 fn expected_masks(command: &str, format: &str) -> Vec<&'static str> {
     match (command, format) {
         // The config and history, every field.
-        ("inspect", _) => vec!["AKIA****", "q8Vt****", "ghp_****", "hunt****", "S3cr****", "k3yP****"],
+        ("inspect", _) => vec![
+            "AKIA****", "q8Vt****", "ghp_****", "hunt****", "S3cr****", "k3yP****",
+        ],
         // Findings for Env and history; JSON and SARIF also carry messages per finding.
         ("audit", "json") => vec!["AKIA****", "ghp_****", "hunt****", "----****"],
         ("audit", _) => vec!["AKIA****", "ghp_****", "----****"],
@@ -233,10 +235,16 @@ fn extra_args(command: &str) -> Vec<String> {
 
 fn assert_clean(what: &str, out: &str, masks: &[&str]) {
     for s in PLANTED {
-        assert!(!out.contains(s), "{what}: printed the planted secret {s:?}:\n{out}");
+        assert!(
+            !out.contains(s),
+            "{what}: printed the planted secret {s:?}:\n{out}"
+        );
     }
     for m in masks {
-        assert!(out.contains(m), "{what}: the masked form {m:?} is missing:\n{out}");
+        assert!(
+            out.contains(m),
+            "{what}: the masked form {m:?} is missing:\n{out}"
+        );
     }
 }
 
@@ -249,8 +257,14 @@ fn no_command_or_format_prints_a_planted_secret() {
     for c in ["audit", "check", "inspect", "scan", "sbom"] {
         assert!(commands.contains_key(c), "{c} missing from {commands:?}");
     }
-    assert!(commands["sbom"].contains(&"spdx".to_string()), "{commands:?}");
-    assert!(commands["audit"].contains(&"sarif".to_string()), "{commands:?}");
+    assert!(
+        commands["sbom"].contains(&"spdx".to_string()),
+        "{commands:?}"
+    );
+    assert!(
+        commands["audit"].contains(&"sarif".to_string()),
+        "{commands:?}"
+    );
     let mut runs = 0;
     for (command, formats) in &commands {
         for format in formats {
@@ -275,8 +289,15 @@ fn no_command_or_format_prints_a_planted_secret() {
             let mut shown = argv.clone();
             shown.insert(0, "--show-secrets");
             let out = customs(dir.path(), &shown);
-            assert_clean(&format!("{what} --show-secrets (stdout)"), &text(&out.stdout), &masks);
-            assert!(text(&out.stderr).contains("--show-secrets ignored"), "{what}");
+            assert_clean(
+                &format!("{what} --show-secrets (stdout)"),
+                &text(&out.stdout),
+                &masks,
+            );
+            assert!(
+                text(&out.stderr).contains("--show-secrets ignored"),
+                "{what}"
+            );
 
             // -o FILE, where the command has it.
             if text(&customs(dir.path(), &[command, "--help"]).stdout).contains("--output <FILE>") {
