@@ -330,3 +330,69 @@ fn the_image_really_holds_the_secrets() {
         assert!(all.contains(s), "{s} not planted");
     }
 }
+
+/// Runs `customs ARGS` on a pseudo-terminal through util-linux `script`; `None` when `script`
+/// is not installed.
+fn customs_on_a_terminal(cwd: &Path, args: &[&str]) -> Option<String> {
+    let mut line = String::from(env!("CARGO_BIN_EXE_customs"));
+    for a in args {
+        line.push_str(&format!(" '{a}'"));
+    }
+    let out = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env("CUSTOMS_CACHE_DIR", cwd.join("cache"))
+        .env("SOURCE_DATE_EPOCH", "1767225600")
+        .current_dir(cwd)
+        .output()
+        .ok()?;
+    Some(text(&out.stdout))
+}
+
+#[test]
+fn show_secrets_reveals_only_on_a_terminal_and_never_into_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = write_image(&dir.path().join("image"));
+    let Some(shown) = customs_on_a_terminal(
+        dir.path(),
+        &["--show-secrets", "inspect", &image, "--no-layers"],
+    ) else {
+        eprintln!("util-linux `script` is not installed; skipping");
+        return;
+    };
+    for s in [
+        AWS_KEY_ID,
+        AWS_SECRET,
+        LABEL_PASSWORD,
+        URL_PASSWORD,
+        GITHUB_TOKEN,
+    ] {
+        assert!(
+            shown.contains(s),
+            "--show-secrets on a terminal hid {s}:\n{shown}"
+        );
+    }
+    // On a terminal without the flag: masked.
+    let masked = customs_on_a_terminal(dir.path(), &["inspect", &image, "--no-layers"]).unwrap();
+    assert_clean("inspect on a terminal", &masked, &["AKIA****"]);
+    // On a terminal, but into a file: masked, and said so.
+    let note = customs_on_a_terminal(
+        dir.path(),
+        &[
+            "--show-secrets",
+            "audit",
+            &image,
+            "-f",
+            "json",
+            "-o",
+            "out.json",
+        ],
+    )
+    .unwrap();
+    assert!(note.contains("--show-secrets ignored"), "{note}");
+    let written = std::fs::read_to_string(dir.path().join("out.json")).unwrap();
+    assert_clean(
+        "audit --show-secrets -o",
+        &written,
+        &["AKIA****", "hunt****"],
+    );
+}
