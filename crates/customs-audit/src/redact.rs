@@ -365,4 +365,20 @@ mod tests {
             ["app", "--api-key", "k3yk****", "--port", "80"]
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_and_hides_a_planted_url_password(
+            before in "[ -~\n]{0,40}",
+            after in "[ -~\n]{0,40}",
+            value in "[ -~]{0,60}",
+        ) {
+            let _ = text(&value);
+            let _ = assignment(&value);
+            let _ = args(&[value.clone(), before.clone()]);
+            let planted = format!("{before} https://u:Zq7Wv9Xk2Lp4@h/x {after}");
+            let out = text(&planted);
+            proptest::prop_assert!(!out.contains("Zq7Wv9Xk2Lp4"), "{}", out);
+        }
+    }
 }
