@@ -184,6 +184,11 @@ static URL_USERINFO: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)([^/\s@]+)@").expect("regex")
 });
 
+/// `scheme://user@`: a token used as the user name (`https://<token>@github.com`), masked when
+/// it looks random (so `ssh://git@host` stays readable).
+static URL_USER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"([A-Za-z][A-Za-z0-9+.-]*://)([^/\s:@]{8,})@").expect("regex"));
+
 /// `Authorization: Bearer …`, `curl -u user:pass`, `--user user:pass`.
 static HEADER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -234,6 +239,13 @@ pub fn text(s: &str) -> String {
     }
     let s = PEM.replace_all(s, |c: &Captures| mask(&c[0]));
     let s = URL_USERINFO.replace_all(&s, |c: &Captures| format!("{}{}@", &c[1], mask(&c[2])));
+    let s = URL_USER.replace_all(&s, |c: &Captures| {
+        if secrets::looks_random(&c[2]) {
+            format!("{}{}@", &c[1], mask(&c[2]))
+        } else {
+            c[0].to_string()
+        }
+    });
     let s = HEADER.replace_all(&s, |c: &Captures| {
         if maskable(&c[2]) {
             format!("{}{}", &c[1], mask(&c[2]))
