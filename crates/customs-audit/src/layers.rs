@@ -350,7 +350,8 @@ pub fn check(ctx: &Ctx) -> (LayerStats, Vec<(Diag, Evidence)>) {
             entries: facts.summary.entries.len(),
             created_by: ctx
                 .history_of_layer(index)
-                .and_then(|h| ctx.image.config.history[h].created_by.clone()),
+                .and_then(|h| ctx.image.config.history[h].created_by.as_deref())
+                .map(crate::redact::text),
         });
     }
     out.extend(caches(ctx));

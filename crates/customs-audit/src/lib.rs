@@ -23,6 +23,7 @@
 
 pub mod cfg;
 pub mod eol;
+pub mod redact;
 pub mod render;
 pub mod rules;
 pub mod secrets;
@@ -266,7 +267,8 @@ pub fn audit(image: &Image, opts: &AuditOptions) -> Result<AuditReport, AuditErr
                 id: rule.id,
                 severity: opts.severity(rule.id, rule.severity),
                 title: rule.title,
-                message: d.message(),
+                // Values are masked where found; this also masks what a message quotes.
+                message: redact::text(&d.message()),
                 fix: rule.fix,
                 evidence,
             }
@@ -284,16 +286,19 @@ pub fn audit(image: &Image, opts: &AuditOptions) -> Result<AuditReport, AuditErr
     Ok(AuditReport {
         schema_version: SCHEMA_VERSION,
         image: ImageInfo {
-            name: image.name.clone(),
+            name: redact::text(&image.name),
             manifest_digest: image.manifest_digest.to_string(),
             config_digest: image.config_digest.to_string(),
             os: ctx.os.clone(),
-            user: image.config.config.user.clone().unwrap_or_default(),
+            user: redact::text(image.config.config.user.as_deref().unwrap_or_default()),
         },
         findings,
         layers: stats,
         age,
-        base,
-        warnings,
+        base: base.map(|b| BaseInfo {
+            name: redact::text(&b.name),
+            ..b
+        }),
+        warnings: warnings.iter().map(|w| redact::text(w)).collect(),
     })
 }

@@ -21,6 +21,18 @@ pub struct Detector {
     needs_entropy: bool,
 }
 
+impl Detector {
+    /// A specific detector: runs on any text and needs no randomness check.
+    pub(crate) fn specific(&self) -> bool {
+        !self.needs_entropy && self.only_in.is_empty()
+    }
+
+    /// The regex; group 1 is the secret value.
+    pub(crate) fn regex(&self) -> &Regex {
+        &self.regex
+    }
+}
+
 fn d(
     id: &'static str,
     re: &str,
@@ -36,7 +48,7 @@ fn d(
 }
 
 /// Assignment to a name that says "secret": group 1 is the name, group 2 the value.
-const SECRET_NAME: &str = r"(?i)(?:passw(?:or)?d|pwd|secret|token|api_?key|access_?key|private_?key|auth_?key|credentials?)";
+pub(crate) const SECRET_NAME: &str = r"(?i)(?:passw(?:or)?d|pwd|secret|token|api_?key|access_?key|private_?key|auth_?key|credentials?)";
 
 /// The content detectors. Group 1 of each regex is the secret value.
 pub static DETECTORS: LazyLock<Vec<Detector>> = LazyLock::new(|| {
@@ -363,7 +375,7 @@ pub fn secret_file_kind(path: &str) -> Option<&'static str> {
     })
 }
 
-fn env_secret_name(key: &str) -> bool {
+pub(crate) fn env_secret_name(key: &str) -> bool {
     static NAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(SECRET_NAME).expect("regex"));
     let upper = key.to_ascii_uppercase();
     NAME.is_match(key)
@@ -399,13 +411,10 @@ pub fn check_assignment(key: &str, value: &str) -> Option<(String, String)> {
 
 /// Runs the specific (non-generic) detectors over a string.
 fn scan_value(value: &str) -> Option<(String, String)> {
-    DETECTORS
-        .iter()
-        .filter(|d| !d.needs_entropy && d.only_in.is_empty())
-        .find_map(|d| {
-            let m = d.regex.captures(value)?.get(1)?;
-            (!is_placeholder(m.as_str())).then(|| (d.id.to_string(), mask(m.as_str())))
-        })
+    DETECTORS.iter().filter(|d| d.specific()).find_map(|d| {
+        let m = d.regex.captures(value)?.get(1)?;
+        (!is_placeholder(m.as_str())).then(|| (d.id.to_string(), mask(m.as_str())))
+    })
 }
 
 /// `CUS-SEC-001`: secrets in `Env`.

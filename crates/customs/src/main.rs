@@ -4,6 +4,7 @@
 mod cmd;
 mod progress;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -18,6 +19,10 @@ struct Cli {
     /// Log more (repeat for even more). Secrets are never logged.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// Print secrets found in image configs and history unmasked. Honoured only when the
+    /// output is a terminal (never with -o or into a pipe or file).
+    #[arg(long, global = true)]
+    show_secrets: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -64,6 +69,19 @@ enum Command {
     Check(cmd::check::Args),
 }
 
+impl Command {
+    /// Whether the command writes its report to a file (`-o`) rather than standard output.
+    fn writes_file(&self) -> bool {
+        match self {
+            Command::Sbom(a) => a.output.is_some(),
+            Command::Audit(a) => a.output.is_some(),
+            Command::Scan(a) => a.output.is_some(),
+            Command::Check(a) => a.output.is_some(),
+            _ => false,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     restore_sigpipe();
     let cli = Cli::parse();
@@ -75,6 +93,13 @@ fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level))
         .format_timestamp(None)
         .init();
+    if cli.show_secrets {
+        let to_terminal = std::io::stdout().is_terminal() && !cli.command.writes_file();
+        if !to_terminal {
+            eprintln!("note: --show-secrets ignored: the output is not a terminal");
+        }
+        customs_audit::redact::reveal(to_terminal);
+    }
     let result = match cli.command {
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Sbom(a) => cmd::sbom::run(a),

@@ -81,27 +81,29 @@ pub fn run(args: Args) -> Result<ExitCode> {
         layers.push(row);
     }
     pb.finish_and_clear();
-    let base_image: BTreeMap<String, String> = image
-        .annotations
+    // Every image-supplied string passes through the one redaction of customs-audit.
+    use customs_audit::redact;
+    let annotations = redact::map(&image.annotations);
+    let base_image: BTreeMap<String, String> = annotations
         .iter()
         .filter(|(k, _)| k.starts_with("org.opencontainers.image.base."))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let report = Report {
-        name: image.name.clone(),
+        name: redact::text(&image.name),
         index_digest: image.index_digest.as_ref().map(|d| d.to_string()),
         manifest_digest: image.manifest_digest.to_string(),
         manifest_media_type: image.manifest_media_type.clone(),
         config_digest: image.config_digest.to_string(),
         config_media_type: image.manifest.config.media_type.clone(),
         platform: image.platform.to_string(),
-        repo_tags: image.repo_tags.clone(),
+        repo_tags: image.repo_tags.iter().map(|t| redact::text(t)).collect(),
         created: image.config.created.clone(),
-        config: image.config.config.clone(),
-        history: image.config.history.clone(),
+        config: redact::config(&image.config.config),
+        history: redact::history(&image.config.history),
         layers,
         base_image,
-        annotations: image.annotations.clone(),
+        annotations,
     };
     if args.format == "json" {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -56,8 +56,8 @@ pub fn subject(image: &Image) -> Subject {
                 size: l.descriptor.size,
             })
             .collect(),
-        labels: image.config.config.labels.clone().unwrap_or_default(),
-        base_name: base.as_ref().map(|b| b.0.clone()),
+        labels: customs_audit::redact::map(&image.config.config.labels.clone().unwrap_or_default()),
+        base_name: base.as_ref().map(|b| customs_audit::redact::text(&b.0)),
         base_digest: base.and_then(|b| b.1),
     }
 }
