@@ -187,20 +187,40 @@ fn image_commands_and_formats(cwd: &Path) -> BTreeMap<String, Vec<String>> {
         .filter(|c| c != "help")
         .collect();
     for c in commands {
-        let help = text(&customs(cwd, &[&c, "--help"]).stdout);
+        // `-h` is clap's short help: one entry per option, possible values inline, though a
+        // long list may wrap onto the next lines.
+        let help = text(&customs(cwd, &[&c, "-h"]).stdout);
         let takes_image = help
             .lines()
             .find(|l| l.starts_with("Usage:"))
             .is_some_and(|u| u.contains("<IMAGE>") || u.contains("[IMAGE]"));
-        let Some(line) = help.lines().find(|l| l.contains("--format <")) else {
+        let Some(start) = help.find("--format <") else {
             continue;
         };
-        let Some(values) = line.split("[possible values: ").nth(1) else {
+        let entry: String = help[start..]
+            .split_inclusive('\n')
+            .scan(false, |done, l| {
+                if *done {
+                    return None;
+                }
+                *done = l.contains(']');
+                Some(l.trim().to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        let Some(values) = entry.split("[possible values: ").nth(1) else {
             continue;
         };
         if takes_image {
-            let values = values.trim_end().trim_end_matches(']');
-            out.insert(c, values.split(", ").map(str::to_string).collect());
+            let values = values.split(']').next().unwrap_or("");
+            out.insert(
+                c,
+                values
+                    .split(',')
+                    .map(|v| v.trim().to_string())
+                    .filter(|v| !v.is_empty())
+                    .collect(),
+            );
         }
     }
     out
