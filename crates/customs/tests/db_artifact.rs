@@ -147,31 +147,30 @@ fn a_signed_database_goes_through_a_registry_and_a_forged_one_does_not() {
             None,
         )
         .unwrap();
+    let put = |tag: &str, manifest: &serde_json::Value| {
+        client
+            .put_manifest(
+                &repo,
+                tag,
+                manifest.to_string().as_bytes(),
+                "application/vnd.oci.image.manifest.v1+json",
+            )
+            .unwrap();
+    };
+    let update_keep = |tag: &str| {
+        let from = format!("{}/customs/db:{tag}", reg.host());
+        customs(
+            d,
+            &[
+                "db", "update", "--from", &from, "--key", "team.pub", "--db", "keep.db",
+            ],
+        )
+    };
     let mut forged = m.clone();
     forged["layers"][0]["digest"] = serde_json::json!(b_digest.to_string());
     forged["layers"][0]["size"] = serde_json::json!(b.len());
-    client
-        .put_manifest(
-            &repo,
-            "forged",
-            forged.to_string().as_bytes(),
-            "application/vnd.oci.image.manifest.v1+json",
-        )
-        .unwrap();
-    let o = customs(
-        d,
-        &[
-            "db",
-            "update",
-            "--from",
-            &format!("{}/customs/db:forged", reg.host()),
-            "--key",
-            "team.pub",
-            "--db",
-            "keep.db",
-        ],
-    );
-    refused(&o, "does not verify");
+    put("forged", &forged);
+    refused(&update_keep("forged"), "does not verify");
     assert_eq!(
         std::fs::read(d.join("keep.db")).unwrap(),
         b"the old database"
@@ -183,28 +182,8 @@ fn a_signed_database_goes_through_a_registry_and_a_forged_one_does_not() {
         .as_object_mut()
         .unwrap()
         .remove("dev.customs.vulndb.signature");
-    client
-        .put_manifest(
-            &repo,
-            "unsigned",
-            unsigned.to_string().as_bytes(),
-            "application/vnd.oci.image.manifest.v1+json",
-        )
-        .unwrap();
-    let o = customs(
-        d,
-        &[
-            "db",
-            "update",
-            "--from",
-            &format!("{}/customs/db:unsigned", reg.host()),
-            "--key",
-            "team.pub",
-            "--db",
-            "keep.db",
-        ],
-    );
-    refused(&o, "not signed");
+    put("unsigned", &unsigned);
+    refused(&update_keep("unsigned"), "not signed");
 
     // --from without --key is a usage error.
     let o = customs(
