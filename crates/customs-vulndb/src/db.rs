@@ -108,8 +108,10 @@ pub fn build_bytes(sources: &[Source]) -> Result<(Vec<u8>, BuildReport)> {
     let mut entries: BTreeMap<Vec<u8>, Vec<Advisory>> = BTreeMap::new();
     let mut facts = Facts::new();
     let mut ghsa_seen = std::collections::BTreeSet::new();
+    let mut dropped_warnings = 0;
     for src in sources {
         let loaded = source::load(src, &mut warnings)?;
+        dropped_warnings += loaded.dropped_warnings;
         for (id, f) in loaded.facts {
             facts.entry(id).or_default().merge(f);
         }
@@ -150,6 +152,11 @@ pub fn build_bytes(sources: &[Source]) -> Result<(Vec<u8>, BuildReport)> {
         infos.push(loaded.info);
     }
 
+    if dropped_warnings > 0 {
+        warnings.push(format!(
+            "{dropped_warnings} more warning(s) like the ones above were not kept"
+        ));
+    }
     let built_at = match std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|s| s.trim().parse::<i64>().ok())

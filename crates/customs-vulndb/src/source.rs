@@ -201,6 +201,8 @@ pub struct SourceInfo {
 
 /// The advisories read from one source.
 pub(crate) struct Loaded {
+    /// Warnings past [`MAX_WARNINGS`], counted, not kept.
+    pub dropped_warnings: usize,
     pub keyed: Vec<Keyed>,
     pub facts: crate::rating::Facts,
     pub info: SourceInfo,
@@ -209,6 +211,7 @@ pub(crate) struct Loaded {
 
 pub(crate) fn load(source: &Source, warnings: &mut Vec<String>) -> Result<Loaded> {
     let mut loaded = Loaded {
+        dropped_warnings: 0,
         keyed: Vec::new(),
         facts: Default::default(),
         info: SourceInfo {
@@ -324,7 +327,25 @@ const FACT_MARKERS: [&[u8]; 4] = [
     b"\"sourceIdentifier\"",
 ];
 
+/// Most warnings kept from one build; the rest are counted ([`Loaded::dropped_warnings`]),
+/// so an export of a million malformed records cannot fill memory with messages.
+pub(crate) const MAX_WARNINGS: usize = 1000;
+
 fn add_json(bytes: &[u8], origin: &str, loaded: &mut Loaded, warnings: &mut Vec<String>) {
+    if warnings.len() >= MAX_WARNINGS {
+        let mut scratch = Vec::new();
+        add_json_unbounded(bytes, origin, loaded, &mut scratch);
+        loaded.dropped_warnings += scratch.len();
+        return;
+    }
+    add_json_unbounded(bytes, origin, loaded, warnings);
+    if warnings.len() > MAX_WARNINGS {
+        loaded.dropped_warnings += warnings.len() - MAX_WARNINGS;
+        warnings.truncate(MAX_WARNINGS);
+    }
+}
+
+fn add_json_unbounded(bytes: &[u8], origin: &str, loaded: &mut Loaded, warnings: &mut Vec<String>) {
     let maybe_facts = FACT_MARKERS
         .iter()
         .any(|m| memchr::memmem::find(bytes, m).is_some());

@@ -97,3 +97,37 @@ fn status_reports_age_and_staleness() {
     assert!(db.is_stale(std::time::Duration::from_secs(24 * 3600)));
     assert!(!db.is_stale(std::time::Duration::from_secs(u64::MAX / 2)));
 }
+
+/// An OSV export of many malformed records: every one is counted as skipped, but only a
+/// bounded number of messages is kept (issue 12: "an OSV zip that produces millions of
+/// warnings").
+#[test]
+fn a_zip_of_malformed_records_keeps_a_bounded_number_of_warnings() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("all.zip");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let n = 20_000;
+    for i in 0..n {
+        zip.start_file(format!("BAD-{i}.json"), opts).unwrap();
+        zip.write_all(b"{\"not\":\"a record\"}").unwrap();
+    }
+    zip.start_file("GOOD-1.json", opts).unwrap();
+    zip.write_all(br#"{"id":"GOOD-1","modified":"2024-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"npm","name":"x"},"versions":["1.0.0"]}]}"#).unwrap();
+    zip.finish().unwrap();
+    let (_bytes, report) =
+        customs_vulndb::build_bytes(&[customs_vulndb::Source::osv(path.to_string_lossy())])
+            .unwrap();
+    assert_eq!(report.metadata.skipped, n);
+    assert_eq!(report.metadata.advisories, 1);
+    assert!(report.warnings.len() <= 1001, "{}", report.warnings.len());
+    assert_eq!(
+        report.warnings.last().unwrap(),
+        &format!(
+            "{} more warning(s) like the ones above were not kept",
+            n - 1000
+        )
+    );
+}
