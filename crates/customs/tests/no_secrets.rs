@@ -197,22 +197,26 @@ fn image_commands_and_formats(cwd: &Path) -> BTreeMap<String, Vec<String>> {
         let Some(start) = help.find("--format <") else {
             continue;
         };
-        let entry: String = help[start..]
-            .split_inclusive('\n')
-            .scan(false, |done, l| {
-                if *done {
-                    return None;
-                }
-                *done = l.contains(']');
-                Some(l.trim().to_string())
-            })
+        // The option's own entry: its line and the wrapped lines after it, up to the next
+        // line that starts another option.
+        let mut lines = help[start..].lines();
+        let first = lines.next().unwrap_or("");
+        let entry = std::iter::once(first)
+            .chain(lines.take_while(|l| {
+                let t = l.trim_start();
+                !t.is_empty() && !t.starts_with('-')
+            }))
+            .flat_map(str::split_whitespace)
             .collect::<Vec<_>>()
             .join(" ");
-        let Some(values) = entry.split("[possible values: ").nth(1) else {
+        let Some(values) = entry
+            .split("[possible values: ")
+            .nth(1)
+            .and_then(|v| v.split(']').next())
+        else {
             continue;
         };
         if takes_image {
-            let values = values.split(']').next().unwrap_or("");
             out.insert(
                 c,
                 values
