@@ -33,6 +33,18 @@ pub struct SeveritySource {
     pub score: Option<f64>,
 }
 
+impl SeveritySource {
+    /// No rating: kind `none`, no source.
+    pub fn none() -> SeveritySource {
+        SeveritySource {
+            source: String::new(),
+            kind: "none".into(),
+            vector: None,
+            score: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FixStatus {

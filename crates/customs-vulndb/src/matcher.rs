@@ -26,21 +26,22 @@ pub struct MatchResult {
 pub fn match_inventory(db: &Database, inv: &Inventory) -> MatchResult {
     let mut result = MatchResult::default();
     // Ecosystems looked up that the database holds nothing for, with how many packages.
-    let mut missing: std::collections::BTreeMap<String, usize> = Default::default();
+    // (ecosystems, OS package) → how many packages.
+    let mut missing: std::collections::BTreeMap<(String, bool), usize> = Default::default();
     let held = &db.metadata().ecosystems;
     for pkg in &inv.packages {
-        if let Ok(Some(q)) = query_for(inv.os.as_ref(), pkg) {
+        if let Some(q) = match_package_into(db, inv.os.as_ref(), pkg, &mut result) {
             if !q.ecosystems.iter().any(|e| held.contains_key(e)) {
-                *missing.entry(q.ecosystems.join(" or ")).or_default() += 1;
+                let key = (q.ecosystems.join(" or "), is_os_ecosystem(&pkg.ecosystem));
+                *missing.entry(key).or_default() += 1;
             }
         }
-        match_package_into(db, inv.os.as_ref(), pkg, &mut result);
     }
-    for (ecosystem, count) in missing {
+    for ((ecosystem, os_package), count) in missing {
         let os = inv
             .os
             .as_ref()
-            .filter(|_| ecosystem.contains(':') || held.is_empty())
+            .filter(|_| os_package)
             .map(|o| format!(" (OS {} {})", o.family, o.version))
             .unwrap_or_default();
         result.warnings.push(Warning {
@@ -57,7 +58,7 @@ pub fn match_inventory(db: &Database, inv: &Inventory) -> MatchResult {
 /// Matches one package; `os` decides the ecosystem of OS packages.
 pub fn match_package(db: &Database, os: Option<&OsInfo>, pkg: &Package) -> MatchResult {
     let mut result = MatchResult::default();
-    match_package_into(db, os, pkg, &mut result);
+    let _ = match_package_into(db, os, pkg, &mut result);
     result
 }
 
@@ -201,13 +202,19 @@ struct Hit {
     fixed: Vec<String>,
 }
 
-fn match_package_into(db: &Database, os: Option<&OsInfo>, pkg: &Package, result: &mut MatchResult) {
+/// Matches one package into `result`; returns the lookup it made, if any.
+fn match_package_into(
+    db: &Database,
+    os: Option<&OsInfo>,
+    pkg: &Package,
+    result: &mut MatchResult,
+) -> Option<Query> {
     let query = match query_for(os, pkg) {
         Ok(Some(q)) => q,
-        Ok(None) => return,
+        Ok(None) => return None,
         Err(message) => {
             result.warnings.push(warn(pkg, message));
-            return;
+            return None;
         }
     };
     let mut hits: Vec<Hit> = Vec::new();
@@ -273,6 +280,7 @@ fn match_package_into(db: &Database, os: Option<&OsInfo>, pkg: &Package, result:
         .collect();
     findings.sort_by(|a, b| a.id.cmp(&b.id));
     result.findings.extend(findings);
+    Some(query)
 }
 
 enum Verdict {
@@ -545,14 +553,7 @@ fn advisory_source(hit: &Hit) -> String {
 /// The ratings the matched advisories carry themselves.
 fn advisory_ratings(group: &[&Hit]) -> Vec<Rating> {
     let mut out: Vec<Rating> = Vec::new();
-    let mut push = |r: Rating| {
-        if !out
-            .iter()
-            .any(|x| x.source == r.source && x.vector == r.vector && x.label == r.label)
-        {
-            out.push(r);
-        }
-    };
+    let mut push = |r: Rating| rating::add_rating(&mut out, r);
     for h in group {
         let source = advisory_source(h);
         let entries = h
@@ -627,12 +628,7 @@ fn enrich(
             continue;
         }
         for r in facts.ratings {
-            if !ratings
-                .iter()
-                .any(|x| x.source == r.source && x.vector == r.vector && x.label == r.label)
-            {
-                ratings.push(r);
-            }
+            rating::add_rating(&mut ratings, r);
         }
         if f.kev.is_none() {
             f.kev = facts.kev;
@@ -643,14 +639,9 @@ fn enrich(
             }
         }
     }
-    ratings.sort_by(|a, b| {
-        (a.severity == Severity::Unknown)
-            .cmp(&(b.severity == Severity::Unknown))
-            .then_with(|| rating::precedence(a, os_package).cmp(&rating::precedence(b, os_package)))
-            .then_with(|| b.score.unwrap_or(0.0).total_cmp(&a.score.unwrap_or(0.0)))
-            .then_with(|| a.vector.cmp(&b.vector))
-    });
-    match rating::pick(&ratings, os_package) {
+    ratings.sort_by(|a, b| rating::order(a, b, os_package));
+    // Sorted, the winner is first, if anything rated it.
+    match ratings.first().filter(|r| r.severity != Severity::Unknown) {
         Some(w) => {
             f.severity = w.severity;
             f.severity_source = SeveritySource {
@@ -667,12 +658,7 @@ fn enrich(
         }
         None => {
             f.severity = Severity::Unknown;
-            f.severity_source = SeveritySource {
-                source: String::new(),
-                kind: "none".into(),
-                vector: None,
-                score: None,
-            };
+            f.severity_source = SeveritySource::none();
         }
     }
     f.ratings = ratings;
@@ -718,15 +704,7 @@ fn finding_for(pkg: &Package, group: &[&Hit]) -> Finding {
     });
 
     // Rated by `enrich`, once the database's facts are joined.
-    let (severity, severity_source) = (
-        Severity::Unknown,
-        SeveritySource {
-            source: String::new(),
-            kind: "none".into(),
-            vector: None,
-            score: None,
-        },
-    );
+    let (severity, severity_source) = (Severity::Unknown, SeveritySource::none());
     let summary = std::iter::once(*primary)
         .chain(group.iter().copied())
         .map(|h| h.advisory.summary.as_str())

@@ -33,6 +33,23 @@ pub struct Rating {
     pub label: Option<String>,
 }
 
+impl Rating {
+    /// The same rating from the same source (one vector or label, one CVSS version).
+    pub fn same_as(&self, other: &Rating) -> bool {
+        self.source == other.source
+            && self.cvss_version == other.cvss_version
+            && self.vector == other.vector
+            && self.label == other.label
+    }
+}
+
+/// Adds `r` to `list` unless the same rating is there already.
+pub fn add_rating(list: &mut Vec<Rating>, r: Rating) {
+    if !list.iter().any(|x| x.same_as(&r)) {
+        list.push(r);
+    }
+}
+
 /// A CVE's entry in CISA's KEV catalogue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Kev {
@@ -67,14 +84,7 @@ impl CveFacts {
     /// vector or label; KEV and EPSS are taken when present.
     pub fn merge(&mut self, other: CveFacts) {
         for r in other.ratings {
-            if !self.ratings.iter().any(|x| {
-                x.source == r.source
-                    && x.cvss_version == r.cvss_version
-                    && x.vector == r.vector
-                    && x.label == r.label
-            }) {
-                self.ratings.push(r);
-            }
+            add_rating(&mut self.ratings, r);
         }
         if other.kev.is_some() {
             self.kev = other.kev;
@@ -445,22 +455,15 @@ fn parse_kev(bytes: &[u8]) -> Result<Facts, String> {
 
 // ---- EPSS -------------------------------------------------------------------------------
 
+/// Most bytes a gzipped EPSS file may inflate to (FIRST's daily file is about 10 MB).
+const MAX_EPSS_INFLATED: u64 = 1 << 30;
+
 /// Reads EPSS scores: FIRST's daily CSV (`#model_version:…,score_date:…`, then a
 /// `cve,epss,percentile` header, then rows), or the `CVE;epss;percentile` form without a
 /// header that some mirrors write. Gzip is taken off first. A malformed row is counted in
 /// the returned number and skipped.
 pub fn parse_epss(bytes: &[u8]) -> Result<(Facts, usize), String> {
-    let text: std::borrow::Cow<'_, [u8]> = if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        use std::io::Read;
-        flate2::read::GzDecoder::new(bytes)
-            .take(1 << 30)
-            .read_to_end(&mut out)
-            .map_err(|e| format!("gzip: {e}"))?;
-        out.into()
-    } else {
-        bytes.into()
-    };
+    let text = crate::source::gunzip_if_gzip(bytes, MAX_EPSS_INFLATED)?;
     let text = std::str::from_utf8(&text).map_err(|e| format!("not UTF-8: {e}"))?;
     let mut date = None;
     let mut out = Facts::new();
@@ -647,18 +650,22 @@ pub fn precedence(r: &Rating, os_package: bool) -> (u8, u8) {
     (class, version)
 }
 
-/// The rating that wins under [`precedence`], among those with a bucket.
+/// The order ratings are listed in: those with a bucket first, then by [`precedence`]; the
+/// same source and version twice (two CNA v3.1 entries): the higher score first.
+pub fn order(a: &Rating, b: &Rating, os_package: bool) -> std::cmp::Ordering {
+    (a.severity == Severity::Unknown)
+        .cmp(&(b.severity == Severity::Unknown))
+        .then_with(|| precedence(a, os_package).cmp(&precedence(b, os_package)))
+        .then_with(|| b.score.unwrap_or(0.0).total_cmp(&a.score.unwrap_or(0.0)))
+        .then_with(|| a.vector.cmp(&b.vector))
+}
+
+/// The rating that wins under [`order`], among those with a bucket.
 pub fn pick(ratings: &[Rating], os_package: bool) -> Option<&Rating> {
     ratings
         .iter()
         .filter(|r| r.severity != Severity::Unknown)
-        .min_by(|a, b| {
-            precedence(a, os_package)
-                .cmp(&precedence(b, os_package))
-                // Same source and version twice (two CNA v3.1 entries): the higher score.
-                .then_with(|| b.score.unwrap_or(0.0).total_cmp(&a.score.unwrap_or(0.0)))
-                .then_with(|| a.vector.cmp(&b.vector))
-        })
+        .min_by(|a, b| order(a, b, os_package))
 }
 
 #[cfg(test)]

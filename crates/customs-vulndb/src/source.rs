@@ -246,7 +246,8 @@ pub(crate) fn load(source: &Source, warnings: &mut Vec<String>) -> Result<Loaded
         }
         SourceKind::Facts => {
             let bytes = fetch::read_all(&source.location)?;
-            let json = gunzip_if_gzip(&bytes).map_err(|e| Error::source(&source.location, e))?;
+            let json = gunzip_if_gzip(&bytes, MAX_INFLATED)
+                .map_err(|e| Error::source(&source.location, e))?;
             add_json(&json, &source.location, &mut loaded, warnings);
         }
         SourceKind::SecDb => {
@@ -292,22 +293,26 @@ pub(crate) fn load(source: &Source, warnings: &mut Vec<String>) -> Result<Loaded
 }
 
 /// Most bytes a gzipped fact file may inflate to (NVD's largest yearly feed is ~400 MB).
-const MAX_INFLATED: u64 = 2 << 30;
+pub(crate) const MAX_INFLATED: u64 = 2 << 30;
 
-/// The bytes, gunzipped when they start with gzip's magic; bounded by [`MAX_INFLATED`].
-pub(crate) fn gunzip_if_gzip(bytes: &[u8]) -> std::result::Result<Vec<u8>, String> {
+/// The bytes, gunzipped when they start with gzip's magic; more than `max` inflated bytes
+/// is an error, never a silent cut.
+pub(crate) fn gunzip_if_gzip(
+    bytes: &[u8],
+    max: u64,
+) -> std::result::Result<std::borrow::Cow<'_, [u8]>, String> {
     if !bytes.starts_with(&[0x1f, 0x8b]) {
-        return Ok(bytes.to_vec());
+        return Ok(bytes.into());
     }
     let mut out = Vec::new();
     flate2::read::MultiGzDecoder::new(bytes)
-        .take(MAX_INFLATED + 1)
+        .take(max + 1)
         .read_to_end(&mut out)
         .map_err(|e| format!("gzip: {e}"))?;
-    if out.len() as u64 > MAX_INFLATED {
-        return Err(format!("inflates to more than {MAX_INFLATED} bytes"));
+    if out.len() as u64 > max {
+        return Err(format!("inflates to more than {max} bytes"));
     }
-    Ok(out)
+    Ok(out.into())
 }
 
 fn is_zip(path: &Path) -> Result<bool> {

@@ -203,7 +203,8 @@ fn check_facts(kind: Kind, path: &Path, url: &str) -> Result<()> {
                 }
             }),
         Kind::Kev | Kind::Nvd => {
-            let json = crate::source::gunzip_if_gzip(&bytes).map_err(bad)?;
+            let json =
+                crate::source::gunzip_if_gzip(&bytes, crate::source::MAX_INFLATED).map_err(bad)?;
             let kind = if kind == Kind::Kev {
                 crate::rating::DocumentKind::Kev
             } else {

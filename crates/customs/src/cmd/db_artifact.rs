@@ -57,8 +57,11 @@ pub fn push(
     key: &customs_sign::keys::PrivateKey,
 ) -> Result<Digest> {
     // Only a database that opens and verifies is published.
-    customs_vulndb::Database::open(db)
-        .with_context(|| format!("{} is not a usable database", db.display()))?;
+    let created = customs_vulndb::Database::open(db)
+        .with_context(|| format!("{} is not a usable database", db.display()))?
+        .metadata()
+        .built_at
+        .clone();
     let (digest, size) = sha256_file(db)?;
     let signature = key.sign(&signed_statement(&digest, size))?;
     let repo = reference.repo();
@@ -75,10 +78,6 @@ pub fn push(
         UploadMode::Monolithic,
         None,
     )?;
-    let created = customs_vulndb::Database::open(db)?
-        .metadata()
-        .built_at
-        .clone();
     let manifest = serde_json::json!({
         "schemaVersion": 2,
         "mediaType": MANIFEST_TYPE,
