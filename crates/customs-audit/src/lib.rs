@@ -24,7 +24,6 @@
 pub mod cfg;
 pub mod eol;
 pub mod redact;
-pub mod render;
 pub mod rules;
 pub mod secrets;
 mod time;
@@ -57,8 +56,6 @@ pub enum AuditError {
     UnknownRule(String),
     #[error("invalid audit option: {0}")]
     InvalidOption(String),
-    #[error("rendering the report: {0}")]
-    Render(String),
 }
 
 /// Where a finding was seen. Every field is optional; layers are named by diff-id and index.

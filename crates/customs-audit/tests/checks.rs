@@ -1,15 +1,13 @@
 //! Each rule against a violating image and its clean twin. Images are OCI layouts written by
-//! `support::ocibuild`; the clean twin is the same image with the one violation removed, and
+//! `customs_testkit::ocibuild`; the clean twin is the same image with the one violation removed, and
 //! it must raise no finding for that rule. `now` is pinned to 2026-12-01.
-
-mod support;
 
 use std::sync::Arc;
 
 use customs_audit::{audit, AuditOptions, AuditReport, Finding, Severity};
 use customs_image::{Image, OpenOptions};
+use customs_testkit::ocibuild::{base_layer, build, dir, file, symlink, whiteout, Entry, Spec};
 use serde_json::{json, Value};
-use support::ocibuild::{base_layer, build, dir, file, symlink, whiteout, Entry, Spec};
 
 /// 2026-12-01T00:00:00Z.
 const NOW: i64 = 1_796_083_200;
@@ -276,7 +274,7 @@ fn secret_in_env_is_flagged_and_masked() {
     ));
     let f = found(&r, "CUS-SEC-001");
     assert_eq!(f.len(), 2, "{f:#?}");
-    let json = customs_audit::render::json(&r).unwrap();
+    let json = serde_json::to_string_pretty(&r).unwrap() + "\n";
     assert!(!json.contains("AKIAQWERTYUIOPASDFGH") && !json.contains("hunter22"));
     assert!(json.contains("AKIA****"));
     assert!(found(&run(&clean()), "CUS-SEC-001").is_empty());

@@ -1,13 +1,11 @@
 //! The audit reads untrusted bytes (system files, file contents, config strings): none of
 //! them may make it panic.
 
-mod support;
-
 use customs_audit::{audit, secrets, AuditOptions};
 use customs_image::{Image, OpenOptions};
+use customs_testkit::ocibuild::{base_layer, build, file, Spec};
 use proptest::prelude::*;
 use serde_json::json;
-use support::ocibuild::{base_layer, build, file, Spec};
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]

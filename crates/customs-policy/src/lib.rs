@@ -23,7 +23,6 @@
 
 pub mod cfg;
 pub mod diags;
-pub mod render;
 
 use std::path::PathBuf;
 

@@ -24,11 +24,13 @@
 
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod cyclonedx;
 pub mod error;
 mod ids;
 pub mod json;
 mod license;
+pub mod policy;
 pub mod sarif;
 pub mod spdx;
 pub mod subject;

@@ -4,4 +4,5 @@
 //! It is a dev-dependency only; nothing here ships in the binary.
 
 pub mod oci;
+pub mod ocibuild;
 pub mod registry;

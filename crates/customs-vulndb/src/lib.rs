@@ -22,6 +22,7 @@ pub mod finding;
 pub mod matcher;
 pub mod osv;
 pub mod rating;
+pub mod scan;
 pub mod secdb;
 pub mod source;
 pub mod suppress;
@@ -34,6 +35,10 @@ pub use error::{Error, Result};
 pub use finding::{Finding, FixStatus, Severity, SeveritySource};
 pub use matcher::{match_inventory, match_package, MatchResult};
 pub use rating::{CveFacts, Epss, Kev, Rating};
+pub use scan::{scan, ScanOutcome, Suppression};
 pub use source::{Source, SourceInfo, SourceKind};
-pub use suppress::{suppress, IgnoreFile, Suppressed, SuppressedBy, VexDocument};
+pub use suppress::{
+    suppress, IgnoreFile, Suppressed, SuppressedBy, SuppressedFinding, VexDocument,
+    DEFAULT_IGNOREFILES,
+};
 pub use update::{update, update_with, UpdateEvent, UpdateOptions, UpdateReport};

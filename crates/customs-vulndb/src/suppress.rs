@@ -1,9 +1,13 @@
-//! Suppressing findings the user has judged: a `.customsignore` file (YAML, one entry per
-//! vulnerability, optionally narrowed to a package and given an expiry date) and OpenVEX
-//! documents (statements whose status is `not_affected` or `fixed`). Suppressed findings are
-//! kept, with the reason, so reports can count them.
+//! Suppressing findings the user has judged: an ignore file and OpenVEX documents
+//! (statements whose status is `not_affected` or `fixed`). Suppressed findings are kept, with
+//! the reason, so reports can count them, and every ignore entry that suppressed nothing is
+//! named in a warning (cargo-deny's unused-ignore rule): a stale entry is a hole waiting for
+//! the next CVE with that id.
 //!
-//! The ignore file:
+//! Three ignore-file formats are read, told apart by content:
+//!
+//! customs' own `.customsignore` (YAML, one entry per vulnerability, optionally narrowed to a
+//! package and given an expiry date):
 //!
 //! ```yaml
 //! ignore:
@@ -13,11 +17,26 @@
 //!     expires: 2026-12-31        # optional: suppresses up to and including this day (UTC)
 //!     reason: not reachable from our code
 //! ```
+//!
+//! Trivy's `.trivyignore.yaml` (`vulnerabilities[]` with `id`, `paths`, `purls`, `expired_at`
+//! and `statement`; the `misconfigurations`, `secrets` and `licenses` sections are accepted and
+//! have nothing to suppress in a vulnerability scan):
+//!
+//! ```yaml
+//! vulnerabilities:
+//!   - id: CVE-2023-3817
+//!     purls: ["pkg:deb/debian/libssl1.1"]
+//!     expired_at: 2026-09-01
+//!     statement: Accept the risk
+//! ```
+//!
+//! and Trivy's plain `.trivyignore`: one id per line, `#` comments, and an optional
+//! `exp:YYYY-MM-DD` after the id.
 
 use std::path::{Path, PathBuf};
 
 use customs_inventory::sbom_input::Purl;
-use customs_inventory::Package;
+use customs_inventory::{Package, Warning};
 use jiff::civil::Date;
 use serde::Deserialize;
 
@@ -43,9 +62,15 @@ pub enum SuppressError {
 pub struct IgnoreEntry {
     pub id: String,
     pub package: Option<String>,
-    pub purl: Option<String>,
+    /// Package URLs, any of which may match (empty: any package).
+    pub purls: Vec<String>,
+    /// Paths of the files a package was read from (`.trivyignore.yaml`'s `paths`), any of
+    /// which may match, compared without a leading `/` (empty: any location).
+    pub paths: Vec<String>,
     pub expires: Option<Date>,
     pub reason: Option<String>,
+    /// Where the entry is, for warnings: `line N` (plain format) or `entry N` (YAML).
+    pub position: String,
 }
 
 /// A parsed `.customsignore`.
@@ -62,6 +87,98 @@ struct RawIgnoreFile {
     ignore: Vec<RawEntry>,
 }
 
+/// `.trivyignore.yaml`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTrivyFile {
+    #[serde(default)]
+    vulnerabilities: Option<Vec<RawTrivyEntry>>,
+    #[serde(default)]
+    misconfigurations: serde_norway::Value,
+    #[serde(default)]
+    secrets: serde_norway::Value,
+    #[serde(default)]
+    licenses: serde_norway::Value,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTrivyEntry {
+    id: String,
+    #[serde(default)]
+    paths: Vec<String>,
+    #[serde(default)]
+    purls: Vec<String>,
+    #[serde(default)]
+    expired_at: Option<serde_norway::Value>,
+    #[serde(default)]
+    statement: Option<String>,
+}
+
+/// Which format an ignore file's text is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Customs,
+    TrivyYaml,
+    TrivyPlain,
+}
+
+/// Tells the formats apart by their first meaningful line: a top-level `ignore:` is customs',
+/// `vulnerabilities:` (or another of Trivy's sections) is `.trivyignore.yaml`, anything else is
+/// the plain one-id-a-line format.
+fn format_of(text: &str) -> Format {
+    let first = text
+        .lines()
+        .map(str::trim_end)
+        .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#') && *l != "---");
+    match first {
+        Some(l) if l.starts_with("ignore:") => Format::Customs,
+        Some(l)
+            if [
+                "vulnerabilities:",
+                "misconfigurations:",
+                "secrets:",
+                "licenses:",
+            ]
+            .iter()
+            .any(|k| l.starts_with(k)) =>
+        {
+            Format::TrivyYaml
+        }
+        _ => Format::TrivyPlain,
+    }
+}
+
+/// A `YYYY-MM-DD` day from a YAML value (string or the YAML date scalar serde reads as one).
+fn yaml_date(
+    value: Option<serde_norway::Value>,
+    what: &str,
+    err: &dyn Fn(String) -> SuppressError,
+) -> Result<Option<Date>, SuppressError> {
+    match value {
+        None | Some(serde_norway::Value::Null) => Ok(None),
+        Some(serde_norway::Value::String(s)) => {
+            Ok(Some(s.trim().parse::<Date>().map_err(|x| {
+                err(format!("{what}: {s:?} is not a YYYY-MM-DD date: {x}"))
+            })?))
+        }
+        Some(other) => Err(err(format!(
+            "{what} must be a YYYY-MM-DD date, not {other:?}"
+        ))),
+    }
+}
+
+fn check_purl(
+    p: &str,
+    what: &str,
+    err: &dyn Fn(String) -> SuppressError,
+) -> Result<(), SuppressError> {
+    if Purl::parse(p).is_none() {
+        return Err(err(format!("{what}: {p:?} is not a package URL")));
+    }
+    Ok(())
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawEntry {
@@ -76,60 +193,34 @@ struct RawEntry {
     reason: Option<String>,
 }
 
+/// The ignore files looked for, in this order, when none is named: customs' own, then the
+/// two Trivy users already have.
+pub const DEFAULT_IGNOREFILES: [&str; 3] = [".customsignore", ".trivyignore.yaml", ".trivyignore"];
+
 impl IgnoreFile {
-    /// Parses the YAML text of an ignore file; `path` names it in errors. An empty file
-    /// ignores nothing.
+    /// The first of [`DEFAULT_IGNOREFILES`] that is a file in `dir`, parsed; `None` when there
+    /// is none.
+    pub fn discover(dir: &Path) -> Result<Option<IgnoreFile>, SuppressError> {
+        DEFAULT_IGNOREFILES
+            .iter()
+            .map(|name| dir.join(name))
+            .find(|p| p.is_file())
+            .map(|p| IgnoreFile::load(&p))
+            .transpose()
+    }
+
+    /// Parses the text of an ignore file in any of the three formats; `path` names it in
+    /// errors. An empty file ignores nothing.
     pub fn parse(text: &str, path: &Path) -> Result<IgnoreFile, SuppressError> {
         let err = |reason: String| SuppressError::Ignore {
             path: path.to_path_buf(),
             reason,
         };
-        if text.trim().is_empty() {
-            return Ok(IgnoreFile {
-                path: path.to_path_buf(),
-                entries: Vec::new(),
-            });
-        }
-        let raw: RawIgnoreFile = serde_norway::from_str(text).map_err(|e| err(e.to_string()))?;
-        let mut entries = Vec::with_capacity(raw.ignore.len());
-        for (i, e) in raw.ignore.into_iter().enumerate() {
-            let n = i + 1;
-            if e.id.trim().is_empty() {
-                return Err(err(format!("entry {n}: id is empty")));
-            }
-            if let Some(p) = &e.purl {
-                if Purl::parse(p).is_none() {
-                    return Err(err(format!(
-                        "entry {n} ({}): {p:?} is not a package URL",
-                        e.id
-                    )));
-                }
-            }
-            let expires = match e.expires {
-                None | Some(serde_norway::Value::Null) => None,
-                Some(serde_norway::Value::String(s)) => {
-                    Some(s.trim().parse::<Date>().map_err(|x| {
-                        err(format!(
-                            "entry {n} ({}): expires {s:?} is not a YYYY-MM-DD date: {x}",
-                            e.id
-                        ))
-                    })?)
-                }
-                Some(other) => {
-                    return Err(err(format!(
-                        "entry {n} ({}): expires must be a YYYY-MM-DD date, not {other:?}",
-                        e.id
-                    )))
-                }
-            };
-            entries.push(IgnoreEntry {
-                id: e.id.trim().to_string(),
-                package: e.package.filter(|p| !p.is_empty()),
-                purl: e.purl.filter(|p| !p.is_empty()),
-                expires,
-                reason: e.reason,
-            });
-        }
+        let entries = match format_of(text) {
+            Format::Customs => parse_customs(text, &err)?,
+            Format::TrivyYaml => parse_trivy_yaml(text, &err)?,
+            Format::TrivyPlain => parse_trivy_plain(text, &err)?,
+        };
         Ok(IgnoreFile {
             path: path.to_path_buf(),
             entries,
@@ -146,6 +237,112 @@ impl IgnoreFile {
     }
 }
 
+fn parse_customs(
+    text: &str,
+    err: &dyn Fn(String) -> SuppressError,
+) -> Result<Vec<IgnoreEntry>, SuppressError> {
+    let raw: RawIgnoreFile = serde_norway::from_str(text).map_err(|e| err(e.to_string()))?;
+    let mut entries = Vec::with_capacity(raw.ignore.len());
+    for (i, e) in raw.ignore.into_iter().enumerate() {
+        let n = i + 1;
+        if e.id.trim().is_empty() {
+            return Err(err(format!("entry {n}: id is empty")));
+        }
+        let what = format!("entry {n} ({})", e.id.trim());
+        if let Some(p) = &e.purl {
+            check_purl(p, &what, err)?;
+        }
+        entries.push(IgnoreEntry {
+            id: e.id.trim().to_string(),
+            package: e.package.filter(|p| !p.is_empty()),
+            purls: e.purl.into_iter().filter(|p| !p.is_empty()).collect(),
+            paths: Vec::new(),
+            expires: yaml_date(e.expires, &format!("{what}: expires"), err)?,
+            reason: e.reason,
+            position: format!("entry {n}"),
+        });
+    }
+    Ok(entries)
+}
+
+fn parse_trivy_yaml(
+    text: &str,
+    err: &dyn Fn(String) -> SuppressError,
+) -> Result<Vec<IgnoreEntry>, SuppressError> {
+    let raw: RawTrivyFile = serde_norway::from_str(text).map_err(|e| err(e.to_string()))?;
+    let _ = (&raw.misconfigurations, &raw.secrets, &raw.licenses);
+    let mut entries = Vec::new();
+    for (i, e) in raw
+        .vulnerabilities
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
+        let n = i + 1;
+        if e.id.trim().is_empty() {
+            return Err(err(format!("vulnerabilities entry {n}: id is empty")));
+        }
+        let what = format!("vulnerabilities entry {n} ({})", e.id.trim());
+        for p in &e.purls {
+            check_purl(p, &what, err)?;
+        }
+        entries.push(IgnoreEntry {
+            id: e.id.trim().to_string(),
+            package: None,
+            purls: e.purls,
+            paths: e
+                .paths
+                .iter()
+                .map(|p| p.trim_start_matches('/').to_string())
+                .collect(),
+            expires: yaml_date(e.expired_at, &format!("{what}: expired_at"), err)?,
+            reason: e.statement,
+            position: format!("entry {n}"),
+        });
+    }
+    Ok(entries)
+}
+
+/// `.trivyignore`: `ID [exp:YYYY-MM-DD]` a line; `#` starts a comment anywhere on a line.
+fn parse_trivy_plain(
+    text: &str,
+    err: &dyn Fn(String) -> SuppressError,
+) -> Result<Vec<IgnoreEntry>, SuppressError> {
+    let mut entries = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let n = i + 1;
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let mut fields = line.split_whitespace();
+        let id = fields.next().unwrap_or_default();
+        let mut expires = None;
+        for field in fields {
+            let Some(day) = field.strip_prefix("exp:") else {
+                return Err(err(format!(
+                    "line {n}: {field:?} after the id is not exp:YYYY-MM-DD"
+                )));
+            };
+            expires = Some(day.parse::<Date>().map_err(|x| {
+                err(format!(
+                    "line {n} ({id}): {day:?} is not a YYYY-MM-DD date: {x}"
+                ))
+            })?);
+        }
+        entries.push(IgnoreEntry {
+            id: id.to_string(),
+            package: None,
+            purls: Vec::new(),
+            paths: Vec::new(),
+            expires,
+            reason: None,
+            position: format!("line {n}"),
+        });
+    }
+    Ok(entries)
+}
+
 impl IgnoreEntry {
     fn expired(&self, today: Date) -> bool {
         self.expires.is_some_and(|e| e < today)
@@ -160,10 +357,16 @@ impl IgnoreEntry {
                 return false;
             }
         }
-        if let Some(p) = &self.purl {
-            if !purl_matches(p, &f.package) {
-                return false;
-            }
+        if !self.purls.is_empty() && !self.purls.iter().any(|p| purl_matches(p, &f.package)) {
+            return false;
+        }
+        if !self.paths.is_empty()
+            && !f.package.locations.iter().any(|l| {
+                let l = l.trim_start_matches('/');
+                self.paths.iter().any(|p| p == l)
+            })
+        {
+            return false;
         }
         true
     }
@@ -391,7 +594,7 @@ pub enum SuppressedBy {
 
 /// A finding taken out of the results, and why.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Suppression {
+pub struct SuppressedFinding {
     pub finding: Finding,
     pub by: SuppressedBy,
 }
@@ -400,9 +603,10 @@ pub struct Suppression {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Suppressed {
     pub kept: Vec<Finding>,
-    pub suppressed: Vec<Suppression>,
-    /// Expired ignore entries, one message each.
-    pub warnings: Vec<String>,
+    pub suppressed: Vec<SuppressedFinding>,
+    /// Expired ignore entries and entries that suppressed nothing, one warning each, with
+    /// the ignore file as the path.
+    pub warnings: Vec<Warning>,
 }
 
 /// Applies an ignore file and VEX documents to `findings`, as of `today` (UTC).
@@ -419,23 +623,34 @@ pub fn suppress(
     today: Date,
 ) -> Suppressed {
     let mut out = Suppressed::default();
+    let warn = |file: &IgnoreFile, message: String| Warning {
+        path: file.path.display().to_string(),
+        layer: None,
+        message,
+    };
     let active: Vec<&IgnoreEntry> = match ignore {
         Some(file) => {
             for e in file.entries.iter().filter(|e| e.expired(today)) {
-                out.warnings.push(format!(
-                    "{}: the entry for {} expired on {}; it no longer suppresses anything",
-                    file.path.display(),
-                    e.id,
-                    e.expires.map(|d| d.to_string()).unwrap_or_default()
+                out.warnings.push(warn(
+                    file,
+                    format!(
+                        "the entry for {} ({}) expired on {}; it no longer suppresses anything",
+                        e.id,
+                        e.position,
+                        e.expires.map(|d| d.to_string()).unwrap_or_default()
+                    ),
                 ));
             }
             file.entries.iter().filter(|e| !e.expired(today)).collect()
         }
         None => Vec::new(),
     };
+    let mut used = vec![false; active.len()];
     for f in findings {
-        if let Some(e) = active.iter().find(|e| e.matches(&f)) {
-            out.suppressed.push(Suppression {
+        if let Some(i) = active.iter().position(|e| e.matches(&f)) {
+            used[i] = true;
+            let e = active[i];
+            out.suppressed.push(SuppressedFinding {
                 by: SuppressedBy::IgnoreFile {
                     id: e.id.clone(),
                     reason: e.reason.clone(),
@@ -460,7 +675,7 @@ pub fn suppress(
             }
         }
         match decisive {
-            Some((doc, s)) if s.status.suppresses() => out.suppressed.push(Suppression {
+            Some((doc, s)) if s.status.suppresses() => out.suppressed.push(SuppressedFinding {
                 by: SuppressedBy::Vex {
                     document: doc.path.clone(),
                     status: s.status,
@@ -471,15 +686,18 @@ pub fn suppress(
             _ => out.kept.push(f),
         }
     }
+    if let Some(file) = ignore {
+        for (e, _) in active.iter().zip(&used).filter(|(_, used)| !**used) {
+            out.warnings.push(warn(
+                file,
+                format!(
+                    "the entry for {} ({}) matched no finding; remove it, or it will silently suppress the next finding with that id",
+                    e.id, e.position
+                ),
+            ));
+        }
+    }
     out
-}
-
-/// Today's date in UTC, for [`suppress`].
-pub fn today_utc() -> Date {
-    let days = jiff::Timestamp::now().as_second().div_euclid(86_400);
-    jiff::civil::date(1970, 1, 1)
-        .checked_add(jiff::Span::new().days(days))
-        .unwrap_or(jiff::civil::date(1970, 1, 1))
 }
 
 #[cfg(test)]
@@ -603,8 +821,136 @@ mod tests {
     }
 
     #[test]
-    fn today_is_a_plausible_date() {
-        assert!(today_utc() > date("2024-01-01"));
+    fn trivy_plain_format_reads_ids_comments_and_expiry() {
+        let file = IgnoreFile::parse(
+            "# accepted\nCVE-1\n\nCVE-2 exp:2025-12-31  # past\nGHSA-x # trailing\n",
+            Path::new(".trivyignore"),
+        )
+        .unwrap();
+        let ids: Vec<_> = file.entries.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["CVE-1", "CVE-2", "GHSA-x"]);
+        assert_eq!(file.entries[1].expires, Some(date("2025-12-31")));
+        assert_eq!(file.entries[1].position, "line 4");
+        let r = suppress(
+            vec![
+                finding("GHSA-1", &["CVE-1"], "libssl1.1", SSL),
+                finding("CVE-2", &[], "libssl1.1", SSL),
+            ],
+            Some(&file),
+            &[],
+            date("2026-01-01"),
+        );
+        assert_eq!((r.suppressed.len(), r.kept.len()), (1, 1));
+        // CVE-2 expired; GHSA-x matched nothing: one warning each, naming the file.
+        let messages: Vec<_> = r.warnings.iter().map(|w| w.message.as_str()).collect();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(messages[0].contains("CVE-2 (line 4) expired on 2025-12-31"));
+        assert!(messages[1].contains("GHSA-x (line 5) matched no finding"));
+        assert!(r.warnings.iter().all(|w| w.path == ".trivyignore"));
+        assert!(IgnoreFile::parse("CVE-1 until:2025-01-01\n", Path::new("t")).is_err());
+        assert!(IgnoreFile::parse("CVE-1 exp:someday\n", Path::new("t")).is_err());
+    }
+
+    #[test]
+    fn trivy_yaml_format_reads_purls_paths_and_expired_at() {
+        let text = "vulnerabilities:\n  - id: CVE-1\n    purls:\n      - pkg:apk/alpine/libssl1.1\n    statement: accepted\n  - id: CVE-2\n    paths: [\"/lib/apk/db/installed\"]\n  - id: CVE-3\n    expired_at: 2025-01-01\nmisconfigurations:\n  - id: AVD-DS-0002\nsecrets:\nlicenses:\n";
+        let file = IgnoreFile::parse(text, Path::new(".trivyignore.yaml")).unwrap();
+        assert_eq!(file.entries.len(), 3);
+        assert_eq!(file.entries[0].reason.as_deref(), Some("accepted"));
+        assert_eq!(file.entries[1].paths, ["lib/apk/db/installed"]);
+        let mut in_db = finding("CVE-2", &[], "libssl1.1", SSL);
+        in_db.package.locations = vec!["/lib/apk/db/installed".into()];
+        let mut elsewhere = finding("CVE-2", &[], "libssl1.1", SSL);
+        elsewhere.package.locations = vec!["/usr/lib/other".into()];
+        let r = suppress(
+            vec![
+                finding("CVE-1", &[], "libssl1.1", SSL),
+                finding(
+                    "CVE-1",
+                    &[],
+                    "libcrypto1.1",
+                    "pkg:apk/alpine/libcrypto1.1@1",
+                ),
+                in_db,
+                elsewhere,
+            ],
+            Some(&file),
+            &[],
+            date("2026-01-01"),
+        );
+        assert_eq!(r.suppressed.len(), 2);
+        assert_eq!(r.kept.len(), 2);
+        assert_eq!(
+            r.warnings.len(),
+            1,
+            "only the expired CVE-3: {:?}",
+            r.warnings
+        );
+        for bad in [
+            "vulnerabilities:\n  - id: X\n    purls: [npm/x]\n",
+            "vulnerabilities:\n  - id: X\n    expired_at: soon\n",
+            "vulnerabilities:\n  - id: X\n    path: a\n",
+            "vulnerabilities:\n  - id: \"\"\n",
+        ] {
+            assert!(
+                IgnoreFile::parse(bad, Path::new("t.yaml")).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn unused_customs_entries_warn_and_used_ones_do_not() {
+        let file = IgnoreFile::parse(
+            "ignore:\n  - id: CVE-1\n  - id: CVE-9\n    reason: gone since the base bump\n",
+            Path::new(".customsignore"),
+        )
+        .unwrap();
+        let r = suppress(
+            vec![finding("CVE-1", &[], "libssl1.1", SSL)],
+            Some(&file),
+            &[],
+            date("2026-01-01"),
+        );
+        assert_eq!(r.suppressed.len(), 1);
+        assert_eq!(r.warnings.len(), 1);
+        assert!(r.warnings[0]
+            .message
+            .contains("CVE-9 (entry 2) matched no finding"));
+    }
+
+    #[test]
+    fn discover_prefers_customs_then_trivy_yaml_then_plain() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(IgnoreFile::discover(dir.path()).unwrap().is_none());
+        std::fs::write(dir.path().join(".trivyignore"), "CVE-3\n").unwrap();
+        assert_eq!(
+            IgnoreFile::discover(dir.path()).unwrap().unwrap().entries[0].id,
+            "CVE-3"
+        );
+        std::fs::write(
+            dir.path().join(".trivyignore.yaml"),
+            "vulnerabilities:\n  - id: CVE-2\n",
+        )
+        .unwrap();
+        assert_eq!(
+            IgnoreFile::discover(dir.path()).unwrap().unwrap().entries[0].id,
+            "CVE-2"
+        );
+        std::fs::write(
+            dir.path().join(".customsignore"),
+            "ignore:\n  - id: CVE-1\n",
+        )
+        .unwrap();
+        assert_eq!(
+            IgnoreFile::discover(dir.path()).unwrap().unwrap().entries[0].id,
+            "CVE-1"
+        );
+        std::fs::write(dir.path().join(".customsignore"), "ignore: [").unwrap();
+        assert!(
+            IgnoreFile::discover(dir.path()).is_err(),
+            "a broken file is an error, not skipped"
+        );
     }
 
     proptest::proptest! {

@@ -1,8 +1,10 @@
 //! The `customs` command line: argument parsing and wiring only. Each subcommand lives in
 //! `cmd/` and calls into the library crates.
 
+mod clock;
 mod cmd;
 mod progress;
+mod warnings;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -99,6 +101,10 @@ fn main() -> ExitCode {
             eprintln!("note: --show-secrets ignored: the output is not a terminal");
         }
         customs_audit::redact::reveal(to_terminal);
+    }
+    if let Err(e) = clock::init() {
+        eprintln!("error: {e:#}");
+        return ExitCode::from(2);
     }
     let result = match cli.command {
         Command::Inspect(a) => cmd::inspect::run(a),

@@ -58,10 +58,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
 ];
 
 /// Arrows outside the shape that exist today, to be removed.
-const PENDING: &[(&str, &str)] = &[
-    ("customs-audit", "customs-report"),
-    ("customs-policy", "customs-report"),
-];
+const PENDING: &[(&str, &str)] = &[];
 
 #[test]
 fn workspace_crates_depend_only_along_the_allowed_arrows() {

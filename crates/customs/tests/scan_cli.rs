@@ -448,8 +448,13 @@ fn ignore_file_suppresses_by_alias_and_expired_entries_warn_and_do_not() {
         ),
     )
     .unwrap();
-    // Found in the current directory without --ignorefile.
-    let out = customs_in(Some(dir.path()), &["scan", "-f", "json", &img], &[]);
+    // Found in the current directory without --ignorefile. Expiry is judged on the run's one
+    // clock, so SOURCE_DATE_EPOCH (0 in this harness) decides what "today" is: 2026-12-01 here.
+    let out = customs_in(
+        Some(dir.path()),
+        &["scan", "-f", "json", &img],
+        &[("SOURCE_DATE_EPOCH", "1796083200")],
+    );
     let doc = json_of(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("expired on 2000-01-01"), "{stderr}");
@@ -468,6 +473,55 @@ fn ignore_file_suppresses_by_alias_and_expired_entries_warn_and_do_not() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown field"));
+}
+
+#[test]
+fn trivy_ignore_files_work_as_they_are_and_unused_entries_warn() {
+    let img = image("app-multi.oci.tar");
+    let all = scan_json(&img);
+    let n = findings(&all).len();
+    let (id, aliases) = urllib3_finding(&all);
+    // Plain .trivyignore, found in the current directory: one alias that suppresses, one id
+    // that matches nothing in this image.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".trivyignore"),
+        format!("# accepted\n{} exp:2999-12-31\nCVE-1999-0001\n", aliases[0]),
+    )
+    .unwrap();
+    let out = customs_in(Some(dir.path()), &["scan", "-f", "json", &img], &[]);
+    let doc = json_of(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(findings(&doc).len(), n - 1, "{stderr}");
+    assert!(!findings(&doc).iter().any(|f| f["id"] == id.as_str()));
+    assert!(
+        stderr.contains(".trivyignore: the entry for CVE-1999-0001 (line 3) matched no finding"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains(&format!("entry for {} ", aliases[0])),
+        "{stderr}"
+    );
+
+    // .trivyignore.yaml wins over the plain file; purls narrow an entry to one package.
+    std::fs::write(
+        dir.path().join(".trivyignore.yaml"),
+        format!(
+            "vulnerabilities:\n  - id: {alias}\n    purls: [\"pkg:pypi/urllib3\"]\n    statement: test\n  - id: {alias}\n    purls: [\"pkg:pypi/not-installed\"]\nmisconfigurations:\nsecrets:\nlicenses:\n",
+            alias = aliases[0]
+        ),
+    )
+    .unwrap();
+    let out = customs_in(Some(dir.path()), &["scan", "-f", "json", &img], &[]);
+    let doc = json_of(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(findings(&doc).len(), n - 1, "{stderr}");
+    assert_eq!(doc["summary"]["suppressed"], 1);
+    assert!(stderr.contains("(entry 2) matched no finding"), "{stderr}");
+    assert!(
+        !stderr.contains("CVE-1999-0001"),
+        "the plain file is not read: {stderr}"
+    );
 }
 
 #[test]

@@ -43,19 +43,12 @@ pub struct Args {
     pub image_args: ImageArgs,
 }
 
-/// `now` for age checks: `SOURCE_DATE_EPOCH` when set, so runs are reproducible.
-pub fn now_from_env() -> Option<i64> {
-    std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-}
-
 pub fn run(args: Args) -> Result<ExitCode> {
     let image = args.image_args.open(&args.image)?;
     let mut opts = AuditOptions {
         allowed_registries: args.allowed_registry.clone(),
         max_age_days: args.max_age_days,
-        now: now_from_env(),
+        now: Some(crate::clock::get().unix()),
         ..AuditOptions::default()
     };
     if !args.rules.is_empty() {
@@ -81,9 +74,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let report =
         customs_audit::audit(&image, &opts).with_context(|| format!("auditing {}", image.name))?;
     let text = match args.format.as_str() {
-        "json" => customs_audit::render::json(&report)?,
-        "sarif" => customs_audit::render::sarif(&report, env!("CARGO_PKG_VERSION"))?,
-        _ => customs_audit::render::table(&report),
+        "json" => customs_report::audit::json(&report)?,
+        "sarif" => customs_report::audit::sarif(&report, env!("CARGO_PKG_VERSION"))?,
+        _ => customs_report::audit::table(&report),
     };
     crate::cmd::sbom::emit(args.output.as_ref(), &text)?;
     if args.exit_code != 0 && !report.findings.is_empty() {

@@ -3,23 +3,21 @@
 //! and age, the best-practice audit), evaluates them with customs-policy, prints every
 //! violated rule with its reason, and exits 1 on any violation, 0 when clean, 2 on errors.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use customs_image::{Image, Target};
-use customs_policy::render::{self, Outcome};
+use customs_inventory::Warning;
 use customs_policy::{AttestationOutcome, CheckInput, ImageAge, KeyOutcome, Policy};
+use customs_report::policy::{self as render, Outcome};
 use customs_sign::store::SignatureStore;
 use customs_sign::verify_image::{verify_attestations, verify_signatures};
-use customs_vulndb::{IgnoreFile, VexDocument};
 
-use crate::cmd::db::{self, DbArg};
 use crate::cmd::image_args::ImageArgs;
 use crate::cmd::key::load_public_key;
 use crate::cmd::sbom;
-use crate::cmd::scan::DEFAULT_IGNOREFILE;
+use crate::cmd::vuln_args::VulnArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -35,18 +33,8 @@ pub struct Args {
     /// Write to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Ignore file applied to the scan [default: .customsignore in the current directory, if
-    /// present].
-    #[arg(long, value_name = "PATH")]
-    pub ignorefile: Option<PathBuf>,
-    /// OpenVEX document whose not_affected/fixed statements suppress findings. Repeatable.
-    #[arg(long, value_name = "FILE")]
-    pub vex: Vec<PathBuf>,
-    /// Warn when the database is older than this (e.g. 7d, 36h).
-    #[arg(long, value_name = "AGE", env = "CUSTOMS_MAX_DB_AGE", default_value = "7d", value_parser = db::parse_age)]
-    pub max_db_age: Duration,
     #[command(flatten)]
-    pub db: DbArg,
+    pub vuln: VulnArgs,
     /// Do not use the layer cache.
     #[arg(long)]
     pub no_cache: bool,
@@ -56,11 +44,12 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let policy = Policy::load(&args.policy)?;
-    let now = crate::cmd::audit::now_from_env();
+    let now = crate::clock::get().unix();
+    let mut warnings = Vec::new();
 
     // The scan, when the policy has vulnerability rules; it opens the image too.
     let (image, findings) = if policy.vulnerabilities.is_some() {
-        let (image, findings) = scan(&args)?;
+        let (image, findings) = scan(&args, &mut warnings)?;
         (image, Some(findings))
     } else {
         (args.image_args.open(&args.image)?, None)
@@ -81,7 +70,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         signatures(&args, &policy, &mut input)?;
     }
 
-    if let Some(opts) = customs_policy::audit_options(&policy, now) {
+    if let Some(opts) = customs_policy::audit_options(&policy, Some(now)) {
         opts.validate().context("audit options")?;
         let report = customs_audit::audit(&image, &opts)
             .with_context(|| format!("auditing {}", image.name))?;
@@ -97,6 +86,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
 
     let violations = customs_policy::evaluate(&policy, &input);
+    crate::warnings::print(&warnings);
     let passed_unknown = input
         .findings
         .as_deref()
@@ -129,37 +119,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
     })
 }
 
-/// Opens and inventories the image, matches it, and applies the ignore file and VEX.
-fn scan(args: &Args) -> Result<(Image, Vec<customs_vulndb::Finding>)> {
-    let db_path = db::path(&args.db)?;
-    let database = db::open(&db_path, args.max_db_age)?;
-    let ignore = match &args.ignorefile {
-        Some(p) => Some(IgnoreFile::load(p)?),
-        None => {
-            let p = Path::new(DEFAULT_IGNOREFILE);
-            p.is_file().then(|| IgnoreFile::load(p)).transpose()?
-        }
-    };
-    let vex = args
-        .vex
-        .iter()
-        .map(|p| VexDocument::load(p))
-        .collect::<Result<Vec<_>, _>>()?;
+/// Opens and inventories the image and runs the one scan pipeline on it; its warnings go into
+/// `warnings`.
+fn scan(args: &Args, warnings: &mut Vec<Warning>) -> Result<(Image, Vec<customs_vulndb::Finding>)> {
+    let (database, suppression) = args.vuln.open()?;
     let (image, result) = sbom::inventory(&args.image_args, &args.image, args.no_cache)?;
-    let matched = customs_vulndb::match_inventory(&database, &result.inventory);
-    for w in &matched.warnings {
-        log::warn!("{}: {}", w.path, w.message);
-    }
-    let outcome = customs_vulndb::suppress(
-        matched.findings,
-        ignore.as_ref(),
-        &vex,
-        customs_vulndb::suppress::today_utc(),
-    );
-    for w in &outcome.warnings {
-        eprintln!("warning: {w}");
-    }
-    Ok((image, outcome.kept))
+    let outcome = customs_vulndb::scan(&database, &result.inventory, &suppression);
+    warnings.extend(result.inventory.warnings);
+    warnings.extend(outcome.warnings);
+    Ok((image, outcome.findings))
 }
 
 /// Verifies each required key's signatures and each required attestation type. A store
@@ -224,92 +192,19 @@ fn signatures(args: &Args, policy: &Policy, input: &mut CheckInput) -> Result<()
     Ok(())
 }
 
-/// The image's age from its config's `created`, in whole days before `now` (Unix seconds;
-/// the system clock when `None`).
-fn age(image: &Image, now: Option<i64>) -> ImageAge {
+/// The image's age from its config's `created`, in whole days before `now` (Unix seconds).
+fn age(image: &Image, now: i64) -> ImageAge {
     let Some(created) = image.config.created.as_deref() else {
         return ImageAge::Unknown("the config has no created time".to_string());
     };
-    let Some(secs) = unix_seconds(created) else {
+    let Ok(created_at) = created.parse::<jiff::Timestamp>() else {
         return ImageAge::Unknown(format!("created time {created:?} is not RFC 3339"));
     };
+    let secs = created_at.as_second();
     if secs <= 0 {
         return ImageAge::Unknown(format!(
             "created time {created} is a reproducible-build placeholder"
         ));
     }
-    let now = now.unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0)
-    });
     ImageAge::Days((now - secs).div_euclid(86_400).max(0))
-}
-
-/// Unix seconds of an RFC 3339 time (`2019-08-20T20:19:55.211423266Z`, `...+02:00`).
-fn unix_seconds(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let part = s.get(r)?;
-        part.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| part.parse().ok())?
-    };
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, min, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 {
-        return None;
-    }
-    let mut rest = &s[19..];
-    if let Some(frac) = rest.strip_prefix('.') {
-        rest = frac.trim_start_matches(|c: char| c.is_ascii_digit());
-    }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        _ => {
-            let sign = match rest.as_bytes().first()? {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            let (h, m) = rest[1..].split_once(':')?;
-            sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60)
-        }
-    };
-    // Days since 1970-01-01 from a civil date (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hour * 3600 + min * 60 + sec - offset)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::unix_seconds;
-
-    #[test]
-    fn rfc3339_times_become_unix_seconds() {
-        assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(unix_seconds("2025-02-28T19:18:11Z"), Some(1_740_770_291));
-        assert_eq!(
-            unix_seconds("2025-02-28T19:18:11.123456789Z"),
-            Some(1_740_770_291)
-        );
-        assert_eq!(
-            unix_seconds("2025-02-28T21:18:11+02:00"),
-            Some(1_740_770_291)
-        );
-        assert_eq!(unix_seconds("2000-02-29T00:00:00Z"), Some(951_782_400));
-        assert_eq!(unix_seconds("yesterday"), None);
-        assert_eq!(unix_seconds("2025-13-01T00:00:00Z"), None);
-        assert_eq!(unix_seconds("2025-02-28T19:18:11"), None);
-    }
 }

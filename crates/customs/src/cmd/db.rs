@@ -104,22 +104,20 @@ pub fn path(arg: &DbArg) -> Result<PathBuf> {
 /// Parses a duration such as `7d`, `36h`, `90m`, `2w` or plain seconds.
 pub fn parse_age(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration like 7d, 36h or 90m"))?;
-    let secs = match unit.trim() {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 7 * 86_400,
-        _ => return Err(format!("{s:?}: unknown unit (use s, m, h, d or w)")),
-    };
-    n.checked_mul(secs)
-        .map(Duration::from_secs)
-        .ok_or_else(|| format!("{s:?} is too long"))
+    // jiff's friendly format (`7d`, `36h`, `1w 2d`, `90m`); a bare number is seconds.
+    let span: jiff::Span = if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{s}s").parse()
+    } else {
+        s.parse()
+    }
+    .map_err(|_| format!("{s:?} is not a duration like 7d, 36h or 90m"))?;
+    if span.is_negative() {
+        return Err(format!("{s:?} is negative"));
+    }
+    let d = span
+        .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+        .map_err(|e| format!("{s:?}: {e}"))?;
+    Duration::try_from(d).map_err(|_| format!("{s:?} is too long"))
 }
 
 /// `3d 4h`, `5h 12m`, `40s`.
@@ -386,7 +384,8 @@ mod tests {
         assert_eq!(parse_age("7d"), Ok(Duration::from_secs(7 * 86_400)));
         assert_eq!(parse_age("36h"), Ok(Duration::from_secs(36 * 3600)));
         assert_eq!(parse_age("90"), Ok(Duration::from_secs(90)));
-        assert!(parse_age("7 days").is_err());
+        assert_eq!(parse_age("7 days"), parse_age("7d"));
+        assert!(parse_age("-7d").is_err());
         assert!(parse_age("d").is_err());
         assert!(parse_age("99999999999999999999w").is_err());
     }

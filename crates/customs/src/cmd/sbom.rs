@@ -76,24 +76,15 @@ pub fn inventory(
     };
     let result = scan_image(&image, &ScanOptions { cache })
         .with_context(|| format!("reading {}", image.name))?;
-    for w in &result.inventory.warnings {
-        log::warn!(
-            "{}{}: {}",
-            w.path,
-            w.layer
-                .as_ref()
-                .map(|l| format!(" (layer {})", &l[..l.len().min(19)]))
-                .unwrap_or_default(),
-            w.message
-        );
-    }
     Ok((image, result))
 }
 
+/// The producer and creation time of a document, from the run's one clock.
 pub fn document_info() -> Result<DocumentInfo> {
+    let secs = u64::try_from(crate::clock::get().unix()).unwrap_or(0);
     Ok(DocumentInfo::new(
         env!("CARGO_PKG_VERSION"),
-        Timestamp::from_env().context("SOURCE_DATE_EPOCH")?,
+        Timestamp::from_unix_seconds(secs)?,
     ))
 }
 
@@ -148,11 +139,6 @@ pub fn run(args: Args) -> Result<ExitCode> {
             predicate.as_bytes(),
         )?;
     }
-    if !inv.warnings.is_empty() {
-        eprintln!(
-            "{} warning(s) while reading the image; run with -v to see them",
-            inv.warnings.len()
-        );
-    }
+    crate::warnings::print(&inv.warnings);
     Ok(ExitCode::SUCCESS)
 }

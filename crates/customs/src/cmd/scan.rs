@@ -5,19 +5,15 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use customs_inventory::Inventory;
 use customs_report::{Scan, Subject};
-use customs_vulndb::{match_inventory, FixStatus, IgnoreFile, Severity, VexDocument};
+use customs_vulndb::{FixStatus, Severity};
 
-use crate::cmd::db::{self, DbArg};
 use crate::cmd::image_args::ImageArgs;
 use crate::cmd::sbom;
-
-/// The ignore file looked for in the current directory when `--ignorefile` is not given.
-pub const DEFAULT_IGNOREFILE: &str = ".customsignore";
+use crate::cmd::vuln_args::VulnArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -57,17 +53,8 @@ pub struct Args {
     /// score, then by severity).
     #[arg(long, value_enum, default_value_t = SortOrder::Package)]
     pub sort: SortOrder,
-    /// Ignore file [default: .customsignore in the current directory, if present].
-    #[arg(long, value_name = "PATH")]
-    pub ignorefile: Option<PathBuf>,
-    /// OpenVEX document whose not_affected/fixed statements suppress findings. Repeatable.
-    #[arg(long, value_name = "FILE")]
-    pub vex: Vec<PathBuf>,
-    /// Warn when the database is older than this (e.g. 7d, 36h).
-    #[arg(long, value_name = "AGE", env = "CUSTOMS_MAX_DB_AGE", default_value = "7d", value_parser = db::parse_age)]
-    pub max_db_age: Duration,
     #[command(flatten)]
-    pub db: DbArg,
+    pub vuln: VulnArgs,
     /// Do not use the layer cache.
     #[arg(long)]
     pub no_cache: bool,
@@ -117,30 +104,9 @@ fn inventory_from_sbom(path: &Path) -> Result<(Subject, Inventory)> {
     Ok((subject, inv))
 }
 
-fn ignore_file(args: &Args) -> Result<Option<IgnoreFile>> {
-    match &args.ignorefile {
-        Some(p) => Ok(Some(IgnoreFile::load(p)?)),
-        None => {
-            let p = Path::new(DEFAULT_IGNOREFILE);
-            if p.is_file() {
-                Ok(Some(IgnoreFile::load(p)?))
-            } else {
-                Ok(None)
-            }
-        }
-    }
-}
-
 pub fn run(args: Args) -> Result<ExitCode> {
     // Everything that can fail fast (database, ignore file, VEX) before reading the image.
-    let db_path = db::path(&args.db)?;
-    let database = db::open(&db_path, args.max_db_age)?;
-    let ignore = ignore_file(&args)?;
-    let vex = args
-        .vex
-        .iter()
-        .map(|p| VexDocument::load(p))
-        .collect::<Result<Vec<_>, _>>()?;
+    let (database, suppression) = args.vuln.open()?;
     let info = sbom::document_info()?;
 
     let (subject, mut inventory) = match (&args.sbom, &args.image) {
@@ -152,21 +118,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         (None, None) => bail!("give an IMAGE or --sbom FILE"),
     };
 
-    let matched = match_inventory(&database, &inventory);
-    for w in &matched.warnings {
-        log::warn!("{}: {}", w.path, w.message);
-    }
-    inventory.warnings.extend(matched.warnings);
-
-    let outcome = customs_vulndb::suppress(
-        matched.findings,
-        ignore.as_ref(),
-        &vex,
-        customs_vulndb::suppress::today_utc(),
-    );
-    for w in &outcome.warnings {
-        eprintln!("warning: {w}");
-    }
+    let outcome = customs_vulndb::scan(&database, &inventory, &suppression);
+    inventory.warnings.extend(outcome.warnings);
     for s in &outcome.suppressed {
         log::info!(
             "suppressed {} in {} {}: {:?}",
@@ -177,7 +130,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         );
     }
     let findings: Vec<_> = outcome
-        .kept
+        .findings
         .into_iter()
         .filter(|f| !(args.ignore_unfixed && f.fix_status == FixStatus::NotFixed))
         .filter(|f| args.severity.is_empty() || args.severity.contains(&f.severity))
@@ -242,12 +195,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             outcome.suppressed.len()
         );
     }
-    if !inventory.warnings.is_empty() {
-        eprintln!(
-            "{} warning(s) while reading or matching; run with -v to see them",
-            inventory.warnings.len()
-        );
-    }
+    crate::warnings::print(&inventory.warnings);
 
     let unknown = findings
         .iter()

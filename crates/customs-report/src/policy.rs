@@ -1,12 +1,12 @@
-//! The check's result as a table, JSON (`schema_version` 1) or SARIF 2.1.0.
+//! `customs check`'s verdict as a table, JSON (`schema_version` 1) or SARIF 2.1.0, rendered
+//! from customs-policy's plain violations (the policy crate renders nothing).
 
 use customs_audit::Severity;
-use customs_report::sarif::{self, Level, LogicalLocation, Rule, SarifResult, Tool};
+use customs_policy::{Violation, CODES};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::diags::CODES;
-use crate::Violation;
+use crate::sarif::{self, Level, LogicalLocation, Rule, SarifResult, Tool};
 
 /// Version of the JSON output's schema (`docs/policy.md`).
 pub const SCHEMA_VERSION: u32 = 1;
@@ -14,6 +14,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// What was checked against which policy, and what broke.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome<'a> {
+    /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
     /// The image as named.
     pub image: &'a str,
@@ -24,10 +25,12 @@ pub struct Outcome<'a> {
     pub policy: &'a str,
     /// Whether no rule broke.
     pub passed: bool,
+    /// Every rule that broke, in evaluation order.
     pub violations: &'a [Violation],
 }
 
 impl<'a> Outcome<'a> {
+    /// The outcome of checking `image` against `policy`.
     pub fn new(
         image: &'a str,
         digest: Option<&'a str>,
@@ -80,7 +83,7 @@ pub fn json(outcome: &Outcome) -> Result<String, serde_json::Error> {
 
 /// The outcome as SARIF: every violation code is a rule, every violation a result located at
 /// the image.
-pub fn sarif(outcome: &Outcome, tool_version: &str) -> Result<String, customs_report::ReportError> {
+pub fn sarif(outcome: &Outcome, tool_version: &str) -> Result<String, crate::ReportError> {
     let rules: Vec<Rule> = CODES
         .iter()
         .map(|c| Rule {

@@ -1,18 +1,22 @@
 //! Output of an [`AuditReport`]: a plain-text table, the JSON document described in
-//! `docs/audit.md`, and SARIF 2.1.0 built by customs-report.
+//! `docs/audit.md`, and SARIF 2.1.0.
 
 use std::fmt::Write as _;
 
-use customs_report::sarif::{self, Level, LogicalLocation, Rule, SarifResult, Tool};
+use crate::sarif::{self, Level, LogicalLocation, Rule, SarifResult, Tool};
 use sha2::{Digest as _, Sha256};
 
-use crate::rules::{Severity, RULES};
-use crate::{AuditError, AuditReport};
+use customs_audit::rules::RULES;
+use customs_audit::{AuditReport, Severity};
+
+use crate::ReportError;
 
 /// Pretty JSON with a trailing newline; the schema is `docs/audit.md`.
-pub fn json(report: &AuditReport) -> Result<String, AuditError> {
-    let mut s =
-        serde_json::to_string_pretty(report).map_err(|e| AuditError::Render(e.to_string()))?;
+pub fn json(report: &AuditReport) -> Result<String, ReportError> {
+    let mut s = serde_json::to_string_pretty(report).map_err(|source| ReportError::Serialise {
+        format: "audit JSON",
+        source,
+    })?;
     s.push('\n');
     Ok(s)
 }
@@ -99,7 +103,7 @@ fn security_severity(s: Severity) -> f64 {
 
 /// SARIF 2.1.0 through [`customs_report::sarif::build`]: every rule, and one result per
 /// finding located at its path inside the image, with the image as a logical location.
-pub fn sarif(report: &AuditReport, tool_version: &str) -> Result<String, AuditError> {
+pub fn sarif(report: &AuditReport, tool_version: &str) -> Result<String, ReportError> {
     let rules: Vec<Rule> = RULES
         .iter()
         .map(|r| Rule {
@@ -155,5 +159,4 @@ pub fn sarif(report: &AuditReport, tool_version: &str) -> Result<String, AuditEr
         })
         .collect();
     sarif::build(&Tool::customs(tool_version), &rules, &results)
-        .map_err(|e| AuditError::Render(e.to_string()))
 }

@@ -1,8 +1,7 @@
 //! Builds OCI image layouts in a directory from Rust: layers are tar streams made with the
 //! `tar` crate (PAX xattrs and whiteouts included), optionally gzip-compressed; config,
 //! manifest and `index.json` are written with their sha256 digests, so `Image::open` reads
-//! them like any other layout. Use it from a test with `mod support;`.
-#![allow(dead_code)]
+//! them like any other layout.
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -1,12 +1,11 @@
 //! Snapshot tests of the three outputs for one image with findings from every family, and
 //! a check that the SARIF document has one result per finding and every rule.
 
-mod support;
-
-use customs_audit::{audit, render, AuditOptions, AuditReport};
+use customs_audit::{audit, AuditOptions, AuditReport};
 use customs_image::{Image, OpenOptions};
+use customs_report::audit as render;
+use customs_testkit::ocibuild::{base_layer, build, file, whiteout, Spec};
 use serde_json::{json, Value};
-use support::ocibuild::{base_layer, build, file, whiteout, Spec};
 
 fn report() -> AuditReport {
     let dir = tempfile::tempdir().unwrap();

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use customs_policy::render::{self, Outcome};
 use customs_policy::{evaluate, CheckInput, ImageAge, KeyOutcome, Policy, Violation};
+use customs_report::policy::{self as render, Outcome};
 
 fn violations() -> Vec<Violation> {
     let policy = Policy::parse(

@@ -1,4 +1,0 @@
-//! Test helpers shared by the integration tests.
-#![allow(dead_code)]
-
-pub mod ocibuild;

@@ -1,0 +1,42 @@
+//! The arguments `scan` and `check` share for the one scan pipeline
+//! ([`customs_vulndb::scan`]): the database, how old it may be, the ignore file and VEX.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Result;
+use customs_vulndb::{Database, Suppression};
+
+use crate::cmd::db::{self, DbArg};
+
+#[derive(clap::Args)]
+pub struct VulnArgs {
+    /// Ignore file: customs' `.customsignore` YAML, Trivy's `.trivyignore.yaml`, or Trivy's
+    /// plain `.trivyignore` (told apart by content) [default: the first of .customsignore,
+    /// .trivyignore.yaml and .trivyignore in the current directory].
+    #[arg(long, value_name = "PATH")]
+    pub ignorefile: Option<PathBuf>,
+    /// OpenVEX document whose not_affected/fixed statements suppress findings. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
+    /// Warn when the database is older than this (e.g. 7d, 36h).
+    #[arg(long, value_name = "AGE", env = "CUSTOMS_MAX_DB_AGE", default_value = "7d", value_parser = db::parse_age)]
+    pub max_db_age: Duration,
+    #[command(flatten)]
+    pub db: DbArg,
+}
+
+impl VulnArgs {
+    /// Opens the database and loads what the user has judged, before any image is read, so
+    /// that everything that can fail fast does.
+    pub fn open(&self) -> Result<(Database, Suppression)> {
+        let database = db::open(&db::path(&self.db)?, self.max_db_age)?;
+        let suppression = Suppression::load(
+            self.ignorefile.as_deref(),
+            Path::new("."),
+            &self.vex,
+            crate::clock::get().today(),
+        )?;
+        Ok((database, suppression))
+    }
+}
