@@ -1,5 +1,5 @@
-//! customs-report renders inventories and findings: table, JSON, SARIF 2.1.0, CycloneDX 1.6 and
-//! SPDX 2.3. It formats; it never reads images or advisories. Every renderer is a pure function of
+//! customs-report renders inventories and findings: table, JSON, SARIF 2.1.0, CycloneDX 1.6,
+//! SPDX 2.3, a self-contained HTML report and image diffs. It formats; it never reads images or advisories. Every renderer is a pure function of
 //! its inputs: the same [`Subject`], [`Inventory`] and findings with the same [`DocumentInfo`]
 //! give the same bytes, so SBOMs can be diffed and reproduced (`SOURCE_DATE_EPOCH`).
 //!
@@ -25,7 +25,9 @@
 #![deny(missing_docs)]
 
 pub mod cyclonedx;
+pub mod diff;
 pub mod error;
+pub mod html;
 mod ids;
 pub mod json;
 mod license;
@@ -33,9 +35,11 @@ pub mod sarif;
 pub mod spdx;
 pub mod subject;
 pub mod summary;
+pub mod svg;
 pub mod table;
 pub mod timestamp;
 
+pub use diff::ImageDiff;
 pub use error::ReportError;
 pub use subject::{LayerInfo, Platform, Subject};
 pub use summary::{SeverityCounts, Summary};
