@@ -1,0 +1,355 @@
+//! `customs diff A B`: what changed between two images (packages, findings, files, config),
+//! as a table or JSON. Also gathers the facts `customs report --diff-from` shows.
+//!
+//! Each image is opened, inventoried and (with a database) matched as `customs scan` does it;
+//! its merged filesystem is built by streaming every layer once and hashing every regular file,
+//! so a change of content at the same size is still a change. Config values pass through
+//! customs-audit's redaction before they are compared for display, and env values are
+//! compared raw but printed masked, so a changed secret shows as changed without its value.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use customs_audit::redact;
+use customs_image::manifest::ContainerConfig;
+use customs_image::summary::stream_layer;
+use customs_image::tar::EntryKind;
+use customs_image::{FileSystem, Image};
+use customs_inventory::Inventory;
+use customs_report::diff::{self, ConfigChange, FileFacts, Side};
+use customs_report::{ImageDiff, Subject};
+use customs_vulndb::{match_inventory, Database, Finding, IgnoreFile};
+use sha2::{Digest as _, Sha256};
+
+use crate::cmd::db::{self, DbArg};
+use crate::cmd::image_args::ImageArgs;
+use crate::cmd::sbom;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The image compared from (the old one): a reference, docker-archive:, oci:,
+    /// oci-archive: or a path.
+    pub old: String,
+    /// The image compared to (the new one).
+    pub new: String,
+    /// Output format.
+    #[arg(long, short = 'f', default_value = "table", value_parser = ["table", "json"])]
+    pub format: String,
+    /// Write to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Do not compare findings, even when a database is there.
+    #[arg(long)]
+    pub no_vulns: bool,
+    /// Ignore file applied to both scans [default: .customsignore in the current directory,
+    /// if present].
+    #[arg(long, value_name = "PATH")]
+    pub ignorefile: Option<PathBuf>,
+    /// Warn when the database is older than this (e.g. 7d, 36h).
+    #[arg(long, value_name = "AGE", env = "CUSTOMS_MAX_DB_AGE", default_value = "7d", value_parser = db::parse_age)]
+    pub max_db_age: Duration,
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Do not use the layer cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    #[command(flatten)]
+    pub image_args: ImageArgs,
+}
+
+/// One image, everything the diff compares.
+pub struct Gathered {
+    pub subject: Subject,
+    pub inventory: Inventory,
+    pub findings: Option<Vec<Finding>>,
+    pub files: BTreeMap<String, FileFacts>,
+    pub config: ContainerConfig,
+}
+
+impl Gathered {
+    pub fn side(&self) -> Side<'_> {
+        Side {
+            subject: &self.subject,
+            inventory: &self.inventory,
+            findings: self.findings.as_deref(),
+            files: &self.files,
+        }
+    }
+}
+
+/// The ignore file given, else `.customsignore` in the current directory if there is one.
+pub fn ignore_file(path: Option<&PathBuf>) -> Result<Option<IgnoreFile>> {
+    match path {
+        Some(p) => Ok(Some(IgnoreFile::load(p)?)),
+        None => {
+            let p = std::path::Path::new(crate::cmd::scan::DEFAULT_IGNOREFILE);
+            Ok(if p.is_file() {
+                Some(IgnoreFile::load(p)?)
+            } else {
+                None
+            })
+        }
+    }
+}
+
+/// Matches an inventory and applies the ignore file, as `customs scan` does (no VEX, no
+/// severity filter).
+pub fn findings(
+    database: &Database,
+    inventory: &mut Inventory,
+    ignore: Option<&IgnoreFile>,
+) -> (Vec<Finding>, usize) {
+    let matched = match_inventory(database, inventory);
+    for w in &matched.warnings {
+        log::warn!("{}: {}", w.path, w.message);
+    }
+    inventory.warnings.extend(matched.warnings);
+    let outcome = customs_vulndb::suppress(
+        matched.findings,
+        ignore,
+        &[],
+        customs_vulndb::suppress::today_utc(),
+    );
+    for w in &outcome.warnings {
+        eprintln!("warning: {w}");
+    }
+    (outcome.kept, outcome.suppressed.len())
+}
+
+fn kind(k: EntryKind) -> &'static str {
+    match k {
+        EntryKind::File => "file",
+        EntryKind::Dir => "dir",
+        EntryKind::Symlink => "symlink",
+        EntryKind::Hardlink => "hardlink",
+        EntryKind::CharDevice => "char",
+        EntryKind::BlockDevice => "block",
+        EntryKind::Fifo => "fifo",
+        EntryKind::Other(_) => "other",
+    }
+}
+
+/// The merged filesystem of `image` with the SHA-256 of every visible regular file, streamed
+/// layer by layer (only hashes are kept).
+pub fn files(image: &Image) -> Result<BTreeMap<String, FileFacts>> {
+    let mut fs = FileSystem::new();
+    let mut hashes: HashMap<(usize, String), String> = HashMap::new();
+    for index in 0..image.layers.len() {
+        let summary = stream_layer(image, index, |e, r| {
+            if !e.is_file() {
+                return Ok(());
+            }
+            let mut h = Sha256::new();
+            let mut buf = [0u8; 64 * 1024];
+            loop {
+                let n = r.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                h.update(&buf[..n]);
+            }
+            hashes.insert((index, e.path.clone()), hex::encode(h.finalize()));
+            Ok(())
+        })
+        .with_context(|| format!("reading layer {index} of {}", image.name))?;
+        fs.apply_layer(&summary.entries);
+    }
+    Ok(fs
+        .iter()
+        .filter(|(_, n)| !n.implicit)
+        .map(|(path, n)| {
+            let facts = FileFacts {
+                kind: kind(n.kind),
+                size: if n.kind == EntryKind::File { n.size } else { 0 },
+                mode: n.mode,
+                uid: n.uid,
+                gid: n.gid,
+                sha256: hashes.remove(&(n.layer, path.to_string())),
+                link: n.link.clone(),
+            };
+            (path.to_string(), facts)
+        })
+        .collect())
+}
+
+/// Opens, inventories, matches (with a database) and walks one image.
+pub fn gather(
+    image_args: &ImageArgs,
+    target: &str,
+    no_cache: bool,
+    database: Option<&Database>,
+    ignore: Option<&IgnoreFile>,
+) -> Result<Gathered> {
+    let (image, result) = sbom::inventory(image_args, target, no_cache)?;
+    let mut inventory = result.inventory;
+    let findings = database.map(|d| findings(d, &mut inventory, ignore).0);
+    let files = files(&image)?;
+    Ok(Gathered {
+        subject: sbom::subject(&image),
+        inventory,
+        findings,
+        files,
+        config: image.config.config.clone(),
+    })
+}
+
+fn change(field: String, old: Option<String>, new: Option<String>) -> Option<ConfigChange> {
+    (old != new).then_some(ConfigChange { field, old, new })
+}
+
+fn argv(v: &Option<Vec<String>>) -> Option<String> {
+    v.as_ref()
+        .map(|a| serde_json::to_string(&redact::args(a)).unwrap_or_else(|_| "[]".to_string()))
+}
+
+fn env_map(c: &ContainerConfig) -> BTreeMap<String, String> {
+    c.env
+        .iter()
+        .flatten()
+        .map(|e| match e.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (e.clone(), String::new()),
+        })
+        .collect()
+}
+
+fn ports(c: &ContainerConfig) -> Option<String> {
+    c.exposed_ports.as_ref().filter(|p| !p.is_empty()).map(|p| {
+        p.keys()
+            .map(|k| redact::text(k))
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
+}
+
+/// Config changes, with every value masked as customs-audit's redaction masks it. Env values
+/// are compared unmasked, so a changed secret is reported as changed (masked on both sides).
+pub fn config_changes(old: &ContainerConfig, new: &ContainerConfig) -> Vec<ConfigChange> {
+    let mut out = Vec::new();
+    let text = |v: &Option<String>| v.as_deref().filter(|s| !s.is_empty()).map(redact::text);
+    out.extend(change("user".into(), text(&old.user), text(&new.user)));
+    out.extend(change(
+        "entrypoint".into(),
+        argv(&old.entrypoint),
+        argv(&new.entrypoint),
+    ));
+    out.extend(change("cmd".into(), argv(&old.cmd), argv(&new.cmd)));
+    out.extend(change(
+        "working_dir".into(),
+        text(&old.working_dir),
+        text(&new.working_dir),
+    ));
+    out.extend(change("ports".into(), ports(old), ports(new)));
+    let (eo, en) = (env_map(old), env_map(new));
+    let keys: std::collections::BTreeSet<&String> = eo.keys().chain(en.keys()).collect();
+    for k in keys {
+        let (a, b) = (eo.get(k), en.get(k));
+        if a != b {
+            out.push(ConfigChange {
+                field: format!("env.{}", redact::text(k)),
+                old: a.map(|v| redact::value(k, v)),
+                new: b.map(|v| redact::value(k, v)),
+            });
+        }
+    }
+    let (lo, ln) = (
+        old.labels.clone().unwrap_or_default(),
+        new.labels.clone().unwrap_or_default(),
+    );
+    let keys: std::collections::BTreeSet<&String> = lo.keys().chain(ln.keys()).collect();
+    for k in keys {
+        let (a, b) = (lo.get(k), ln.get(k));
+        if a != b {
+            out.push(ConfigChange {
+                field: format!("label.{}", redact::text(k)),
+                old: a.map(|v| redact::value(k, v)),
+                new: b.map(|v| redact::value(k, v)),
+            });
+        }
+    }
+    out
+}
+
+/// The diff of two gathered images.
+pub fn compare(old: &Gathered, new: &Gathered) -> ImageDiff {
+    diff::diff(
+        &old.side(),
+        &new.side(),
+        config_changes(&old.config, &new.config),
+    )
+}
+
+/// The database when one is there (or was named); `None` with a note otherwise.
+pub fn optional_database(arg: &DbArg, max_age: Duration) -> Result<Option<Database>> {
+    let path = db::path(arg)?;
+    if arg.db.is_none() && !path.exists() {
+        eprintln!(
+            "note: no vulnerability database at {}; findings are not compared (run `customs db update` or give --db)",
+            path.display()
+        );
+        return Ok(None);
+    }
+    Ok(Some(db::open(&path, max_age)?))
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let database = if args.no_vulns {
+        None
+    } else {
+        optional_database(&args.db, args.max_db_age)?
+    };
+    let ignore = ignore_file(args.ignorefile.as_ref())?;
+    let info = sbom::document_info()?;
+    let old = gather(
+        &args.image_args,
+        &args.old,
+        args.no_cache,
+        database.as_ref(),
+        ignore.as_ref(),
+    )?;
+    let new = gather(
+        &args.image_args,
+        &args.new,
+        args.no_cache,
+        database.as_ref(),
+        ignore.as_ref(),
+    )?;
+    let d = compare(&old, &new);
+    let text = match args.format.as_str() {
+        "json" => diff::json(&d, &info)?,
+        _ => diff::table(&d),
+    };
+    sbom::emit(args.output.as_ref(), &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_secrets_change_without_their_values() {
+        let old = ContainerConfig {
+            env: Some(vec!["DB_PASSWORD=hunter2old".into(), "PATH=/bin".into()]),
+            user: Some("root".into()),
+            ..ContainerConfig::default()
+        };
+        let new = ContainerConfig {
+            env: Some(vec!["DB_PASSWORD=hunter2new".into(), "PATH=/bin".into()]),
+            user: Some("app".into()),
+            ..ContainerConfig::default()
+        };
+        let changes = config_changes(&old, &new);
+        let text = serde_json::to_string(&changes).unwrap();
+        assert!(
+            !text.contains("hunter2old") && !text.contains("hunter2new"),
+            "{text}"
+        );
+        assert!(changes.iter().any(|c| c.field == "env.DB_PASSWORD"));
+        assert!(changes.iter().any(|c| c.field == "user"));
+        assert!(!changes.iter().any(|c| c.field == "env.PATH"));
+    }
+}

@@ -1,0 +1,250 @@
+//! `customs report IMAGE -o report.html`: one self-contained HTML page for a person: the
+//! image's identity and verdict, its findings (scan), what each layer brings and wastes
+//! (audit's layer statistics), its packages, the audit findings, and with `--diff-from OLD`
+//! what changed since another image. Rendering is customs-report's `html`; this file gathers
+//! the facts the way `customs scan` and `customs audit` do.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use customs_audit::{redact, AuditOptions};
+use customs_report::html::{self, AuditItem, LayerView};
+use customs_report::Scan;
+use customs_vulndb::{Severity, VexDocument};
+
+use crate::cmd::db::{self, DbArg};
+use crate::cmd::diff;
+use crate::cmd::image_args::ImageArgs;
+use crate::cmd::sbom;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The image: a reference, docker-archive:, oci:, oci-archive: or a path.
+    pub image: String,
+    /// Write the HTML page to FILE (standard output when not given).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Also show what changed since this (older) image.
+    #[arg(long, value_name = "IMAGE")]
+    pub diff_from: Option<String>,
+    /// The verdict fails on a finding at or above this severity (and on any KEV finding).
+    #[arg(long, value_name = "SEVERITY", default_value = "HIGH", value_parser = parse_severity)]
+    pub fail_on: Severity,
+    /// Leave out the best-practice audit (and with it the wasted-bytes figures).
+    #[arg(long)]
+    pub no_audit: bool,
+    /// Ignore file [default: .customsignore in the current directory, if present].
+    #[arg(long, value_name = "PATH")]
+    pub ignorefile: Option<PathBuf>,
+    /// OpenVEX document whose not_affected/fixed statements suppress findings. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
+    /// Warn when the database is older than this (e.g. 7d, 36h).
+    #[arg(long, value_name = "AGE", env = "CUSTOMS_MAX_DB_AGE", default_value = "7d", value_parser = db::parse_age)]
+    pub max_db_age: Duration,
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Do not use the layer cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    #[command(flatten)]
+    pub image_args: ImageArgs,
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    Ok(match s.trim().to_ascii_uppercase().as_str() {
+        "UNKNOWN" => Severity::Unknown,
+        "LOW" => Severity::Low,
+        "MEDIUM" => Severity::Medium,
+        "HIGH" => Severity::High,
+        "CRITICAL" => Severity::Critical,
+        _ => {
+            return Err(format!(
+                "{s:?} is not a severity (UNKNOWN, LOW, MEDIUM, HIGH, CRITICAL)"
+            ))
+        }
+    })
+}
+
+/// The config facts the identity section lists, masked.
+fn config_rows(c: &customs_image::manifest::ContainerConfig) -> Vec<(String, String)> {
+    let c = redact::config(c);
+    let mut rows = Vec::new();
+    rows.push((
+        "User".to_string(),
+        match c.user.as_deref() {
+            None | Some("") => "(unset: root)".to_string(),
+            Some(u) => u.to_string(),
+        },
+    ));
+    let json = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_default();
+    if let Some(e) = &c.entrypoint {
+        rows.push(("Entrypoint".into(), json(e)));
+    }
+    if let Some(cmd) = &c.cmd {
+        rows.push(("Cmd".into(), json(cmd)));
+    }
+    if let Some(w) = c.working_dir.as_deref().filter(|w| !w.is_empty()) {
+        rows.push(("WorkingDir".into(), w.to_string()));
+    }
+    if let Some(p) = c.exposed_ports.as_ref().filter(|p| !p.is_empty()) {
+        rows.push((
+            "Ports".into(),
+            p.keys().cloned().collect::<Vec<_>>().join(", "),
+        ));
+    }
+    for e in c.env.iter().flatten() {
+        rows.push(("Env".into(), e.clone()));
+    }
+    rows
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    if args.output.as_ref().is_some_and(|p| p.is_dir()) {
+        bail!(
+            "-o {} is a directory; name the HTML file to write",
+            args.output
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        );
+    }
+    let db_path = db::path(&args.db)?;
+    let database = db::open(&db_path, args.max_db_age)?;
+    let ignore = diff::ignore_file(args.ignorefile.as_ref())?;
+    let vex = args
+        .vex
+        .iter()
+        .map(|p| VexDocument::load(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let info = sbom::document_info()?;
+
+    let (image, result) = sbom::inventory(&args.image_args, &args.image, args.no_cache)?;
+    let subject = sbom::subject(&image);
+    let mut inventory = result.inventory;
+    let matched = customs_vulndb::match_inventory(&database, &inventory);
+    for w in &matched.warnings {
+        log::warn!("{}: {}", w.path, w.message);
+    }
+    inventory.warnings.extend(matched.warnings);
+    let outcome = customs_vulndb::suppress(
+        matched.findings,
+        ignore.as_ref(),
+        &vex,
+        customs_vulndb::suppress::today_utc(),
+    );
+    for w in &outcome.warnings {
+        eprintln!("warning: {w}");
+    }
+    let findings = outcome.kept;
+
+    let audit = if args.no_audit {
+        None
+    } else {
+        let opts = AuditOptions {
+            now: crate::cmd::audit::now_from_env(),
+            ..AuditOptions::default()
+        };
+        Some(
+            customs_audit::audit(&image, &opts)
+                .with_context(|| format!("auditing {}", image.name))?,
+        )
+    };
+    let layers: Vec<LayerView> = match &audit {
+        Some(a) => a
+            .layers
+            .layers
+            .iter()
+            .map(|l| LayerView {
+                index: l.index,
+                diff_id: l.diff_id.clone(),
+                created_by: l.created_by.clone(),
+                size: l.size,
+                file_bytes: l.file_bytes,
+                wasted_bytes: a
+                    .layers
+                    .waste
+                    .iter()
+                    .filter(|w| w.layer == l.index)
+                    .map(|w| w.bytes)
+                    .sum(),
+                entries: l.entries,
+            })
+            .collect(),
+        None => subject
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(index, l)| LayerView {
+                index,
+                diff_id: l.diff_id.clone(),
+                size: l.size,
+                ..LayerView::default()
+            })
+            .collect(),
+    };
+    let audit_items: Option<Vec<AuditItem>> = audit.as_ref().map(|a| {
+        a.findings
+            .iter()
+            .map(|f| AuditItem {
+                id: f.id.to_string(),
+                severity: f.severity.as_str().to_ascii_uppercase(),
+                title: f.title.to_string(),
+                message: f.message.clone(),
+                path: f.evidence.path.clone(),
+                layer_index: f.evidence.layer_index,
+                fix: f.fix.to_string(),
+            })
+            .collect()
+    });
+
+    let diff = match &args.diff_from {
+        None => None,
+        Some(old) => {
+            let old = diff::gather(
+                &args.image_args,
+                old,
+                args.no_cache,
+                Some(&database),
+                ignore.as_ref(),
+            )?;
+            let new = diff::Gathered {
+                subject: subject.clone(),
+                inventory: inventory.clone(),
+                findings: Some(findings.clone()),
+                files: diff::files(&image)?,
+                config: image.config.config.clone(),
+            };
+            Some(diff::compare(&old, &new))
+        }
+    };
+
+    let config = config_rows(&image.config.config);
+    let page = html::render(&html::Report {
+        scan: Scan {
+            subject: &subject,
+            inventory: &inventory,
+            findings: &findings,
+            suppressed: outcome.suppressed.len(),
+        },
+        info: &info,
+        config: &config,
+        layers: &layers,
+        efficiency: audit.as_ref().map(|a| a.layers.efficiency),
+        audit: audit_items.as_deref(),
+        diff: diff.as_ref(),
+        fail_on: args.fail_on,
+    });
+    sbom::emit(args.output.as_ref(), &page)?;
+    if let Some(p) = &args.output {
+        eprintln!(
+            "wrote {} ({} finding(s), {} package(s))",
+            p.display(),
+            findings.len(),
+            inventory.packages.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
