@@ -103,7 +103,7 @@ INTERACT = r"""
 
 LAYOUT = r"""
 JSON.stringify({scroll_width: document.documentElement.scrollWidth, inner_width: window.innerWidth,
-  controls_display: getComputedStyle(document.getElementById('controls')).display})
+  controls_display: document.getElementById('controls') ? getComputedStyle(document.getElementById('controls')).display : null})
 """
 
 

@@ -355,6 +355,34 @@ fn hostile_strings_render_as_text_and_secrets_never_reach_the_page() {
     }
 }
 
+/// The negative control: the browser check does see a request and a console error when a
+/// page makes them (to a closed port on loopback).
+#[test]
+fn the_browser_check_sees_requests_and_console_errors() {
+    let f = fixture();
+    let html = f.dir.join("noisy.html");
+    std::fs::write(
+        &html,
+        r#"<!DOCTYPE html><html><head><title>noisy</title></head><body><img src="http://127.0.0.1:9/x.png"><script>console.error("boom")</script></body></html>"#,
+    )
+    .unwrap();
+    let seen = browse(&html, &f.dir.join("noisy.shots"));
+    let js = &seen["js"];
+    assert!(
+        js["requests"]
+            .to_string()
+            .contains("http://127.0.0.1:9/x.png"),
+        "{}",
+        js["requests"]
+    );
+    assert!(
+        js["console"].to_string().contains("boom"),
+        "{}",
+        js["console"]
+    );
+    assert!(seen["nojs"]["requests"].to_string().contains("127.0.0.1:9"));
+}
+
 #[test]
 fn bad_input_gets_a_clear_error() {
     let f = fixture();
