@@ -743,7 +743,7 @@ fn findings_table(out: &mut String, scan: &Scan<'_>) {
     }
     out.push_str(r#"<div class="scroll"><table id="findings"><thead><tr><th data-type="num">Severity</th><th>Advisory</th><th>Package</th><th>Version</th><th>Fixed in</th><th>Ecosystem</th><th data-type="num">Layer</th><th data-type="num">KEV</th><th data-type="num">EPSS</th><th>Summary</th></tr></thead><tbody>"#);
     let mut sorted = ids::sorted_findings(scan.findings);
-    sorted.sort_by(|a, b| b.severity.cmp(&a.severity));
+    sorted.sort_by_key(|f| std::cmp::Reverse(f.severity));
     for f in sorted {
         let label = severity_label(f.severity);
         let layer = f
