@@ -535,7 +535,7 @@ fn layers(out: &mut String, r: &Report<'_>) {
         human_bytes(wasted)
     );
     if let Some(e) = r.efficiency {
-        let _ = write!(out, "; efficiency {}", percent(e));
+        let _ = write!(out, "; efficiency {:.2}%", e * 100.0);
     }
     out.push_str(".</p><p class=\"legend\"><span><i class=\"live\"></i>bytes still visible</span><span><i class=\"waste\"></i>wasted bytes</span></p>");
     let by_layer = findings_by_layer(scan);

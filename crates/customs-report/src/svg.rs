@@ -36,6 +36,8 @@ const WIDTH: u32 = 600;
 const LABEL: u32 = 150;
 const VALUE: u32 = 110;
 const ROW: u32 = 22;
+/// Room for the caption after a stacked bar.
+const CAPTION: u32 = 190;
 
 fn scaled(value: u64, max: u64, room: u32) -> f64 {
     if max == 0 {
@@ -84,7 +86,7 @@ pub fn bars(title: &str, bars: &[Bar]) -> String {
 /// One stacked bar of `segments`, its full width standing for `scale` units (so bars of
 /// different charts compare), with `caption` after it.
 pub fn stacked(title: &str, segments: &[Segment], scale: u64, caption: &str) -> String {
-    let room = WIDTH - VALUE;
+    let room = WIDTH - CAPTION;
     let mut out = String::new();
     let _ = write!(
         out,
