@@ -283,3 +283,104 @@ fn bad_input_gets_a_clear_error() {
     let out = customs(&["diff", &image(OLD)]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A one-layer OCI layout with `config` as the image config's `config` and one file.
+fn layout(dir: &Path, config: Value, file: &[u8]) -> String {
+    use customs_testkit::oci::{gzip, set_index, sha256_hex, tar};
+    let layer = tar(&[("etc/app.conf", file)]);
+    let config = serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "config": config,
+        "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{}", sha256_hex(&layer))]},
+    })
+    .to_string();
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let put = |b: &[u8]| {
+        let h = sha256_hex(b);
+        std::fs::write(blobs.join(&h), b).unwrap();
+        h
+    };
+    let gz = gzip(&layer);
+    let layer_hex = put(&gz);
+    let config_hex = put(config.as_bytes());
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:{config_hex}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:{layer_hex}","size":{}}}]}}"#,
+        config.len(),
+        gz.len()
+    );
+    let m = put(manifest.as_bytes());
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    set_index(dir, &m, manifest.len());
+    format!("oci:{}", dir.display())
+}
+
+#[test]
+fn config_changes_are_shown_without_secret_values() {
+    const SECRETS: [&str; 6] = [
+        "q8Vt3LmZ0pR7sK2wX9yB4nC6dF1gH5jU0aE3iO7r",
+        "q8Vt3LmZ0pR7sK2wX9yB4nC6dF1gH5jU0aE3iO7s",
+        "S3cretLabelPw9",
+        "S3cretLabelPw8",
+        "k3yPl4ntedArg77x",
+        "k3yPl4ntedArg77y",
+    ];
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let old = layout(
+        a.path(),
+        serde_json::json!({
+            "Env": ["PATH=/bin", format!("AWS_SECRET_ACCESS_KEY={}", SECRETS[0])],
+            "Labels": {"db.password": SECRETS[2], "version": "1"},
+            "Cmd": ["app", "--api-key", SECRETS[4]],
+            "ExposedPorts": {"80/tcp": {}},
+        }),
+        b"a=1\n",
+    );
+    let new = layout(
+        b.path(),
+        serde_json::json!({
+            "User": "app",
+            "Env": ["PATH=/bin", format!("AWS_SECRET_ACCESS_KEY={}", SECRETS[1])],
+            "Labels": {"db.password": SECRETS[3], "version": "2"},
+            "Cmd": ["app", "--api-key", SECRETS[5]],
+            "ExposedPorts": {"443/tcp": {}},
+        }),
+        b"a=2\n",
+    );
+    let json = customs(&["diff", "-f", "json", "--no-vulns", &old, &new]);
+    let table = customs(&["diff", "--no-vulns", &old, &new]);
+    for out in [&json, &table] {
+        let text =
+            String::from_utf8_lossy(ok(out)).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        for s in SECRETS {
+            assert!(!text.contains(s), "printed {s}:\n{text}");
+        }
+    }
+    let doc: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let fields: Vec<&str> = doc["config"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "user",
+            "cmd",
+            "ports",
+            "env.AWS_SECRET_ACCESS_KEY",
+            "label.db.password",
+            "label.version"
+        ]
+    );
+    let env = &doc["config"][3];
+    assert!(env["old"].as_str().unwrap().ends_with("****"), "{env}");
+    assert_eq!(doc["config"][2]["old"], "80/tcp");
+    assert_eq!(doc["files"]["changed"][0]["path"], "etc/app.conf");
+    assert_eq!(
+        doc["files"]["changed"][0]["what"],
+        serde_json::json!(["content"])
+    );
+}

@@ -3,9 +3,9 @@
 //!
 //! Each image is opened, inventoried and (with a database) matched as `customs scan` does it;
 //! its merged filesystem is built by streaming every layer once and hashing every regular file,
-//! so a change of content at the same size is still a change. Config values pass through
-//! customs-audit's redaction before they are compared for display, and env values are
-//! compared raw but printed masked, so a changed secret shows as changed without its value.
+//! so a change of content at the same size is still a change. Config values are compared raw
+//! and printed through customs-audit's redaction, so a changed secret shows as changed without
+//! its value.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -196,13 +196,22 @@ pub fn gather(
     })
 }
 
-fn change(field: String, old: Option<String>, new: Option<String>) -> Option<ConfigChange> {
-    (old != new).then_some(ConfigChange { field, old, new })
+/// A change when the raw values differ, shown through `show` (which masks).
+fn change<T: PartialEq>(
+    field: &str,
+    old: Option<&T>,
+    new: Option<&T>,
+    show: impl Fn(&T) -> String,
+) -> Option<ConfigChange> {
+    (old != new).then(|| ConfigChange {
+        field: field.to_string(),
+        old: old.map(&show),
+        new: new.map(&show),
+    })
 }
 
-fn argv(v: &Option<Vec<String>>) -> Option<String> {
-    v.as_ref()
-        .map(|a| serde_json::to_string(&redact::args(a)).unwrap_or_else(|_| "[]".to_string()))
+fn argv(a: &Vec<String>) -> String {
+    serde_json::to_string(&redact::args(a)).unwrap_or_else(|_| "[]".to_string())
 }
 
 fn env_map(c: &ContainerConfig) -> BTreeMap<String, String> {
@@ -216,33 +225,45 @@ fn env_map(c: &ContainerConfig) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn ports(c: &ContainerConfig) -> Option<String> {
-    c.exposed_ports.as_ref().filter(|p| !p.is_empty()).map(|p| {
-        p.keys()
-            .map(|k| redact::text(k))
-            .collect::<Vec<_>>()
-            .join(", ")
-    })
+/// Exposed ports, sorted (`80/tcp, 443/tcp`); unset when there are none.
+fn ports(c: &ContainerConfig) -> Option<Vec<String>> {
+    c.exposed_ports
+        .as_ref()
+        .filter(|p| !p.is_empty())
+        .map(|p| p.keys().cloned().collect())
 }
 
-/// Config changes, with every value masked as customs-audit's redaction masks it. Env values
-/// are compared unmasked, so a changed secret is reported as changed (masked on both sides).
+/// Config changes, with every value masked as customs-audit's redaction masks it. Values are
+/// compared unmasked, so a changed secret is reported as changed (masked on both sides).
 pub fn config_changes(old: &ContainerConfig, new: &ContainerConfig) -> Vec<ConfigChange> {
     let mut out = Vec::new();
-    let text = |v: &Option<String>| v.as_deref().filter(|s| !s.is_empty()).map(redact::text);
-    out.extend(change("user".into(), text(&old.user), text(&new.user)));
+    let set = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+    let text = |v: &String| redact::text(v);
     out.extend(change(
-        "entrypoint".into(),
-        argv(&old.entrypoint),
-        argv(&new.entrypoint),
+        "user",
+        set(&old.user).as_ref(),
+        set(&new.user).as_ref(),
+        text,
     ));
-    out.extend(change("cmd".into(), argv(&old.cmd), argv(&new.cmd)));
     out.extend(change(
-        "working_dir".into(),
-        text(&old.working_dir),
-        text(&new.working_dir),
+        "entrypoint",
+        old.entrypoint.as_ref(),
+        new.entrypoint.as_ref(),
+        argv,
     ));
-    out.extend(change("ports".into(), ports(old), ports(new)));
+    out.extend(change("cmd", old.cmd.as_ref(), new.cmd.as_ref(), argv));
+    out.extend(change(
+        "working_dir",
+        set(&old.working_dir).as_ref(),
+        set(&new.working_dir).as_ref(),
+        text,
+    ));
+    out.extend(change(
+        "ports",
+        ports(old).as_ref(),
+        ports(new).as_ref(),
+        |p: &Vec<String>| redact::text(&p.join(", ")),
+    ));
     let (eo, en) = (env_map(old), env_map(new));
     let keys: std::collections::BTreeSet<&String> = eo.keys().chain(en.keys()).collect();
     for k in keys {

@@ -23,6 +23,9 @@ use crate::cmd::sbom;
 pub struct Args {
     /// The image: a reference, docker-archive:, oci:, oci-archive: or a path.
     pub image: String,
+    /// Output format: one self-contained HTML page.
+    #[arg(long, short = 'f', default_value = "html", value_parser = ["html"])]
+    pub format: String,
     /// Write the HTML page to FILE (standard output when not given).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
