@@ -997,6 +997,41 @@ mod tests {
         assert!(page.contains(r#"data-verdict="fail""#));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn no_string_breaks_out_of_the_markup(name in "\\PC{0,40}", summary in "[<>\"'&a-z/ =]{0,60}") {
+            let e = escape(&name);
+            proptest::prop_assert!(!e.contains(['<', '>', '"', '\'']));
+            let subject = Subject { name: name.clone(), ..Subject::default() };
+            let inventory = Inventory::default();
+            let findings = vec![finding(&name, Severity::Medium, &summary)];
+            let info = DocumentInfo::new("t", Timestamp::from_unix_seconds(0).unwrap());
+            let page = render(&Report {
+                scan: Scan { subject: &subject, inventory: &inventory, findings: &findings, suppressed: 0 },
+                info: &info,
+                config: &[(summary.clone(), name.clone())],
+                layers: &[],
+                efficiency: None,
+                audit: None,
+                diff: None,
+                fail_on: Severity::High,
+            });
+            // Our own tags only: as many elements open as the page has without the data.
+            let plain = render(&Report {
+                scan: Scan { subject: &Subject { name: "x".into(), ..Subject::default() }, inventory: &inventory,
+                    findings: &[finding("x", Severity::Medium, "x")], suppressed: 0 },
+                info: &info,
+                config: &[("x".into(), "x".into())],
+                layers: &[],
+                efficiency: None,
+                audit: None,
+                diff: None,
+                fail_on: Severity::High,
+            });
+            proptest::prop_assert_eq!(page.matches('<').count(), plain.matches('<').count());
+        }
+    }
+
     #[test]
     fn escape_covers_quotes_and_controls() {
         assert_eq!(

@@ -210,7 +210,7 @@ fn change<T: PartialEq>(
     })
 }
 
-fn argv(a: &Vec<String>) -> String {
+fn argv(a: &[String]) -> String {
     serde_json::to_string(&redact::args(a)).unwrap_or_else(|_| "[]".to_string())
 }
 
@@ -249,9 +249,14 @@ pub fn config_changes(old: &ContainerConfig, new: &ContainerConfig) -> Vec<Confi
         "entrypoint",
         old.entrypoint.as_ref(),
         new.entrypoint.as_ref(),
-        argv,
+        |a: &Vec<String>| argv(a),
     ));
-    out.extend(change("cmd", old.cmd.as_ref(), new.cmd.as_ref(), argv));
+    out.extend(change(
+        "cmd",
+        old.cmd.as_ref(),
+        new.cmd.as_ref(),
+        |a: &Vec<String>| argv(a),
+    ));
     out.extend(change(
         "working_dir",
         set(&old.working_dir).as_ref(),
