@@ -1,7 +1,8 @@
 //! customs-report renders inventories and findings: table, JSON, SARIF 2.1.0, CycloneDX 1.6,
-//! SPDX 2.3, a self-contained HTML report and image diffs. It formats; it never reads images or advisories. Every renderer is a pure function of
-//! its inputs: the same [`Subject`], [`Inventory`] and findings with the same [`DocumentInfo`]
-//! give the same bytes, so SBOMs can be diffed and reproduced (`SOURCE_DATE_EPOCH`).
+//! SPDX 2.3, a self-contained HTML page ([`html`]) and image diffs ([`diff`]). It formats; it
+//! never reads images or advisories. Every renderer is a pure function of its inputs: the same
+//! [`Subject`], [`Inventory`] and findings with the same [`DocumentInfo`] give the same bytes,
+//! so SBOMs can be diffed and reproduced (`SOURCE_DATE_EPOCH`).
 //!
 //! ```
 //! use customs_inventory::{Inventory, Package};
