@@ -1,7 +1,8 @@
-//! customs-report renders inventories and findings: table, JSON, SARIF 2.1.0, CycloneDX 1.6 and
-//! SPDX 2.3. It formats; it never reads images or advisories. Every renderer is a pure function of
-//! its inputs: the same [`Subject`], [`Inventory`] and findings with the same [`DocumentInfo`]
-//! give the same bytes, so SBOMs can be diffed and reproduced (`SOURCE_DATE_EPOCH`).
+//! customs-report renders inventories and findings: table, JSON, SARIF 2.1.0, CycloneDX 1.6,
+//! SPDX 2.3, a self-contained HTML page ([`html`]) and image diffs ([`diff`]). It formats; it
+//! never reads images or advisories. Every renderer is a pure function of its inputs: the same
+//! [`Subject`], [`Inventory`] and findings with the same [`DocumentInfo`] give the same bytes,
+//! so SBOMs can be diffed and reproduced (`SOURCE_DATE_EPOCH`).
 //!
 //! ```
 //! use customs_inventory::{Inventory, Package};
@@ -26,7 +27,9 @@
 
 pub mod audit;
 pub mod cyclonedx;
+pub mod diff;
 pub mod error;
+pub mod html;
 mod ids;
 pub mod json;
 mod license;
@@ -35,9 +38,11 @@ pub mod sarif;
 pub mod spdx;
 pub mod subject;
 pub mod summary;
+pub mod svg;
 pub mod table;
 pub mod timestamp;
 
+pub use diff::ImageDiff;
 pub use error::ReportError;
 pub use subject::{LayerInfo, Platform, Subject};
 pub use summary::{SeverityCounts, Summary};

@@ -69,6 +69,11 @@ enum Command {
     /// Check an image against a policy file (the CI gate): vulnerabilities, signatures,
     /// attestations, registries, age and audit. Exit 1 on any violation.
     Check(cmd::check::Args),
+    /// Write a self-contained HTML report of an image: verdict, findings, layers, packages,
+    /// audit.
+    Report(cmd::report::Args),
+    /// Show what changed between two images: packages, findings, files and config.
+    Diff(cmd::diff::Args),
 }
 
 impl Command {
@@ -79,6 +84,8 @@ impl Command {
             Command::Audit(a) => a.output.is_some(),
             Command::Scan(a) => a.output.is_some(),
             Command::Check(a) => a.output.is_some(),
+            Command::Report(_) => true,
+            Command::Diff(a) => a.output.is_some(),
             _ => false,
         }
     }
@@ -123,6 +130,8 @@ fn main() -> ExitCode {
         Command::Pin(a) => cmd::pin::run(a),
         Command::Registry(c) => cmd::registry::run(c),
         Command::Check(a) => cmd::check::run(a),
+        Command::Report(a) => cmd::report::run(a),
+        Command::Diff(a) => cmd::diff::run(a),
     };
     match result {
         Ok(code) => code,

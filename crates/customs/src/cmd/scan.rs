@@ -13,7 +13,7 @@ use customs_vulndb::{FixStatus, Severity};
 
 use crate::cmd::image_args::ImageArgs;
 use crate::cmd::sbom;
-use crate::cmd::vuln_args::VulnArgs;
+use crate::cmd::vuln_args::{parse_severity, VulnArgs};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -75,21 +75,6 @@ pub enum SortOrder {
     Package,
     /// KEV first, then EPSS, then severity.
     Risk,
-}
-
-fn parse_severity(s: &str) -> Result<Severity, String> {
-    Ok(match s.trim().to_ascii_uppercase().as_str() {
-        "UNKNOWN" => Severity::Unknown,
-        "LOW" => Severity::Low,
-        "MEDIUM" => Severity::Medium,
-        "HIGH" => Severity::High,
-        "CRITICAL" => Severity::Critical,
-        _ => {
-            return Err(format!(
-                "{s:?} is not a severity (UNKNOWN, LOW, MEDIUM, HIGH, CRITICAL)"
-            ))
-        }
-    })
 }
 
 /// The SBOM's packages, and a subject naming the file.
@@ -227,16 +212,4 @@ pub fn run(args: Args) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn severities_parse_case_insensitively() {
-        assert_eq!(parse_severity("high"), Ok(Severity::High));
-        assert_eq!(parse_severity(" CRITICAL"), Ok(Severity::Critical));
-        assert!(parse_severity("severe").is_err());
-    }
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Result;
-use customs_vulndb::{Database, Suppression};
+use customs_vulndb::{Database, Severity, Suppression};
 
 use crate::cmd::db::{self, DbArg};
 
@@ -38,5 +38,33 @@ impl VulnArgs {
             crate::clock::get().today(),
         )?;
         Ok((database, suppression))
+    }
+}
+
+/// A severity name, any case: `UNKNOWN`, `LOW`, `MEDIUM`, `HIGH`, `CRITICAL`.
+pub fn parse_severity(s: &str) -> Result<Severity, String> {
+    Ok(match s.trim().to_ascii_uppercase().as_str() {
+        "UNKNOWN" => Severity::Unknown,
+        "LOW" => Severity::Low,
+        "MEDIUM" => Severity::Medium,
+        "HIGH" => Severity::High,
+        "CRITICAL" => Severity::Critical,
+        _ => {
+            return Err(format!(
+                "{s:?} is not a severity (UNKNOWN, LOW, MEDIUM, HIGH, CRITICAL)"
+            ))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severities_parse_case_insensitively() {
+        assert_eq!(parse_severity("high"), Ok(Severity::High));
+        assert_eq!(parse_severity(" CRITICAL"), Ok(Severity::Critical));
+        assert!(parse_severity("severe").is_err());
     }
 }
