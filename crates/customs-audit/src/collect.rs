@@ -1,13 +1,15 @@
 //! The one streaming pass: every layer is read once; while its bytes go by, regular files are
 //! hashed (for the wasted-bytes check), small text files are scanned for secrets, and the
 //! system files the privilege and OS checks need are kept. Only the current file's bytes are
-//! held in memory.
+//! held in memory. The [`Collector`] does not drive the walk: it observes one
+//! ([`customs_image::EntryObserver`]), either its own ([`crate::audit`]) or the inventory
+//! scan's, which is how `customs check` reads each layer once for both.
 
 use std::collections::HashMap;
-use std::io::{self, Read};
+use std::io;
 
-use customs_image::summary::{stream_layer, LayerSummary};
-use customs_image::{EntryMeta, FileSystem, Image};
+use customs_image::summary::LayerSummary;
+use customs_image::{EntryMeta, EntryObserver, FileSystem, Image};
 use sha2::{Digest as _, Sha256};
 
 use crate::{secrets, AuditError, AuditOptions, Ctx};
@@ -32,108 +34,179 @@ pub struct LayerFacts {
     pub hashes: HashMap<String, [u8; 16]>,
 }
 
-pub(crate) fn collect<'a>(image: &'a Image, opts: &'a AuditOptions) -> Result<Ctx<'a>, AuditError> {
-    let hash_files = image.layers.len() > 1;
-    let scan_secrets = opts.is_enabled(crate::rules::SECRET_IN_FILE.id);
-    let mut fs = FileSystem::new();
-    let mut layers = Vec::with_capacity(image.layers.len());
-    let mut captured = HashMap::new();
-    let mut content_hits = Vec::new();
-    for index in 0..image.layers.len() {
-        let mut hashes = HashMap::new();
-        let summary = stream_layer(image, index, |e, r| {
-            if !e.is_file() {
-                return Ok(());
-            }
-            let capture = is_captured(&e.path) && e.size <= MAX_CAPTURED;
-            let scan = scan_secrets
-                && e.size <= opts.max_secret_file_bytes
-                && !secrets::is_allowed_path(&e.path);
-            if !(capture || scan || hash_files) {
-                return Ok(());
-            }
-            let (hash, data) = read_file(e, r, capture || scan)?;
-            if hash_files {
-                hashes.insert(e.path.clone(), hash);
-            }
-            let Some(data) = data else { return Ok(()) };
-            let binary = data[..data.len().min(BINARY_SNIFF)].contains(&0);
-            if scan && !binary {
-                let text = String::from_utf8_lossy(&data);
-                content_hits.extend(secrets::scan_contents(&e.path, index, &text));
-            }
-            if capture {
-                captured.insert((index, e.path.clone()), data);
-            }
-            Ok(())
-        })?;
-        fs.apply_layer(&summary.entries);
-        layers.push(LayerFacts { summary, hashes });
-    }
-    let os = {
-        let ctx_fs_read = |p: &str| -> Option<Vec<u8>> {
-            let resolved = fs.resolve(p)?;
-            let data_path = fs.data_path(&resolved)?;
-            let node = fs.get(data_path)?;
-            captured.get(&(node.layer, data_path.to_string())).cloned()
-        };
-        customs_inventory::os::detect(&|p| ctx_fs_read(p))
-    };
-    // Layers are made by history entries that are not `empty_layer`, in order.
-    let mut history_layers = Vec::new();
-    let mut next = 0usize;
-    for h in &image.config.history {
-        if h.empty_layer || next >= image.layers.len() {
-            history_layers.push(None);
-        } else {
-            history_layers.push(Some(next));
-            next += 1;
-        }
-    }
-    let mut warnings = Vec::new();
-    if next != image.layers.len() && !image.config.history.is_empty() {
-        // History does not describe the layers; do not attribute.
-        warnings.push(format!(
-            "the config history describes {next} layers but the image has {}; findings name no history entry",
-            image.layers.len()
-        ));
-        history_layers = vec![None; image.config.history.len()];
-    }
-    Ok(Ctx {
-        image,
-        opts,
-        fs,
-        layers,
-        captured,
-        content_hits,
-        os,
-        history_layers,
-        warnings,
-    })
+/// Audit's side of the one walk: an [`EntryObserver`] that gathers, while a layer's bytes go
+/// by, what the checks need. [`crate::audit`] drives it alone; `customs check` hands it to the
+/// inventory scan (`customs_inventory::scan_image_observed`) so both read each layer once.
+/// Feed it every layer in order, then call [`Collector::finish`].
+pub struct Collector<'a> {
+    image: &'a Image,
+    opts: &'a AuditOptions,
+    hash_files: bool,
+    scan_secrets: bool,
+    fs: FileSystem,
+    layers: Vec<LayerFacts>,
+    /// Hashes of the layer being walked.
+    hashes: HashMap<String, [u8; 16]>,
+    captured: HashMap<(usize, String), Vec<u8>>,
+    content_hits: Vec<secrets::ContentHit>,
+    /// The entry whose bytes are going by.
+    current: Option<Current>,
 }
 
-/// Reads one file: hashes it (first 16 bytes of SHA-256); keeps its bytes when `keep` (the caller checked the
-/// size cap).
-fn read_file(
-    e: &EntryMeta,
-    r: &mut dyn Read,
-    keep: bool,
-) -> io::Result<([u8; 16], Option<Vec<u8>>)> {
-    let mut hasher = Sha256::new();
-    let mut kept = keep.then(|| Vec::with_capacity(e.size.min(1 << 20) as usize));
-    let mut buf = [0u8; 64 << 10];
-    loop {
-        let n = r.read(&mut buf)?;
-        if n == 0 {
-            break;
+/// State for one wanted entry.
+struct Current {
+    hasher: Option<Sha256>,
+    kept: Option<Vec<u8>>,
+    capture: bool,
+    scan: bool,
+}
+
+impl<'a> Collector<'a> {
+    /// A collector for `image` under `opts` (checked here).
+    pub fn new(image: &'a Image, opts: &'a AuditOptions) -> Result<Self, AuditError> {
+        opts.validate()?;
+        Ok(Collector {
+            image,
+            opts,
+            hash_files: image.layers.len() > 1,
+            scan_secrets: opts.is_enabled(crate::rules::SECRET_IN_FILE.id),
+            fs: FileSystem::new(),
+            layers: Vec::with_capacity(image.layers.len()),
+            hashes: HashMap::new(),
+            captured: HashMap::new(),
+            content_hits: Vec::new(),
+            current: None,
+        })
+    }
+
+    /// Runs every enabled rule on what was gathered and returns the report. Fails when the
+    /// collector did not see every layer of the image.
+    pub fn finish(self) -> Result<crate::AuditReport, AuditError> {
+        let ctx = self.into_ctx()?;
+        Ok(crate::report(ctx))
+    }
+
+    fn into_ctx(self) -> Result<Ctx<'a>, AuditError> {
+        let image = self.image;
+        if self.layers.len() != image.layers.len() {
+            return Err(AuditError::Incomplete {
+                seen: self.layers.len(),
+                layers: image.layers.len(),
+            });
         }
-        hasher.update(&buf[..n]);
-        if let Some(k) = kept.as_mut() {
-            k.extend_from_slice(&buf[..n]);
+        let Collector {
+            opts,
+            fs,
+            layers,
+            captured,
+            content_hits,
+            ..
+        } = self;
+        let os = {
+            let ctx_fs_read = |p: &str| -> Option<Vec<u8>> {
+                let resolved = fs.resolve(p)?;
+                let data_path = fs.data_path(&resolved)?;
+                let node = fs.get(data_path)?;
+                captured.get(&(node.layer, data_path.to_string())).cloned()
+            };
+            customs_inventory::os::detect(&|p| ctx_fs_read(p))
+        };
+        // Layers are made by history entries that are not `empty_layer`, in order.
+        let mut history_layers = Vec::new();
+        let mut next = 0usize;
+        for h in &image.config.history {
+            if h.empty_layer || next >= image.layers.len() {
+                history_layers.push(None);
+            } else {
+                history_layers.push(Some(next));
+                next += 1;
+            }
+        }
+        let mut warnings = Vec::new();
+        if next != image.layers.len() && !image.config.history.is_empty() {
+            // History does not describe the layers; do not attribute.
+            warnings.push(format!(
+                "the config history describes {next} layers but the image has {}; findings name no history entry",
+                image.layers.len()
+            ));
+            history_layers = vec![None; image.config.history.len()];
+        }
+        Ok(Ctx {
+            image,
+            opts,
+            fs,
+            layers,
+            captured,
+            content_hits,
+            os,
+            history_layers,
+            warnings,
+        })
+    }
+}
+
+impl EntryObserver for Collector<'_> {
+    fn wants(&mut self, _layer: usize, e: &EntryMeta) -> bool {
+        self.current = None;
+        if !e.is_file() {
+            return false;
+        }
+        let capture = is_captured(&e.path) && e.size <= MAX_CAPTURED;
+        let scan = self.scan_secrets
+            && e.size <= self.opts.max_secret_file_bytes
+            && !secrets::is_allowed_path(&e.path);
+        if !(capture || scan || self.hash_files) {
+            return false;
+        }
+        self.current = Some(Current {
+            hasher: self.hash_files.then(Sha256::new),
+            kept: (capture || scan).then(|| Vec::with_capacity(e.size.min(1 << 20) as usize)),
+            capture,
+            scan,
+        });
+        true
+    }
+
+    fn data(&mut self, chunk: &[u8]) {
+        if let Some(c) = self.current.as_mut() {
+            if let Some(h) = c.hasher.as_mut() {
+                h.update(chunk);
+            }
+            if let Some(k) = c.kept.as_mut() {
+                k.extend_from_slice(chunk);
+            }
         }
     }
-    let digest = hasher.finalize();
-    let mut h = [0u8; 16];
-    h.copy_from_slice(&digest[..16]);
-    Ok((h, kept))
+
+    fn entry_done(&mut self, layer: usize, e: &EntryMeta) -> io::Result<()> {
+        let Some(c) = self.current.take() else {
+            return Ok(());
+        };
+        if let Some(h) = c.hasher {
+            let digest = h.finalize();
+            let mut short = [0u8; 16];
+            short.copy_from_slice(&digest[..16]);
+            self.hashes.insert(e.path.clone(), short);
+        }
+        let Some(data) = c.kept else { return Ok(()) };
+        let binary = data[..data.len().min(BINARY_SNIFF)].contains(&0);
+        if c.scan && !binary {
+            let text = String::from_utf8_lossy(&data);
+            self.content_hits
+                .extend(secrets::scan_contents(&e.path, layer, &text));
+        }
+        if c.capture {
+            self.captured.insert((layer, e.path.clone()), data);
+        }
+        Ok(())
+    }
+
+    fn layer_done(&mut self, _layer: usize, summary: &LayerSummary) {
+        self.fs.apply_layer(&summary.entries);
+        self.layers.push(LayerFacts {
+            summary: summary.clone(),
+            hashes: std::mem::take(&mut self.hashes),
+        });
+    }
 }
+

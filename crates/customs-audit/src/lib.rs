@@ -41,7 +41,7 @@ use customs_inventory::OsInfo;
 use serde::Serialize;
 
 pub use cfg::{AuditOptions, DigestLookup};
-pub use collect::LayerFacts;
+pub use collect::{Collector, LayerFacts};
 pub use layers::{LayerStats, WasteItem};
 pub use rules::{Diag, Severity};
 
@@ -56,6 +56,9 @@ pub enum AuditError {
     UnknownRule(String),
     #[error("invalid audit option: {0}")]
     InvalidOption(String),
+    /// A [`Collector`] was finished before it saw every layer.
+    #[error("the audit saw {seen} of the image's {layers} layers")]
+    Incomplete { seen: usize, layers: usize },
 }
 
 /// Where a finding was seen. Every field is optional; layers are named by diff-id and index.
@@ -154,7 +157,7 @@ pub struct AuditReport {
     pub warnings: Vec<String>,
 }
 
-/// Everything the checks look at, gathered by [`collect`].
+/// Everything the checks look at, gathered by a [`Collector`].
 pub(crate) struct Ctx<'a> {
     pub image: &'a Image,
     pub opts: &'a AuditOptions,
@@ -240,8 +243,17 @@ impl Ctx<'_> {
 
 /// Audits `image`: streams every layer once, runs every enabled rule and returns the report.
 pub fn audit(image: &Image, opts: &AuditOptions) -> Result<AuditReport, AuditError> {
-    opts.validate()?;
-    let ctx = collect::collect(image, opts)?;
+    let mut collector = Collector::new(image, opts)?;
+    for index in 0..image.layers.len() {
+        customs_image::walk_layer_observed(image, index, &mut collector)?;
+    }
+    collector.finish()
+}
+
+/// Runs every enabled rule on the gathered facts.
+fn report(ctx: Ctx<'_>) -> AuditReport {
+    let image = ctx.image;
+    let opts = ctx.opts;
     let mut diags: Vec<(Diag, Evidence)> = Vec::new();
     let mut warnings = ctx.warnings.clone();
     diags.extend(privilege::check(&ctx, &mut warnings));
@@ -280,7 +292,7 @@ pub fn audit(image: &Image, opts: &AuditOptions) -> Result<AuditReport, AuditErr
             .then(a.message.cmp(&b.message))
     });
     findings.dedup();
-    Ok(AuditReport {
+    AuditReport {
         schema_version: SCHEMA_VERSION,
         image: ImageInfo {
             name: redact::text(&image.name),
@@ -297,5 +309,5 @@ pub fn audit(image: &Image, opts: &AuditOptions) -> Result<AuditReport, AuditErr
             ..b
         }),
         warnings: warnings.iter().map(|w| redact::text(w)).collect(),
-    })
+    }
 }

@@ -287,6 +287,11 @@ impl Image {
             .layers
             .get(index)
             .ok_or_else(|| invalid(&self.name, format!("no layer {index}")))?;
+        // One line per blob read: the one-pass test counts them (`RUST_LOG=customs_image=debug`).
+        log::debug!(
+            "opening layer blob {} (layer {index})",
+            layer.descriptor.digest
+        );
         let blob = self.open_blob(&layer.descriptor)?;
         let what = format!("layer {index} ({}) of {}", layer.diff_id, self.name);
         // An uncompressed blob's digest is its diff-id: one check is enough.

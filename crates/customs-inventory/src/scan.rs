@@ -6,7 +6,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 
 use customs_image::summary::{self, LayerSummary};
-use customs_image::{EntryMeta, FileSystem, Image, ImageError, LayerCache};
+use customs_image::{
+    observe_entry, walk_layer_observed, EntryMeta, EntryObserver, FileSystem, Image, ImageError,
+    LayerCache,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -239,6 +242,18 @@ fn decode(b: &[u8]) -> Option<LayerResults> {
 
 /// Scans every layer of `image` and builds its inventory.
 pub fn scan_image(image: &Image, opts: &ScanOptions) -> Result<ScanResult, ImageError> {
+    scan_image_observed(image, opts, None)
+}
+
+/// As [`scan_image`], and in the same walk every entry of every layer, with its bytes, goes by
+/// `observer` (audit's collector rides along this way, so `customs check` reads each layer
+/// once). A layer whose inventory comes from the cache is still streamed, once, for the
+/// observer.
+pub fn scan_image_observed(
+    image: &Image,
+    opts: &ScanOptions,
+    mut observer: Option<&mut dyn EntryObserver>,
+) -> Result<ScanResult, ImageError> {
     let cache = opts.cache.as_ref();
     let mut fs = FileSystem::new();
     let mut summaries = Vec::with_capacity(image.layers.len());
@@ -251,17 +266,27 @@ pub fn scan_image(image: &Image, opts: &ScanOptions) -> Result<ScanResult, Image
             Some((s, results))
         });
         let (s, results) = match cached {
-            Some(hit) => hit,
+            Some(hit) => {
+                if let Some(o) = observer.as_deref_mut() {
+                    walk_layer_observed(image, layer.index, o)?;
+                }
+                hit
+            }
             None => {
                 let mut results = LayerResults::default();
                 let s = summary::stream_layer(image, layer.index, |e, r| {
-                    if let Some(kind) = classify(e) {
-                        if let Some(fr) = analyse(kind, e, r)? {
-                            results.files.push(fr);
+                    observe_entry(observer.as_deref_mut(), layer.index, e, r, |r| {
+                        if let Some(kind) = classify(e) {
+                            if let Some(fr) = analyse(kind, e, r)? {
+                                results.files.push(fr);
+                            }
                         }
-                    }
-                    Ok(())
+                        Ok(())
+                    })
                 })?;
+                if let Some(o) = observer.as_deref_mut() {
+                    o.layer_done(layer.index, &s);
+                }
                 if let Some(c) = cache {
                     summary::cache_summary(c, &layer.diff_id, &s);
                     let _ = c.put(&key, &encode(&results));

@@ -1,13 +1,16 @@
 //! `customs audit IMAGE`: best-practice checks (least privilege, secrets, layers,
-//! immutability, base image), as a table, JSON or SARIF.
+//! immutability, base image), as a table, JSON or SARIF. Also the one-pass wiring
+//! ([`inventory_and_audit`]) that `customs check` and `customs report` use to inventory and
+//! audit an image in one walk of each layer.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use customs_audit::AuditOptions;
-use customs_image::Reference;
+use customs_audit::{AuditOptions, AuditReport, Collector};
+use customs_image::{Image, Reference};
+use customs_inventory::scan::{scan_image, scan_image_observed, ScanOptions, ScanResult};
 use customs_registry::RegistryClient;
 
 use crate::cmd::image_args::ImageArgs;
@@ -83,4 +86,33 @@ pub fn run(args: Args) -> Result<ExitCode> {
         return Ok(ExitCode::from(args.exit_code));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Opens `target` and inventories it; with `audit`, audits it in the same walk of each layer
+/// (audit's collector observes the inventory scan), so no layer blob is read twice.
+pub fn inventory_and_audit(
+    image_args: &ImageArgs,
+    target: &str,
+    no_cache: bool,
+    audit: Option<&AuditOptions>,
+) -> Result<(Image, ScanResult, Option<AuditReport>)> {
+    let image = image_args.open(target)?;
+    let cache = if no_cache {
+        None
+    } else {
+        crate::cmd::cache::open().ok()
+    };
+    let opts = ScanOptions { cache };
+    let Some(audit_opts) = audit else {
+        let result =
+            scan_image(&image, &opts).with_context(|| format!("reading {}", image.name))?;
+        return Ok((image, result, None));
+    };
+    let mut collector = Collector::new(&image, audit_opts).context("audit options")?;
+    let result = scan_image_observed(&image, &opts, Some(&mut collector))
+        .with_context(|| format!("reading {}", image.name))?;
+    let report = collector
+        .finish()
+        .with_context(|| format!("auditing {}", image.name))?;
+    Ok((image, result, Some(report)))
 }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use customs_audit::{AuditOptions, AuditReport};
 use customs_image::{Image, Target};
 use customs_inventory::Warning;
 use customs_policy::{AttestationOutcome, CheckInput, ImageAge, KeyOutcome, Policy};
@@ -14,6 +15,7 @@ use customs_report::policy::{self as render, Outcome};
 use customs_sign::store::SignatureStore;
 use customs_sign::verify_image::{verify_attestations, verify_signatures};
 
+use crate::cmd::audit::inventory_and_audit;
 use crate::cmd::image_args::ImageArgs;
 use crate::cmd::key::load_public_key;
 use crate::cmd::sbom;
@@ -47,12 +49,25 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let now = crate::clock::get().unix();
     let mut warnings = Vec::new();
 
-    // The scan, when the policy has vulnerability rules; it opens the image too.
-    let (image, findings) = if policy.vulnerabilities.is_some() {
-        let (image, findings) = scan(&args, &mut warnings)?;
-        (image, Some(findings))
+    let audit_opts = customs_policy::audit_options(&policy, Some(now));
+    if let Some(opts) = &audit_opts {
+        opts.validate().context("audit options")?;
+    }
+    // The scan, when the policy has vulnerability rules; it opens the image too, and the
+    // audit rides along in the same walk of each layer.
+    let (image, findings, audit) = if policy.vulnerabilities.is_some() {
+        let (image, findings, audit) = scan(&args, audit_opts.as_ref(), &mut warnings)?;
+        (image, Some(findings), audit)
     } else {
-        (args.image_args.open(&args.image)?, None)
+        let image = args.image_args.open(&args.image)?;
+        let audit = match &audit_opts {
+            Some(opts) => Some(
+                customs_audit::audit(&image, opts)
+                    .with_context(|| format!("auditing {}", image.name))?,
+            ),
+            None => None,
+        };
+        (image, None, audit)
     };
 
     let mut input = CheckInput {
@@ -70,12 +85,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         signatures(&args, &policy, &mut input)?;
     }
 
-    if let Some(opts) = customs_policy::audit_options(&policy, Some(now)) {
-        opts.validate().context("audit options")?;
-        let report = customs_audit::audit(&image, &opts)
-            .with_context(|| format!("auditing {}", image.name))?;
-        input.audit = Some(report);
-    }
+    input.audit = audit;
     input.age = match &input.audit {
         Some(report) => match (report.age.days, &report.age.unknown_reason) {
             (Some(days), _) => ImageAge::Days(days),
@@ -119,15 +129,20 @@ pub fn run(args: Args) -> Result<ExitCode> {
     })
 }
 
-/// Opens and inventories the image and runs the one scan pipeline on it; its warnings go into
-/// `warnings`.
-fn scan(args: &Args, warnings: &mut Vec<Warning>) -> Result<(Image, Vec<customs_vulndb::Finding>)> {
+/// Opens and inventories the image (auditing it in the same walk when `audit` is given) and
+/// runs the one scan pipeline on it; its warnings go into `warnings`.
+fn scan(
+    args: &Args,
+    audit: Option<&AuditOptions>,
+    warnings: &mut Vec<Warning>,
+) -> Result<(Image, Vec<customs_vulndb::Finding>, Option<AuditReport>)> {
     let (database, suppression) = args.vuln.open()?;
-    let (image, result) = sbom::inventory(&args.image_args, &args.image, args.no_cache)?;
+    let (image, result, report) =
+        inventory_and_audit(&args.image_args, &args.image, args.no_cache, audit)?;
     let outcome = customs_vulndb::scan(&database, &result.inventory, &suppression);
     warnings.extend(result.inventory.warnings);
     warnings.extend(outcome.warnings);
-    Ok((image, outcome.findings))
+    Ok((image, outcome.findings, report))
 }
 
 /// Verifies each required key's signatures and each required attestation type. A store

@@ -13,6 +13,7 @@ use customs_report::html::{self, AuditItem, LayerView};
 use customs_report::Scan;
 use customs_vulndb::Severity;
 
+use crate::cmd::audit::inventory_and_audit;
 use crate::cmd::diff;
 use crate::cmd::image_args::ImageArgs;
 use crate::cmd::sbom;
@@ -92,25 +93,22 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let (database, suppression) = args.vuln.open()?;
     let info = sbom::document_info()?;
 
-    let (image, result) = sbom::inventory(&args.image_args, &args.image, args.no_cache)?;
+    // Inventory and audit in one walk of each layer.
+    let audit_opts = (!args.no_audit).then(|| AuditOptions {
+        now: Some(crate::clock::get().unix()),
+        ..AuditOptions::default()
+    });
+    let (image, result, audit) = inventory_and_audit(
+        &args.image_args,
+        &args.image,
+        args.no_cache,
+        audit_opts.as_ref(),
+    )?;
     let subject = sbom::subject(&image);
     let mut inventory = result.inventory;
     let outcome = customs_vulndb::scan(&database, &inventory, &suppression);
     inventory.warnings.extend(outcome.warnings);
     let findings = outcome.findings;
-
-    let audit = if args.no_audit {
-        None
-    } else {
-        let opts = AuditOptions {
-            now: Some(crate::clock::get().unix()),
-            ..AuditOptions::default()
-        };
-        Some(
-            customs_audit::audit(&image, &opts)
-                .with_context(|| format!("auditing {}", image.name))?,
-        )
-    };
     let layers: Vec<LayerView> = match &audit {
         Some(a) => a
             .layers
