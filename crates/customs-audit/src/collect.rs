@@ -209,4 +209,3 @@ impl EntryObserver for Collector<'_> {
         });
     }
 }
-

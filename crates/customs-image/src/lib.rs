@@ -29,7 +29,7 @@ pub use cache::LayerCache;
 pub use digest::Digest;
 pub use fs::{walk_layer, EntryMeta, FileSystem, Node};
 pub use image::{Image, ImageError, Layer, OpenOptions};
-pub use observe::{observe_entry, walk_layer_observed, EntryObserver};
 pub use manifest::{Descriptor, ImageConfig, Index, Manifest, ManifestKind, Platform};
+pub use observe::{observe_entry, walk_layer_observed, EntryObserver};
 pub use reference::{Reference, Target};
 pub use remote::{Remote, RemoteError, ResolvedManifest};

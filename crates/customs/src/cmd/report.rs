@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use customs_audit::{redact, AuditOptions};
 use customs_report::html::{self, AuditItem, LayerView};
 use customs_report::Scan;
