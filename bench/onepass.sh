@@ -7,6 +7,8 @@
 #     (crates/customs-image/examples/inflate.rs: flate2 + zlib-rs, one thread, no tar, no digest).
 # All cold: --no-cache for customs (audit has no cache), an emptied cache dir for Trivy.
 #   bash bench/onepass.sh            (CUSTOMS=path/to/customs INFLATE=path/to/inflate to skip the build)
+# CUSTOMS_BASE=path/to/older/customs adds that binary's `customs check` (the two-pass code
+# before issue 13) as a third command, same arguments.
 # Writes bench/out/onepass-*.{md,json} and bench/out/onepass.md (the summary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,7 +52,8 @@ for i in "${IMAGES[@]}"; do
   [ "$rc" -le 1 ] || { echo "customs check $i exited $rc" >&2; exit 1; }
   hyperfine -N -i -w 1 -r "$RUNS" --export-markdown "$OUT/onepass-$i.md" --export-json "$OUT/onepass-$i.json" \
     -n "check" "$check" \
-    -n "scan+audit" "bash -c '$CUSTOMS scan --db $DB --no-cache -f json $img >/dev/null && $CUSTOMS audit -f json $img >/dev/null'"
+    -n "scan+audit" "bash -c '$CUSTOMS scan --db $DB --no-cache -f json $img >/dev/null && $CUSTOMS audit -f json $img >/dev/null'" \
+    ${CUSTOMS_BASE:+-n "check (base)" "$CUSTOMS_BASE${check#"$CUSTOMS"}"}
 done
 
 # 2. sbom of the debian image against Trivy, with the inflate floor.
@@ -81,12 +84,18 @@ out, csize, usize, images = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys
 def rows(name):
     return {r["command"]: r for r in json.load(open(f"{out}/{name}.json"))["results"]}
 ms = lambda r: f"{r['mean']*1000:.0f} ± {r['stddev']*1000:.0f}"
-print("| image | `customs check` (one pass) | `customs scan` + `customs audit` | check / (scan+audit) |")
-print("| --- | ---: | ---: | ---: |")
+base = "check (base)" in rows(f"onepass-{images[0]}")
+print("| image | `customs check` (one pass) | `customs scan` + `customs audit` | check / (scan+audit) |"
+      + (" `customs check`, base binary (two passes) |" if base else ""))
+print("| --- | ---: | ---: | ---: |" + (" ---: |" if base else ""))
 for i in images:
     r = rows(f"onepass-{i}")
     c, s = r["check"], r["scan+audit"]
-    print(f"| {i} | {ms(c)} ms (min {c['min']*1000:.0f}) | {ms(s)} ms (min {s['min']*1000:.0f}) | {c['mean']/s['mean']:.2f} |")
+    line = f"| {i} | {ms(c)} ms (min {c['min']*1000:.0f}) | {ms(s)} ms (min {s['min']*1000:.0f}) | {c['mean']/s['mean']:.2f} |"
+    if base:
+        b = r["check (base)"]
+        line += f" {ms(b)} ms (min {b['min']*1000:.0f}) |"
+    print(line)
 r = rows("onepass-sbom")
 c, t, z = r["customs sbom --no-cache"], r["trivy (cold)"], r["zlib-rs inflate, 1 core"]
 print()
