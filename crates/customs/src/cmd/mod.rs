@@ -8,6 +8,7 @@ pub mod copy;
 pub mod db;
 pub mod db_artifact;
 pub mod diff;
+pub mod format;
 pub mod image_args;
 pub mod inspect;
 pub mod key;
