@@ -3,8 +3,8 @@
 //! layers (the inventory, audit, inspect) works on them unchanged.
 //!
 //! The layer is a tar stream written while it is read: a thread walks the tree in sorted
-//! order and writes entries with the `tar` crate into a pipe, so no file is held in memory and
-//! nothing is copied to disk. The walk
+//! order and writes entries with the `tar` crate into a bounded in-process pipe (a few
+//! 256 KiB chunks), so no file is held in memory and nothing is copied to disk. The walk
 //! - never follows a symlink: it is recorded as a link, and the layered filesystem view
 //!   resolves it inside the root, as it does for image layers; regular files are opened with
 //!   `O_NOFOLLOW` and re-checked after opening, so a file swapped for a link mid-walk is skipped;
@@ -79,13 +79,22 @@ pub(crate) fn layer_stream(
             format!("{}: not a directory", root.display()),
         ));
     }
-    let (reader, writer) = io::pipe()?;
+    let (tx, rx) = std::sync::mpsc::sync_channel(CHANNEL_CHUNKS);
+    let writer = ChunkWriter {
+        tx,
+        buf: Vec::with_capacity(CHUNK),
+    };
+    let reader = ChunkReader {
+        rx,
+        chunk: Vec::new(),
+        pos: 0,
+    };
     let root = root.to_path_buf();
     let handle = std::thread::Builder::new()
         .name("customs-dir-walk".into())
         .spawn(move || {
             let mut walker = Walker {
-                builder: tar::Builder::new(io::BufWriter::with_capacity(256 * 1024, writer)),
+                builder: tar::Builder::new(writer),
                 root_dev: meta.dev(),
                 kind,
                 warnings,
@@ -101,9 +110,72 @@ pub(crate) fn layer_stream(
     }))
 }
 
+/// Bytes per chunk handed from the walking thread to the reader.
+const CHUNK: usize = 256 * 1024;
+/// Chunks in flight at most: the walk stays at most this far ahead of the reader.
+const CHANNEL_CHUNKS: usize = 4;
+
+/// The walking thread's end of a bounded in-process pipe.
+struct ChunkWriter {
+    tx: std::sync::mpsc::SyncSender<Vec<u8>>,
+    buf: Vec<u8>,
+}
+
+impl ChunkWriter {
+    fn send(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        self.tx
+            .send(chunk)
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the reader went away"))
+    }
+}
+
+impl Write for ChunkWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let n = data.len().min(CHUNK - self.buf.len());
+        self.buf.extend_from_slice(&data[..n]);
+        if self.buf.len() == CHUNK {
+            self.send()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.send()
+    }
+}
+
+/// The reader's end: chunks in order, then end of stream when the writer is gone.
+struct ChunkReader {
+    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    chunk: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.chunk.len() {
+            match self.rx.recv() {
+                Ok(c) => {
+                    self.chunk = c;
+                    self.pos = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.pos);
+        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
 /// The reading end: at end of stream, the walking thread's result is the stream's.
 struct DirStream {
-    reader: io::PipeReader,
+    reader: ChunkReader,
     handle: Option<JoinHandle<io::Result<()>>>,
 }
 

@@ -53,8 +53,12 @@ impl Engine {
 
     /// The engine's API socket, from the environment or the default.
     pub fn socket(self) -> Result<PathBuf, EngineError> {
+        self.socket_from(std::env::var_os(self.host_variable()))
+    }
+
+    fn socket_from(self, host: Option<std::ffi::OsString>) -> Result<PathBuf, EngineError> {
         let var = self.host_variable();
-        if let Some(v) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+        if let Some(v) = host.filter(|v| !v.is_empty()) {
             let v = v.to_string_lossy().into_owned();
             return match v.strip_prefix("unix://") {
                 Some(p) if !p.is_empty() => Ok(PathBuf::from(p)),
