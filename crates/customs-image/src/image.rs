@@ -144,6 +144,12 @@ enum Store {
         remote: Arc<dyn Remote>,
         reference: Reference,
     },
+    /// A containers/storage image: layers rebuilt from tar-split records and files.
+    Storage {
+        image: Arc<crate::storage::StoredImage>,
+        /// diff-id → layer id.
+        layers: BTreeMap<Digest, String>,
+    },
     /// A directory read from disk as one synthetic, uncompressed layer.
     Dir {
         root: std::path::PathBuf,
@@ -264,6 +270,9 @@ impl Image {
             }
             Target::Directory { path, kind } => open_dir(target, path, *kind, &platform, opts),
             Target::Engine { engine, name } => open_engine(target, *engine, name, &platform, opts),
+            Target::Storage { driver, root, name } => {
+                open_storage(target, driver, root, name, opts)
+            }
             Target::DockerArchive { path, reference } => {
                 let c = open_container(path, opts)?;
                 let image = if c.contains("oci-layout") && !c.contains("manifest.json") {
@@ -330,6 +339,21 @@ impl Image {
             Store::Registry { remote, reference } => remote
                 .open_blob(reference, desc)
                 .map_err(ImageError::Remote),
+            Store::Storage { image, layers } => {
+                if desc.digest == self.config_digest {
+                    return Ok(Box::new(io::Cursor::new(self.config_bytes.clone())));
+                }
+                let id = layers
+                    .get(&desc.digest)
+                    .ok_or_else(|| invalid(&what, "no such blob in the store"))?;
+                let r = crate::storage::layer_stream(image, id).map_err(io_err(what.clone()))?;
+                Ok(Box::new(VerifyingReader::new(
+                    r,
+                    desc.digest.clone(),
+                    None,
+                    what,
+                )))
+            }
             Store::Dir {
                 root,
                 kind,
@@ -1063,5 +1087,74 @@ fn open_engine(
     both_indexes_agree(target, &image, &c, platform, opts)?;
     image.name = display;
     image.spool = Some(Arc::new(spool));
+    Ok(image)
+}
+
+/// An image from a containers/storage store. Its manifest is made here, naming each layer by
+/// its diff-id (the store keeps layers unpacked, so there is no compressed blob to name); the
+/// stored config is checked against the image id, every rebuilt layer against its diff-id.
+fn open_storage(
+    target: &Target,
+    driver: &Option<String>,
+    root: &Option<std::path::PathBuf>,
+    name: &str,
+    opts: &OpenOptions,
+) -> Result<Image, ImageError> {
+    let display = format!("containers-storage:{name}");
+    let spec = crate::storage::StoreSpec {
+        driver: driver.clone(),
+        root: root.clone(),
+    };
+    let stored = crate::storage::find(&spec, name).map_err(io_err(display.clone()))?;
+    let config_digest = Digest::sha256_of(&stored.config);
+    let mut m = format!(
+        "{{\"schemaVersion\":2,\"mediaType\":\"{}\",\"config\":{{\"mediaType\":\"{}\",\"size\":{},\"digest\":\"{}\"}},\"layers\":[",
+        media_type::DOCKER_MANIFEST,
+        media_type::DOCKER_CONFIG,
+        stored.config.len(),
+        config_digest
+    );
+    let mut layers = BTreeMap::new();
+    for (i, (id, diff, size)) in stored.layers.iter().enumerate() {
+        if i > 0 {
+            m.push(',');
+        }
+        m.push_str(&format!(
+            "{{\"mediaType\":\"application/vnd.docker.image.rootfs.diff.tar\",\"size\":{size},\"digest\":\"{diff}\"}}"
+        ));
+        layers.insert(diff.clone(), id.clone());
+    }
+    m.push_str("]}");
+    let manifest_bytes = m.into_bytes();
+    let manifest: Manifest =
+        serde_json::from_slice(&manifest_bytes).map_err(|e| invalid(&display, e.to_string()))?;
+    let config_bytes = stored.config.clone();
+    let names = stored.names.clone();
+    let image = finish(
+        target,
+        display.clone(),
+        None,
+        Digest::sha256_of(&manifest_bytes),
+        media_type::DOCKER_MANIFEST.into(),
+        manifest,
+        manifest_bytes,
+        config_bytes,
+        names,
+        BTreeMap::new(),
+        opts,
+        Store::Storage {
+            image: Arc::new(stored),
+            layers,
+        },
+    )?;
+    // The store's layer chain must be the config's diff-ids, in order.
+    let chain: Vec<&Digest> = image.layers.iter().map(|l| &l.descriptor.digest).collect();
+    let diff_ids: Vec<&Digest> = image.config.rootfs.diff_ids.iter().collect();
+    if chain != diff_ids {
+        return Err(invalid(
+            display,
+            "the store's layer chain differs from the config's diff-ids",
+        ));
+    }
     Ok(image)
 }

@@ -24,6 +24,7 @@ pub mod layer;
 pub mod manifest;
 pub mod reference;
 pub mod remote;
+pub mod storage;
 pub mod summary;
 pub mod tar;
 

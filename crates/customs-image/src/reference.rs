@@ -35,7 +35,7 @@ pub enum ReferenceError {
     InvalidTag { tag: String },
     #[error("invalid digest {digest:?} in image reference")]
     InvalidDigest { digest: String },
-    #[error("unsupported transport {transport:?}: use docker://, docker-archive:, oci:, oci-archive:, dir:, rootfs:, docker-daemon:, podman: or a plain reference")]
+    #[error("unsupported transport {transport:?}: use docker://, docker-archive:, oci:, oci-archive:, dir:, rootfs:, docker-daemon:, podman:, containers-storage: or a plain reference")]
     UnknownTransport { transport: String },
     #[error("{path}: {message}")]
     Path { path: PathBuf, message: String },
@@ -345,6 +345,13 @@ pub enum Target {
     /// An image in a local engine's store, read over its API socket: `name` is a
     /// normalised reference (`docker.io/library/alpine:3.20`) or an image id.
     Engine { engine: Engine, name: String },
+    /// An image in a containers/storage store (Podman's, Buildah's, CRI-O's), read from disk:
+    /// `containers-storage:[driver@root+runroot]NAME`.
+    Storage {
+        driver: Option<String>,
+        root: Option<PathBuf>,
+        name: String,
+    },
 }
 
 impl Target {
@@ -382,6 +389,18 @@ impl Target {
             return Ok(Target::Engine {
                 engine,
                 name: engine_name(rest)?,
+            });
+        }
+        if let Some(rest) = input.strip_prefix("containers-storage:") {
+            let (spec, name) =
+                crate::storage::parse_spec(rest).map_err(|reason| ReferenceError::Path {
+                    path: PathBuf::from(rest),
+                    message: reason,
+                })?;
+            return Ok(Target::Storage {
+                driver: spec.driver,
+                root: spec.root,
+                name: engine_name(name)?,
             });
         }
         for kind in [DirKind::Project, DirKind::Rootfs] {
@@ -431,7 +450,7 @@ impl Target {
             });
         }
         if let Some((scheme, _)) = input.split_once(':') {
-            if matches!(scheme, "containers-storage" | "registry" | "sif") {
+            if matches!(scheme, "registry" | "sif") {
                 return Err(ReferenceError::UnknownTransport {
                     transport: scheme.to_string(),
                 });
@@ -750,9 +769,17 @@ mod tests {
             Target::Registry(Reference::parse("alpine").unwrap())
         );
         assert!(matches!(
-            Target::parse("containers-storage:alpine"),
+            Target::parse("sif:x.sif"),
             Err(ReferenceError::UnknownTransport { .. })
         ));
+        assert_eq!(
+            Target::parse("containers-storage:[vfs@/s+/run]localhost/a:1").unwrap(),
+            Target::Storage {
+                driver: Some("vfs".into()),
+                root: Some("/s".into()),
+                name: "localhost/a:1".into()
+            }
+        );
         assert_eq!(
             Target::parse("docker-daemon:alpine").unwrap(),
             Target::Engine {

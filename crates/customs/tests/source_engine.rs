@@ -2,8 +2,9 @@
 //! (`podman system service`) and a real Docker daemon (Debian's `docker.io`), each on a unix
 //! socket in a temporary directory with vfs storage and its own root, so nothing touches the
 //! host's image stores; loads the shared images into both with their CLIs (setup only), and
-//! then customs reads them by name over the APIs. Packages, OS and findings equal those read
-//! from the archives themselves, layer attribution included (the engines keep diff-ids). A
+//! then customs reads them by name over the APIs, and from Podman's store on disk
+//! (`containers-storage:`). Packages, OS and findings equal those read from the archives
+//! themselves, layer attribution included (the engines keep diff-ids). A
 //! bare name follows `--image-src`; a missing image or engine is a clear error. Both
 //! services are stopped by Drop guards, also when an assertion fails.
 
@@ -337,13 +338,24 @@ fn podman_and_docker_images_read_by_name_equal_the_archives() {
         let archive = archive.to_str().unwrap();
         let want_sbom = content(env.json(&["sbom", "-f", "json", archive]));
         let want_scan = content(env.json(&["scan", "-f", "json", archive]));
-        for transport in ["podman", "docker-daemon", "docker"] {
-            let target = format!("{transport}:{name}");
-            let sbom = env.json(&["sbom", "-f", "json", &target]);
-            let shown = if transport == "podman" {
-                "podman"
+        // containers-storage: reads Podman's store on disk, with no service involved.
+        let store = format!(
+            "[vfs@{}+{}]",
+            podman.dir.join("root").display(),
+            podman.dir.join("runroot").display()
+        );
+        for transport in ["podman", "docker-daemon", "docker", "containers-storage"] {
+            let spec = if transport == "containers-storage" {
+                store.as_str()
             } else {
+                ""
+            };
+            let target = format!("{transport}:{spec}{name}");
+            let sbom = env.json(&["sbom", "-f", "json", &target]);
+            let shown = if transport == "docker" {
                 "docker-daemon"
+            } else {
+                transport
             };
             assert_eq!(
                 sbom["subject"]["name"].as_str().unwrap(),
