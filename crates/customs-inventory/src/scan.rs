@@ -54,7 +54,23 @@ enum Kind {
     Executable,
 }
 
-fn classify(e: &EntryMeta) -> Option<Kind> {
+/// The extractor for an entry. Without `os`, OS identification and package databases are
+/// not read (a project checkout).
+fn classify(e: &EntryMeta, os: bool) -> Option<Kind> {
+    let kind = classify_any(e)?;
+    let os_kind = matches!(
+        kind,
+        Kind::OsRelease
+            | Kind::DpkgStatus
+            | Kind::DpkgStatusD
+            | Kind::DpkgList
+            | Kind::Apk
+            | Kind::Rpm
+    );
+    (os || !os_kind).then_some(kind)
+}
+
+fn classify_any(e: &EntryMeta) -> Option<Kind> {
     if !e.is_file() {
         return None;
     }
@@ -239,7 +255,9 @@ fn decode(b: &[u8]) -> Option<LayerResults> {
 
 /// Scans every layer of `image` and builds its inventory.
 pub fn scan_image(image: &Image, opts: &ScanOptions) -> Result<ScanResult, ImageError> {
-    let cache = opts.cache.as_ref();
+    // A directory's synthetic layer is named by its path, not its content: never cached.
+    let cache = opts.cache.as_ref().filter(|_| image.cacheable());
+    let os = image.reads_os_packages();
     let mut fs = FileSystem::new();
     let mut summaries = Vec::with_capacity(image.layers.len());
     let mut per_layer: Vec<LayerResults> = Vec::with_capacity(image.layers.len());
@@ -255,7 +273,7 @@ pub fn scan_image(image: &Image, opts: &ScanOptions) -> Result<ScanResult, Image
             None => {
                 let mut results = LayerResults::default();
                 let s = summary::stream_layer(image, layer.index, |e, r| {
-                    if let Some(kind) = classify(e) {
+                    if let Some(kind) = classify(e, os) {
                         if let Some(fr) = analyse(kind, e, r)? {
                             results.files.push(fr);
                         }
@@ -273,7 +291,15 @@ pub fn scan_image(image: &Image, opts: &ScanOptions) -> Result<ScanResult, Image
         summaries.push(s);
         per_layer.push(results);
     }
-    let inventory = assemble(image, &fs, &per_layer);
+    let mut inventory = assemble(image, &fs, &per_layer);
+    let layer = image.layers.first().map(|l| l.diff_id.to_string());
+    for (path, message) in image.source_warnings() {
+        inventory.warnings.push(Warning {
+            path: format!("/{path}"),
+            layer: layer.clone(),
+            message,
+        });
+    }
     Ok(ScanResult {
         inventory,
         fs,
