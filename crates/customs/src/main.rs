@@ -56,6 +56,8 @@ enum Command {
     Attest(cmd::attest::Args),
     /// Verify an image's attestations with a key.
     VerifyAttestation(cmd::attest::VerifyArgs),
+    /// Verify a standalone Sigstore bundle for a file or sha256 digest, offline.
+    VerifyBundle(cmd::verify_bundle::Args),
     /// Check the image references of Dockerfiles, Kubernetes manifests and compose files.
     Lint(cmd::lint::Args),
     /// Pin the image references of Dockerfiles, Kubernetes manifests and compose files to
@@ -113,6 +115,7 @@ fn main() -> ExitCode {
         Command::Verify(a) => cmd::verify::run(a),
         Command::Attest(a) => cmd::attest::run(a),
         Command::VerifyAttestation(a) => cmd::attest::verify(a),
+        Command::VerifyBundle(a) => cmd::verify_bundle::run(a),
         Command::Lint(a) => cmd::lint::run(a),
         Command::Pin(a) => cmd::pin::run(a),
         Command::Registry(c) => cmd::registry::run(c),

@@ -17,3 +17,4 @@ pub mod sbom;
 pub mod scan;
 pub mod sign;
 pub mod verify;
+pub mod verify_bundle;
