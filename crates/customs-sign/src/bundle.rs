@@ -296,10 +296,24 @@ impl Bundle {
         let vm = &self.verification_material;
         let raw = match (&vm.certificate, &vm.x509_certificate_chain) {
             (Some(c), _) => &c.raw_bytes,
-            (None, Some(chain)) => match chain.certificates.first() {
-                Some(c) => &c.raw_bytes,
-                None => return Err(Error::MalformedBundle("empty certificate chain".into())),
-            },
+            (None, Some(chain)) => {
+                let Some(first) = chain.certificates.first() else {
+                    return Err(Error::MalformedBundle("empty certificate chain".into()));
+                };
+                // Trust anchors come from the trusted root only: a root certificate shipped in the
+                // bundle is refused rather than ignored.
+                for c in &chain.certificates[1..] {
+                    let der = proto_b64(&c.raw_bytes).map_err(|_| {
+                        Error::MalformedBundle("chain certificate is not base64".into())
+                    })?;
+                    if ParsedCertificate::from_der(&der)?.is_self_issued() {
+                        return Err(Error::UntrustedCertificate(
+                            "the bundle's certificate chain contains a root certificate; roots come only from the trusted root".into(),
+                        ));
+                    }
+                }
+                &first.raw_bytes
+            }
             (None, None) => return Ok(None),
         };
         let der = proto_b64(raw)

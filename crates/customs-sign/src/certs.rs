@@ -119,9 +119,11 @@ impl ParsedCertificate {
     }
 
     /// Whether the certificate presents itself as a root: its subject is its issuer (whether or
-    /// not its signature verifies).
+    /// not its signature verifies). Names are compared by their RFC 4514 text, so the same name
+    /// written with another string type still matches.
     pub fn is_self_issued(&self) -> bool {
-        self.cert.tbs_certificate.subject == self.cert.tbs_certificate.issuer
+        let tbs = &self.cert.tbs_certificate;
+        tbs.subject == tbs.issuer || tbs.subject.to_string() == tbs.issuer.to_string()
     }
 
     /// Verify that `issuer`'s key signed this certificate.
