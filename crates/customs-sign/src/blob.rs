@@ -4,7 +4,48 @@
 use std::io::Read;
 use std::path::Path;
 
+use base64::Engine as _;
 use sha2::{Digest, Sha256};
+
+use crate::bundle::{
+    Bundle, HashOutput, KeyHint, MessageSignature, VerificationMaterial, MEDIA_TYPE_V03,
+};
+use crate::error::Result;
+use crate::keys::PrivateKey;
+
+/// A signed blob: the raw signature and the v0.3 bundle around it.
+#[derive(Debug, Clone)]
+pub struct SignedBlob {
+    /// DER ECDSA signature over the blob.
+    pub signature: Vec<u8>,
+    /// The bundle cosign v3's `sign-blob --key --bundle` writes (without a log entry).
+    pub bundle: Bundle,
+}
+
+/// Sign a blob known by its SHA-256 (see [`sha256_file`]) with `key`, as `cosign sign-blob
+/// --key` does: a message signature in a v0.3 bundle naming the key by cosign's hint.
+pub fn sign_blob(key: &PrivateKey, sha256: &[u8; 32]) -> Result<SignedBlob> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let signature = key.sign_sha256_digest(sha256)?;
+    let bundle = Bundle {
+        media_type: MEDIA_TYPE_V03.to_string(),
+        verification_material: VerificationMaterial {
+            public_key: Some(KeyHint {
+                hint: key.public_key().cosign_hint()?,
+            }),
+            ..VerificationMaterial::default()
+        },
+        dsse_envelope: None,
+        message_signature: Some(MessageSignature {
+            message_digest: Some(HashOutput {
+                algorithm: "SHA2_256".to_string(),
+                digest: b64.encode(sha256),
+            }),
+            signature: b64.encode(&signature),
+        }),
+    };
+    Ok(SignedBlob { signature, bundle })
+}
 
 /// SHA-256 of everything `reader` yields, read in 1 MiB chunks.
 pub fn sha256_reader(mut reader: impl Read) -> std::io::Result<[u8; 32]> {

@@ -197,6 +197,26 @@ impl PrivateKey {
     }
 }
 
+impl PrivateKey {
+    /// Sign a message known by its SHA-256 `digest` (a streamed blob): ECDSA P-256 over the
+    /// prehash, the signature as DER, as cosign's `sign-blob` writes it. Other key types are
+    /// refused: Ed25519 signs the whole message, and P-384 pairs with SHA-384.
+    pub fn sign_sha256_digest(&self, digest: &[u8; 32]) -> Result<Vec<u8>> {
+        match self {
+            PrivateKey::EcdsaP256(k) => {
+                let sig: p256::ecdsa::Signature = k
+                    .sign_prehash(digest)
+                    .map_err(|e| Error::BadSignature(format!("signing failed: {e}")))?;
+                Ok(sig.to_der().as_bytes().to_vec())
+            }
+            other => Err(Error::UnsupportedKeyType(format!(
+                "signing a blob by its SHA-256 digest needs an ECDSA P-256 key (cosign generate-key-pair makes one), not {}",
+                other.algorithm()
+            ))),
+        }
+    }
+}
+
 impl PublicKey {
     /// Read a PEM `PUBLIC KEY` (SPKI); `RSA PUBLIC KEY` (PKCS#1) is accepted too.
     pub fn from_pem(text: &str) -> Result<PublicKey> {
@@ -363,6 +383,12 @@ impl PublicKey {
                 "an Ed25519 message signature covers the whole artifact, not its digest; customs verifies message signatures from the digest (streaming) and cannot check this one".into(),
             )),
         }
+    }
+
+    /// The key hint cosign v3 writes in a bundle's `publicKey.hint`: the padded standard base64
+    /// of the SHA-256 of the SPKI DER (what @sigstore/verify looks keys up by).
+    pub fn cosign_hint(&self) -> Result<String> {
+        Ok(base64::engine::general_purpose::STANDARD.encode(Sha256::digest(self.to_spki_der()?)))
     }
 
     /// A key hint for a bundle's `publicKey.hint`: `SHA256:<unpadded base64 of sha256(SPKI DER)>`.

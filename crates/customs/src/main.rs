@@ -58,6 +58,10 @@ enum Command {
     VerifyAttestation(cmd::attest::VerifyArgs),
     /// Verify a standalone Sigstore bundle for a file or sha256 digest, offline.
     VerifyBundle(cmd::verify_bundle::Args),
+    /// Sign a file with a key, as cosign sign-blob does (streamed; v0.3 bundle).
+    SignBlob(cmd::blob::SignArgs),
+    /// Verify a file's signature bundle (key or keyless), offline.
+    VerifyBlob(cmd::blob::VerifyArgs),
     /// Check the image references of Dockerfiles, Kubernetes manifests and compose files.
     Lint(cmd::lint::Args),
     /// Pin the image references of Dockerfiles, Kubernetes manifests and compose files to
@@ -116,6 +120,8 @@ fn main() -> ExitCode {
         Command::Attest(a) => cmd::attest::run(a),
         Command::VerifyAttestation(a) => cmd::attest::verify(a),
         Command::VerifyBundle(a) => cmd::verify_bundle::run(a),
+        Command::SignBlob(a) => cmd::blob::sign(a),
+        Command::VerifyBlob(a) => cmd::blob::verify(a),
         Command::Lint(a) => cmd::lint::run(a),
         Command::Pin(a) => cmd::pin::run(a),
         Command::Registry(c) => cmd::registry::run(c),

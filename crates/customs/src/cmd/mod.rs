@@ -2,6 +2,7 @@
 
 pub mod attest;
 pub mod audit;
+pub mod blob;
 pub mod cache;
 pub mod check;
 pub mod copy;

@@ -91,9 +91,6 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if key.is_none() && identity.is_none() {
         bail!("give --key, or --certificate-identity with --certificate-oidc-issuer");
     }
-    let digest = artifact_digest(&args.artifact)?;
-    let raw = std::fs::read(&args.bundle)
-        .with_context(|| format!("reading {}", args.bundle.display()))?;
     let policy = BundlePolicy {
         key,
         identity,
@@ -104,14 +101,37 @@ pub fn run(args: Args) -> Result<ExitCode> {
         insecure_ignore_sct: args.insecure_ignore_sct,
         now: None,
     };
+    check(
+        &args.bundle,
+        &args.artifact,
+        &root,
+        &policy,
+        &options,
+        args.output,
+    )
+}
+
+/// Verifies the bundle at `bundle_path` for `artifact` (a file, streamed, or `sha256:<hex>`) and
+/// reports which evidence was checked and which was absent. Exit 0 verified, 1 refused.
+pub fn check(
+    bundle_path: &std::path::Path,
+    artifact: &str,
+    root: &TrustedRoot,
+    policy: &BundlePolicy,
+    options: &VerifyOptions,
+    output: OutputFormat,
+) -> Result<ExitCode> {
+    let digest = artifact_digest(artifact)?;
+    let raw =
+        std::fs::read(bundle_path).with_context(|| format!("reading {}", bundle_path.display()))?;
     let verified = match Bundle::from_json(&raw)
-        .and_then(|b| bundle::verify(&b, &root, &policy, &options, Some(&digest)))
+        .and_then(|b| bundle::verify(&b, root, policy, options, Some(&digest)))
     {
         Ok(v) => v,
         Err(e) => {
             eprintln!(
                 "error: bundle {} does not verify: {e}",
-                args.bundle.display()
+                bundle_path.display()
             );
             return Ok(ExitCode::from(1));
         }
@@ -120,7 +140,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         VerifiedContent::MessageSignature { .. } => "message signature".to_string(),
         VerifiedContent::Dsse { payload_type, .. } => format!("DSSE envelope ({payload_type})"),
     };
-    match args.output {
+    match output {
         OutputFormat::Text => {
             eprintln!("Verified OK: {kind} over sha256:{}", hex::encode(digest));
             for line in &verified.evidence {

@@ -1,0 +1,116 @@
+//! `customs sign-blob` and `customs verify-blob`: cosign's blob commands. The file is streamed
+//! (hashed in 1 MiB chunks, never held in memory); the signature is a Sigstore message
+//! signature, written as the v0.3 bundle cosign v3 writes.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use base64::Engine as _;
+use customs_sign::blob;
+use customs_sign::bundle::{BundlePolicy, VerifyOptions};
+use customs_sign::certs::CertificateIdentity;
+
+use crate::cmd::key::{load_private_key, load_public_key};
+use crate::cmd::verify_bundle::{self, OutputFormat};
+
+#[derive(clap::Args)]
+pub struct SignArgs {
+    /// The encrypted private key (cosign or customs format, ECDSA P-256). Its password comes from
+    /// CUSTOMS_PASSWORD or COSIGN_PASSWORD, else from a prompt.
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// Write the Sigstore bundle (v0.3, message signature) here.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+    /// Also write the base64 signature here (it is always printed on stdout).
+    #[arg(long, value_name = "FILE")]
+    pub output_signature: Option<PathBuf>,
+    /// The file to sign.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+pub fn sign(args: SignArgs) -> Result<ExitCode> {
+    let key = load_private_key(&args.key)?;
+    let digest = blob::sha256_file(&args.file)
+        .with_context(|| format!("reading {}", args.file.display()))?;
+    let signed = blob::sign_blob(&key, &digest)
+        .with_context(|| format!("signing {}", args.file.display()))?;
+    let sig_b64 = base64::engine::general_purpose::STANDARD.encode(&signed.signature);
+    if let Some(path) = &args.bundle {
+        std::fs::write(path, signed.bundle.to_json())
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("Wrote bundle to {}", path.display());
+    }
+    if let Some(path) = &args.output_signature {
+        std::fs::write(path, &sig_b64).with_context(|| format!("writing {}", path.display()))?;
+    }
+    eprintln!("note: no transparency-log entry was made (customs signs offline); verifiers need --insecure-ignore-tlog");
+    println!("{sig_b64}");
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args)]
+pub struct VerifyArgs {
+    /// The Sigstore bundle (JSON) of the file.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: PathBuf,
+    /// The signer's public key (PEM).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["certificate_identity", "certificate_oidc_issuer"])]
+    pub key: Option<PathBuf>,
+    /// Keyless: the signer's certificate identity (email or URI SAN), exact.
+    #[arg(long, value_name = "ID", requires = "certificate_oidc_issuer")]
+    pub certificate_identity: Option<String>,
+    /// Keyless: the OIDC issuer in the signer's certificate, exact.
+    #[arg(long, value_name = "URL", requires = "certificate_identity")]
+    pub certificate_oidc_issuer: Option<String>,
+    /// The Sigstore trusted_root.json (default: the embedded public-good root).
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+    /// Accept a keyed bundle without transparency-log entries (what `sign-blob` writes).
+    #[arg(long)]
+    pub insecure_ignore_tlog: bool,
+    /// Accept a certificate without a verified SCT.
+    #[arg(long)]
+    pub insecure_ignore_sct: bool,
+    /// text: a summary on stderr; json: what was verified, on stdout.
+    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// The file (streamed) or its `sha256:<hex>` digest.
+    #[arg(value_name = "FILE")]
+    pub file: String,
+}
+
+pub fn verify(args: VerifyArgs) -> Result<ExitCode> {
+    let key = args.key.as_deref().map(load_public_key).transpose()?;
+    let identity = match (&args.certificate_identity, &args.certificate_oidc_issuer) {
+        (Some(s), Some(i)) => Some(CertificateIdentity {
+            subject: s.clone(),
+            issuer: i.clone(),
+        }),
+        _ => None,
+    };
+    if key.is_none() && identity.is_none() {
+        bail!("give --key, or --certificate-identity with --certificate-oidc-issuer");
+    }
+    let root = verify_bundle::load_root(args.trusted_root.as_ref(), false)?;
+    let policy = BundlePolicy {
+        key,
+        identity,
+        insecure_ignore_tlog: args.insecure_ignore_tlog,
+        attestation: Default::default(),
+    };
+    let options = VerifyOptions {
+        insecure_ignore_sct: args.insecure_ignore_sct,
+        now: None,
+    };
+    verify_bundle::check(
+        &args.bundle,
+        &args.file,
+        &root,
+        &policy,
+        &options,
+        args.output,
+    )
+}
