@@ -27,6 +27,7 @@ mod gojson;
 pub mod intoto;
 pub mod keys;
 pub mod layout;
+pub mod legacy;
 pub mod pem;
 pub mod rekor;
 pub mod simple_signing;

@@ -14,6 +14,7 @@ use crate::error::Error;
 use crate::intoto::{self, AttestationCheck, Statement};
 use crate::keys::{PrivateKey, PublicKey};
 use crate::layout::SignatureLayer;
+use crate::legacy;
 use crate::simple_signing::{self, Expectations};
 use crate::store::{SignatureStore, StoreError, Subject};
 use crate::trusted_root::TrustedRoot;
@@ -198,13 +199,30 @@ fn bundle_annotations(
 
 /// Verifies `subject`'s signatures with `key`, cosign's way: each `.sig` layer's signature
 /// must verify over the exact payload bytes, the payload must name `subject.digest`, and carry
-/// `annotations`. Bundles among the referrers count too (their in-toto subject must be the
-/// image). Returns every signature that verified; fails when none did.
+/// `annotations`. A layer's `dev.sigstore.cosign/bundle` SET, when present, must verify with a
+/// Rekor key of the embedded public-good trusted root. Bundles among the referrers count too
+/// (their in-toto subject must be the image). Returns every signature that verified; fails when
+/// none did. See [`verify_signatures_with`] for another trusted root or required log evidence.
 pub fn verify_signatures(
     store: &SignatureStore,
     subject: &Subject,
     key: &PublicKey,
     annotations: &BTreeMap<String, String>,
+) -> Result<Vec<VerifiedSignature>, VerifyError> {
+    let root = TrustedRoot::public_good().unwrap_or_default();
+    verify_signatures_with(store, subject, key, annotations, &root, false)
+}
+
+/// [`verify_signatures`] against `root` (its Rekor keys check the SETs of `.sig` layers and the
+/// log entries of keyed bundles); with `require_tlog`, a signature without log evidence is
+/// refused (cosign's default unless `--insecure-ignore-tlog`).
+pub fn verify_signatures_with(
+    store: &SignatureStore,
+    subject: &Subject,
+    key: &PublicKey,
+    annotations: &BTreeMap<String, String>,
+    root: &TrustedRoot,
+    require_tlog: bool,
 ) -> Result<Vec<VerifiedSignature>, VerifyError> {
     let layers = store.signatures(&subject.digest)?;
     let bundles = store.bundles(&subject.digest)?;
@@ -240,7 +258,17 @@ pub fn verify_signatures(
             )));
             continue;
         };
-        match simple_signing::verify(&stored.blob, sig, key, &expected) {
+        let result = simple_signing::verify(&stored.blob, sig, key, &expected).and_then(|_| {
+            legacy::check_keyed_layer(
+                &stored.blob,
+                sig,
+                &stored.layer.annotations,
+                key,
+                root,
+                require_tlog,
+            )
+        });
+        match result {
             Ok(_) => verified.push(VerifiedSignature {
                 source: Source::Tag,
                 payload: stored.blob,
@@ -251,16 +279,15 @@ pub fn verify_signatures(
     let policy = BundlePolicy {
         key: Some(key.clone()),
         identity: None,
-        insecure_ignore_tlog: true,
+        insecure_ignore_tlog: !require_tlog,
         attestation: AttestationCheck {
             sha256: Some(subject.digest.to_string()),
             predicate_type: None,
         },
     };
-    let root = TrustedRoot::default();
     for stored in bundles {
         let result = Bundle::from_json(&stored.bundle)
-            .and_then(|b| bundle::verify_bundle(&b, &root, &policy))
+            .and_then(|b| bundle::verify_bundle(&b, root, &policy))
             .and_then(|v| bundle_annotations(&v.statement, annotations).map(|()| v));
         match result {
             Ok(v) => verified.push(VerifiedSignature {
@@ -271,6 +298,63 @@ pub fn verify_signatures(
         }
     }
     finish(verified, failures, "signature", subject)
+}
+
+/// Verifies `subject`'s classic keyless `.sig` layers (cosign ≤ 2.x: certificate and bundle
+/// annotations) offline: the signature with the certificate's key over a payload naming the
+/// image, the SET (the only signing time), the chain and SCT at that time, and `identity`.
+/// Layers without a certificate are skipped (they are keyed).
+pub fn verify_signatures_keyless(
+    store: &SignatureStore,
+    subject: &Subject,
+    root: &TrustedRoot,
+    identity: &CertificateIdentity,
+) -> Result<Vec<VerifiedSignature>, VerifyError> {
+    let layers = store.signatures(&subject.digest)?;
+    let expected = Expectations {
+        manifest_digest: subject.digest.to_string(),
+        annotations: BTreeMap::new(),
+    };
+    let mut verified = Vec::new();
+    let mut failures = Vec::new();
+    let mut keyless = 0;
+    for stored in layers {
+        let ann = &stored.layer.annotations;
+        let cert = match legacy::layer_certificate(ann) {
+            Ok(Some(c)) => c,
+            Ok(None) => continue,
+            Err(e) => {
+                failures.push(e);
+                continue;
+            }
+        };
+        keyless += 1;
+        let Some(sig) = ann.get(crate::layout::SIGNATURE_ANNOTATION) else {
+            failures.push(Error::BadSignature(
+                "layer has no signature annotation".into(),
+            ));
+            continue;
+        };
+        let result = cert.public_key().and_then(|k| {
+            simple_signing::verify(&stored.blob, sig, &k, &expected)?;
+            legacy::check_keyless_layer(&stored.blob, sig, ann, &cert, root, identity, true)
+        });
+        match result {
+            Ok(_) => verified.push(VerifiedSignature {
+                source: Source::Tag,
+                payload: stored.blob,
+            }),
+            Err(e) => failures.push(e),
+        }
+    }
+    if keyless == 0 && failures.is_empty() {
+        return Err(VerifyError::NothingFound {
+            what: "keyless signatures",
+            image: subject.name.clone(),
+            digest: subject.digest.clone(),
+        });
+    }
+    finish(verified, failures, "keyless signature", subject)
 }
 
 /// Verifies `subject`'s bundles keylessly and fully offline: the certificate chains to
