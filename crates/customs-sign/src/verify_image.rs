@@ -77,6 +77,9 @@ pub struct VerifiedSignature {
     pub source: Source,
     /// The signed bytes: the simple-signing payload, or the bundle's in-toto statement.
     pub payload: Vec<u8>,
+    /// Things the user should know although the signature verified (e.g. annotations read
+    /// from customs' old placement).
+    pub warnings: Vec<String>,
 }
 
 /// What `sign` stored.
@@ -118,17 +121,16 @@ pub fn sign_image(
     let layer = SignatureLayer::simple_signing(&payload, &sig, BTreeMap::new());
     let signature_manifest = store.add_signature(&subject.digest, &payload, layer)?;
     let bundle_manifest = if with_bundle {
-        let predicate = if annotations.is_empty() {
-            Value::Object(Map::new())
-        } else {
-            serde_json::json!({ "annotations": opt })
-        };
-        let statement = Statement::new(
+        // cosign v3 puts `-a k=v` in the subject's annotations, with an empty predicate.
+        let mut statement = Statement::new(
             &subject.docker_reference,
             &digest,
             SIGN_PREDICATE_TYPE,
-            predicate,
+            Value::Object(Map::new()),
         );
+        if !annotations.is_empty() {
+            statement.subject[0].annotations = Some(opt);
+        }
         let envelope = Envelope::sign(key, dsse::INTOTO_PAYLOAD_TYPE, &statement.to_json())?;
         let bundle = Bundle::with_key_hint(envelope, &key.public_key().sha256_hint()?);
         Some(store.add_bundle(&subject, &bundle.to_json(), SIGN_PREDICATE_TYPE)?)
@@ -171,21 +173,37 @@ pub enum SignError {
     Store(#[from] StoreError),
 }
 
-/// Checks a bundle statement's `predicate.annotations` the way simple signing checks
-/// `optional`.
+/// Checks the annotations of a bundle statement the way simple signing checks `optional`:
+/// where cosign v3 puts them (`subject[0].annotations`), else, for one release, where customs
+/// used to (`predicate.annotations`), with a warning. Returns the warnings.
 fn bundle_annotations(
     statement: &Statement,
     wanted: &BTreeMap<String, String>,
-) -> Result<(), Error> {
+) -> Result<Vec<String>, Error> {
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let in_subject = statement
+        .subject
+        .first()
+        .and_then(|s| s.annotations.as_ref());
+    let old = statement
+        .predicate
+        .get("annotations")
+        .and_then(Value::as_object);
+    let (found_in, warnings) = match (in_subject, old) {
+        (Some(a), _) => (Some(a), Vec::new()),
+        (None, Some(a)) => (
+            Some(a),
+            vec!["annotations read from predicate.annotations, customs' old placement; cosign v3 reads only subject[0].annotations (re-sign to move them)".to_string()],
+        ),
+        (None, None) => (None, Vec::new()),
+    };
     for (k, want) in wanted {
-        let found = statement
-            .predicate
-            .get("annotations")
-            .and_then(|a| a.get(k))
-            .map(|v| match v {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            });
+        let found = found_in.and_then(|a| a.get(k)).map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        });
         if found.as_deref() != Some(want.as_str()) {
             return Err(Error::AnnotationMismatch {
                 key: k.clone(),
@@ -194,7 +212,7 @@ fn bundle_annotations(
             });
         }
     }
-    Ok(())
+    Ok(warnings)
 }
 
 /// Verifies `subject`'s signatures with `key`, cosign's way: each `.sig` layer's signature
@@ -272,6 +290,7 @@ pub fn verify_signatures_with(
             Ok(_) => verified.push(VerifiedSignature {
                 source: Source::Tag,
                 payload: stored.blob,
+                warnings: Vec::new(),
             }),
             Err(e) => failures.push(e),
         }
@@ -288,11 +307,12 @@ pub fn verify_signatures_with(
     for stored in bundles {
         let result = Bundle::from_json(&stored.bundle)
             .and_then(|b| bundle::verify_bundle(&b, root, &policy))
-            .and_then(|v| bundle_annotations(&v.statement, annotations).map(|()| v));
+            .and_then(|v| bundle_annotations(&v.statement, annotations).map(|w| (v, w)));
         match result {
-            Ok(v) => verified.push(VerifiedSignature {
+            Ok((v, warnings)) => verified.push(VerifiedSignature {
                 source: Source::Bundle(stored.manifest_digest),
                 payload: v.statement.to_json(),
+                warnings,
             }),
             Err(e) => failures.push(e),
         }
@@ -343,6 +363,7 @@ pub fn verify_signatures_keyless(
             Ok(_) => verified.push(VerifiedSignature {
                 source: Source::Tag,
                 payload: stored.blob,
+                warnings: Vec::new(),
             }),
             Err(e) => failures.push(e),
         }

@@ -153,6 +153,71 @@ fn annotations_are_signed_and_must_match() {
 }
 
 #[test]
+fn bundle_annotations_sit_in_the_subject_where_cosign_v3_puts_them() {
+    let reg = registry_with_app();
+    let store = open(&reg, "app:latest");
+    let key = PrivateKey::generate_p256();
+    let ann = BTreeMap::from([("env".to_string(), "prod".to_string())]);
+    sign_image(&store, &key, &ann, true).unwrap();
+    let subject = store.resolve().unwrap();
+    let raw = store.bundles(&subject.digest).unwrap().remove(0).bundle;
+    let bundle = customs_sign::bundle::Bundle::from_json(&raw).unwrap();
+    let env = bundle.dsse_envelope.unwrap();
+    let st: serde_json::Value = serde_json::from_slice(&env.payload_bytes().unwrap()).unwrap();
+    assert_eq!(
+        st["subject"][0]["annotations"],
+        serde_json::json!({"env": "prod"})
+    );
+    assert_eq!(st["predicate"], serde_json::json!({}));
+    let verified = verify_signatures(&store, &subject, &key.public_key(), &ann).unwrap();
+    let from_bundle: Vec<_> = verified
+        .iter()
+        .filter(|v| matches!(v.source, customs_sign::verify_image::Source::Bundle(_)))
+        .collect();
+    assert_eq!(from_bundle.len(), 1);
+    assert!(from_bundle[0].warnings.is_empty());
+}
+
+#[test]
+fn bundle_annotations_in_the_old_predicate_placement_verify_with_a_warning() {
+    let reg = registry_with_app();
+    let store = open(&reg, "app:latest");
+    let key = PrivateKey::generate_p256();
+    let subject = store.resolve().unwrap();
+    // What customs wrote before: annotations in predicate.annotations.
+    let st = customs_sign::intoto::Statement::new(
+        &subject.docker_reference,
+        &subject.digest.to_string(),
+        customs_sign::verify_image::SIGN_PREDICATE_TYPE,
+        serde_json::json!({"annotations": {"env": "prod"}}),
+    );
+    let env = customs_sign::dsse::Envelope::sign(
+        &key,
+        customs_sign::dsse::INTOTO_PAYLOAD_TYPE,
+        &st.to_json(),
+    )
+    .unwrap();
+    let bundle = customs_sign::bundle::Bundle::with_key_hint(env, "hint");
+    store
+        .add_bundle(
+            &subject,
+            &bundle.to_json(),
+            customs_sign::verify_image::SIGN_PREDICATE_TYPE,
+        )
+        .unwrap();
+    let ann = BTreeMap::from([("env".to_string(), "prod".to_string())]);
+    let verified = verify_signatures(&store, &subject, &key.public_key(), &ann).unwrap();
+    assert_eq!(verified.len(), 1);
+    assert!(
+        verified[0].warnings[0].contains("old placement"),
+        "{:?}",
+        verified[0].warnings
+    );
+    let other = BTreeMap::from([("env".to_string(), "dev".to_string())]);
+    assert!(verify_signatures(&store, &subject, &key.public_key(), &other).is_err());
+}
+
+#[test]
 fn second_signature_is_added_and_each_verifies_with_its_own_key() {
     let reg = registry_with_app();
     let store = open(&reg, "app:latest");

@@ -121,6 +121,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 }
                 Err(e) => return Ok(failed(&e)),
             };
+            for w in verified.iter().flat_map(|v| &v.warnings) {
+                eprintln!("warning: {w}");
+            }
             let entries = verified
                 .into_iter()
                 .map(|v| {
