@@ -329,6 +329,9 @@ pub struct BundlePolicy {
     pub key: Option<PublicKey>,
     /// Keyless verification: the expected certificate identity and issuer.
     pub identity: Option<CertificateIdentity>,
+    /// Keyless verification by regular expressions (or a mix); checked in addition to
+    /// `identity` when both are given.
+    pub identity_matcher: Option<certs::IdentityMatcher>,
     /// Accept a bundle without transparency-log entries (keyed only, like cosign's
     /// `--insecure-ignore-tlog`). Entries that are present are still verified.
     pub insecure_ignore_tlog: bool,
@@ -436,7 +439,10 @@ pub fn verify(
     let cert = bundle.leaf_certificate()?;
     let key = match (&cert, &policy.key) {
         (Some(c), _) => {
-            if policy.identity.is_none() && policy.key.is_none() {
+            if policy.identity.is_none()
+                && policy.identity_matcher.is_none()
+                && policy.key.is_none()
+            {
                 return Err(Error::Policy(
                     "a keyless bundle needs an expected certificate identity and issuer".into(),
                 ));
@@ -628,6 +634,11 @@ pub fn verify(
         ));
         if let Some(identity) = &policy.identity {
             certs::check_identity(cert, identity)?;
+        }
+        if let Some(matcher) = &policy.identity_matcher {
+            certs::check_identity_matcher(cert, matcher)?;
+        }
+        if policy.identity.is_some() || policy.identity_matcher.is_some() {
             evidence.push("checked: certificate identity and issuer".to_string());
         }
         identities = cert.identities();

@@ -355,3 +355,78 @@ pub fn check_identity(cert: &ParsedCertificate, expected: &CertificateIdentity) 
     }
     Ok(())
 }
+
+/// How one certificate field must match: exactly, or by a regular expression (unanchored, like
+/// cosign's Go `regexp.MatchString`: anchor it with `^…$` to match the whole value).
+#[derive(Debug, Clone)]
+pub enum Matcher {
+    /// The value must be this string.
+    Exact(String),
+    /// Some part of the value must match.
+    Regexp(regex::Regex),
+}
+
+impl Matcher {
+    /// A regexp matcher, or the regex crate's error as a policy error.
+    pub fn regexp(pattern: &str) -> Result<Matcher> {
+        regex::Regex::new(pattern)
+            .map(Matcher::Regexp)
+            .map_err(|e| Error::Policy(format!("bad regular expression {pattern:?}: {e}")))
+    }
+
+    /// Whether `value` matches.
+    pub fn matches(&self, value: &str) -> bool {
+        match self {
+            Matcher::Exact(s) => s == value,
+            Matcher::Regexp(r) => r.is_match(value),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Matcher::Exact(s) => s.clone(),
+            Matcher::Regexp(r) => format!("/{}/", r.as_str()),
+        }
+    }
+}
+
+/// The identity a keyless signature must come from, each part exact or by regexp
+/// (`--certificate-identity[-regexp]`, `--certificate-oidc-issuer[-regexp]`).
+#[derive(Debug, Clone)]
+pub struct IdentityMatcher {
+    /// Matches one SAN (email or URI).
+    pub subject: Matcher,
+    /// Matches the OIDC issuer.
+    pub issuer: Matcher,
+}
+
+impl From<&CertificateIdentity> for IdentityMatcher {
+    fn from(id: &CertificateIdentity) -> IdentityMatcher {
+        IdentityMatcher {
+            subject: Matcher::Exact(id.subject.clone()),
+            issuer: Matcher::Exact(id.issuer.clone()),
+        }
+    }
+}
+
+/// Check the certificate's SANs and OIDC issuer against `expected`.
+pub fn check_identity_matcher(cert: &ParsedCertificate, expected: &IdentityMatcher) -> Result<()> {
+    let found = cert.identities();
+    if !found.iter().any(|s| expected.subject.matches(s)) {
+        return Err(Error::IdentityMismatch {
+            expected: expected.subject.describe(),
+            found,
+        });
+    }
+    let issuer = cert.oidc_issuer();
+    if !issuer
+        .as_deref()
+        .is_some_and(|i| expected.issuer.matches(i))
+    {
+        return Err(Error::IssuerMismatch {
+            expected: expected.issuer.describe(),
+            found: issuer,
+        });
+    }
+    Ok(())
+}

@@ -298,6 +298,7 @@ pub fn verify_signatures_with(
     let policy = BundlePolicy {
         key: Some(key.clone()),
         identity: None,
+        identity_matcher: None,
         insecure_ignore_tlog: !require_tlog,
         attestation: AttestationCheck {
             sha256: Some(subject.digest.to_string()),
@@ -398,6 +399,7 @@ pub fn verify_bundles_keyless(
     let policy = BundlePolicy {
         key: None,
         identity: Some(identity.clone()),
+        identity_matcher: None,
         insecure_ignore_tlog: false,
         attestation: AttestationCheck {
             sha256: Some(subject.digest.to_string()),
@@ -447,6 +449,7 @@ pub fn verify_attestations(
     let policy = BundlePolicy {
         key: Some(key.clone()),
         identity: None,
+        identity_matcher: None,
         insecure_ignore_tlog: true,
         attestation: check.clone(),
     };

@@ -312,3 +312,74 @@ fn every_case_gives_the_outcome_its_name_states_with_the_artifact_as_a_digest() 
         wrong.join("\n")
     );
 }
+
+/// `--certificate-identity-regexp` / `--certificate-oidc-issuer-regexp`, on a conformance bundle.
+#[test]
+fn identity_regexps_match_unanchored_like_cosign_and_refuse_others() {
+    let case = suite().join("bundle-verify/happy-path-v0.3");
+    let run = |flags: &[&str]| {
+        Command::new(BIN)
+            .arg("verify-bundle")
+            .arg("--bundle")
+            .arg(case.join("bundle.sigstore.json"))
+            .args(flags)
+            .arg(suite().join("a.txt"))
+            .output()
+            .unwrap()
+    };
+    let ok = run(&[
+        "--certificate-identity-regexp",
+        "sigstore-conformance/extremely-dangerous",
+        "--certificate-oidc-issuer-regexp",
+        r"^https://token\.actions\.githubusercontent\.com$",
+    ]);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let mixed = run(&[
+        "--certificate-identity-regexp",
+        "^https://github\\.com/",
+        "--certificate-oidc-issuer",
+        DEFAULT_ISSUER,
+    ]);
+    assert_eq!(mixed.status.code(), Some(0));
+    for flags in [
+        &[
+            "--certificate-identity-regexp",
+            "^https://gitlab\\.com/",
+            "--certificate-oidc-issuer",
+            DEFAULT_ISSUER,
+        ][..],
+        &[
+            "--certificate-identity",
+            DEFAULT_IDENTITY,
+            "--certificate-oidc-issuer-regexp",
+            "^https://accounts\\.google\\.com$",
+        ][..],
+    ] {
+        let out = run(flags);
+        assert_eq!(out.status.code(), Some(1), "{flags:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("mismatch"));
+    }
+    // A bad pattern or half an identity is a usage error.
+    assert_eq!(
+        run(&[
+            "--certificate-identity-regexp",
+            "(",
+            "--certificate-oidc-issuer",
+            "x"
+        ])
+        .status
+        .code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(&["--certificate-identity", DEFAULT_IDENTITY])
+            .status
+            .code(),
+        Some(2)
+    );
+}

@@ -9,7 +9,6 @@ use anyhow::{bail, Context, Result};
 use base64::Engine as _;
 use customs_sign::blob;
 use customs_sign::bundle::{BundlePolicy, VerifyOptions};
-use customs_sign::certs::CertificateIdentity;
 
 use crate::cmd::key::{load_private_key, load_public_key};
 use crate::cmd::verify_bundle::{self, OutputFormat};
@@ -57,14 +56,10 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "FILE")]
     pub bundle: PathBuf,
     /// The signer's public key (PEM).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["certificate_identity", "certificate_oidc_issuer"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["certificate_identity", "certificate_oidc_issuer", "certificate_identity_regexp", "certificate_oidc_issuer_regexp"])]
     pub key: Option<PathBuf>,
-    /// Keyless: the signer's certificate identity (email or URI SAN), exact.
-    #[arg(long, value_name = "ID", requires = "certificate_oidc_issuer")]
-    pub certificate_identity: Option<String>,
-    /// Keyless: the OIDC issuer in the signer's certificate, exact.
-    #[arg(long, value_name = "URL", requires = "certificate_identity")]
-    pub certificate_oidc_issuer: Option<String>,
+    #[command(flatten)]
+    pub identity: verify_bundle::IdentityArgs,
     /// The Sigstore trusted_root.json (default: the embedded public-good root).
     #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
@@ -84,20 +79,15 @@ pub struct VerifyArgs {
 
 pub fn verify(args: VerifyArgs) -> Result<ExitCode> {
     let key = args.key.as_deref().map(load_public_key).transpose()?;
-    let identity = match (&args.certificate_identity, &args.certificate_oidc_issuer) {
-        (Some(s), Some(i)) => Some(CertificateIdentity {
-            subject: s.clone(),
-            issuer: i.clone(),
-        }),
-        _ => None,
-    };
+    let identity = args.identity.matcher()?;
     if key.is_none() && identity.is_none() {
-        bail!("give --key, or --certificate-identity with --certificate-oidc-issuer");
+        bail!("give --key, or --certificate-identity[-regexp] with --certificate-oidc-issuer[-regexp]");
     }
     let root = verify_bundle::load_root(args.trusted_root.as_ref(), false)?;
     let policy = BundlePolicy {
         key,
-        identity,
+        identity: None,
+        identity_matcher: identity,
         insecure_ignore_tlog: args.insecure_ignore_tlog,
         attestation: Default::default(),
     };

@@ -10,11 +10,11 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use customs_sign::blob;
 use customs_sign::bundle::{self, Bundle, BundlePolicy, VerifiedContent, VerifyOptions};
-use customs_sign::certs::CertificateIdentity;
 use customs_sign::trusted_root::TrustedRoot;
 use serde_json::json;
 
 use crate::cmd::key::load_public_key;
+use customs_sign::certs::{IdentityMatcher, Matcher};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
@@ -31,14 +31,10 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub bundle: PathBuf,
     /// The signer's public key (PEM), for keyed bundles.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["certificate_identity", "certificate_oidc_issuer"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["certificate_identity", "certificate_oidc_issuer", "certificate_identity_regexp", "certificate_oidc_issuer_regexp"])]
     pub key: Option<PathBuf>,
-    /// Keyless: the signer's certificate identity (email or URI SAN), exact.
-    #[arg(long, value_name = "ID", requires = "certificate_oidc_issuer")]
-    pub certificate_identity: Option<String>,
-    /// Keyless: the OIDC issuer in the signer's certificate, exact.
-    #[arg(long, value_name = "URL", requires = "certificate_identity")]
-    pub certificate_oidc_issuer: Option<String>,
+    #[command(flatten)]
+    pub identity: IdentityArgs,
     /// The Sigstore trusted_root.json (default: the embedded public-good root).
     #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
@@ -54,6 +50,62 @@ pub struct Args {
     /// The artifact: a file, or `sha256:<hex>` (for DSSE bundles, a subject of the statement).
     #[arg(value_name = "FILE_OR_DIGEST")]
     pub artifact: String,
+}
+
+/// The keyless identity flags, as cosign spells them.
+#[derive(clap::Args)]
+pub struct IdentityArgs {
+    /// Keyless: the signer's certificate identity (email or URI SAN), exact.
+    #[arg(
+        long,
+        value_name = "ID",
+        conflicts_with = "certificate_identity_regexp"
+    )]
+    pub certificate_identity: Option<String>,
+    /// Keyless: a regular expression one SAN must match (unanchored, as in cosign).
+    #[arg(long, value_name = "REGEXP")]
+    pub certificate_identity_regexp: Option<String>,
+    /// Keyless: the OIDC issuer in the signer's certificate, exact.
+    #[arg(
+        long,
+        value_name = "URL",
+        conflicts_with = "certificate_oidc_issuer_regexp"
+    )]
+    pub certificate_oidc_issuer: Option<String>,
+    /// Keyless: a regular expression the OIDC issuer must match (unanchored, as in cosign).
+    #[arg(long, value_name = "REGEXP")]
+    pub certificate_oidc_issuer_regexp: Option<String>,
+}
+
+impl IdentityArgs {
+    /// None when no identity flag is given; an error when only one half is.
+    pub fn matcher(&self) -> Result<Option<IdentityMatcher>> {
+        let pick = |exact: &Option<String>, re: &Option<String>| -> Result<Option<Matcher>> {
+            Ok(match (exact, re) {
+                (Some(s), _) => Some(Matcher::Exact(s.clone())),
+                (None, Some(r)) => Some(Matcher::regexp(r)?),
+                (None, None) => None,
+            })
+        };
+        let subject = pick(
+            &self.certificate_identity,
+            &self.certificate_identity_regexp,
+        )?;
+        let issuer = pick(
+            &self.certificate_oidc_issuer,
+            &self.certificate_oidc_issuer_regexp,
+        )?;
+        match (subject, issuer) {
+            (Some(subject), Some(issuer)) => Ok(Some(IdentityMatcher { subject, issuer })),
+            (None, None) => Ok(None),
+            (Some(_), None) => {
+                bail!("--certificate-identity[-regexp] needs --certificate-oidc-issuer[-regexp]")
+            }
+            (None, Some(_)) => {
+                bail!("--certificate-oidc-issuer[-regexp] needs --certificate-identity[-regexp]")
+            }
+        }
+    }
 }
 
 /// Loads `--trusted-root`, or the embedded public-good root.
@@ -81,19 +133,14 @@ pub fn artifact_digest(arg: &str) -> Result<[u8; 32]> {
 pub fn run(args: Args) -> Result<ExitCode> {
     let root = load_root(args.trusted_root.as_ref(), args.staging)?;
     let key = args.key.as_deref().map(load_public_key).transpose()?;
-    let identity = match (&args.certificate_identity, &args.certificate_oidc_issuer) {
-        (Some(s), Some(i)) => Some(CertificateIdentity {
-            subject: s.clone(),
-            issuer: i.clone(),
-        }),
-        _ => None,
-    };
+    let identity = args.identity.matcher()?;
     if key.is_none() && identity.is_none() {
-        bail!("give --key, or --certificate-identity with --certificate-oidc-issuer");
+        bail!("give --key, or --certificate-identity[-regexp] with --certificate-oidc-issuer[-regexp]");
     }
     let policy = BundlePolicy {
         key,
-        identity,
+        identity: None,
+        identity_matcher: identity,
         insecure_ignore_tlog: args.insecure_ignore_tlog,
         attestation: Default::default(),
     };
