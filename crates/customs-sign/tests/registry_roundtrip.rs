@@ -800,3 +800,59 @@ fn verifications_per_second() {
     println!("payload verifications per second (ECDSA P-256 + claims): {bare:.0}");
     println!("image verifications per second against the local registry: {full:.0}");
 }
+
+/// Benchmark loop (run by hand in release mode, see bench/sigstore.sh): keyless bundle
+/// verifications per second with full tlog checking (SET, inclusion proof, signed checkpoint,
+/// body match, chain, SCT, identity), offline and through the local registry.
+#[test]
+#[ignore = "timing loop for the benchmark; run by hand in release mode"]
+fn keyless_bundle_verifications_per_second() {
+    use std::time::{Duration, Instant};
+    let reg = Registry::start(Mode::Anonymous);
+    push_empty_image(&reg, "repo", "latest");
+    let store = open(&reg, "repo:latest");
+    let subject = store.resolve().unwrap();
+    let raw = std::fs::read(shared("cosign/bundles/oci-attestation.sigstore.json")).unwrap();
+    store
+        .add_bundle(&subject, &raw, intoto::PREDICATE_CUSTOM)
+        .unwrap();
+    let root = TrustedRoot::from_json(
+        &std::fs::read(shared("cosign/bundles/trusted_root_pgi.json")).unwrap(),
+    )
+    .unwrap();
+    let identity = CertificateIdentity {
+        subject: "cody@soyland.com".into(),
+        issuer: "https://github.com/login/oauth".into(),
+    };
+    let bundle = customs_sign::bundle::Bundle::from_json(&raw).unwrap();
+    let policy = customs_sign::bundle::BundlePolicy {
+        identity: Some(identity.clone()),
+        attestation: customs_sign::intoto::AttestationCheck {
+            sha256: Some(subject.digest.to_string()),
+            predicate_type: None,
+        },
+        ..Default::default()
+    };
+    let rate = |f: &mut dyn FnMut()| {
+        let start = Instant::now();
+        let mut n = 0u32;
+        while start.elapsed() < Duration::from_secs(3) {
+            f();
+            n += 1;
+        }
+        f64::from(n) / start.elapsed().as_secs_f64()
+    };
+    let offline = rate(&mut || {
+        let v = customs_sign::bundle::verify_bundle(&bundle, &root, &policy).unwrap();
+        assert_eq!(v.verified_tlog_entries, 1);
+    });
+    let through_registry = rate(&mut || {
+        let subject = store.resolve().unwrap();
+        let v = verify_bundles_keyless(&store, &subject, &root, &identity).unwrap();
+        assert_eq!(v.len(), 1);
+    });
+    println!("keyless bundle verifications per second, offline (full tlog checks): {offline:.0}");
+    println!(
+        "keyless image verifications per second against the local registry: {through_registry:.0}"
+    );
+}
