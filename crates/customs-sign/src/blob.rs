@@ -22,6 +22,26 @@ pub struct SignedBlob {
     pub bundle: Bundle,
 }
 
+/// Attest a blob known by its SHA-256, as `cosign attest-blob --key --bundle` does: an in-toto
+/// statement about `name` (its subject) with `predicate`, in a DSSE envelope, in a v0.3 bundle
+/// naming the key by cosign's hint.
+pub fn attest_blob(
+    key: &PrivateKey,
+    name: &str,
+    sha256: &[u8; 32],
+    predicate_type: &str,
+    predicate: serde_json::Value,
+) -> Result<Bundle> {
+    let statement =
+        crate::intoto::Statement::new(name, &hex::encode(sha256), predicate_type, predicate);
+    let envelope =
+        crate::dsse::Envelope::sign(key, crate::dsse::INTOTO_PAYLOAD_TYPE, &statement.to_json())?;
+    Ok(Bundle::with_key_hint(
+        envelope,
+        &key.public_key().cosign_hint()?,
+    ))
+}
+
 /// Sign a blob known by its SHA-256 (see [`sha256_file`]) with `key`, as `cosign sign-blob
 /// --key` does: a message signature in a v0.3 bundle naming the key by cosign's hint.
 pub fn sign_blob(key: &PrivateKey, sha256: &[u8; 32]) -> Result<SignedBlob> {

@@ -512,7 +512,7 @@ pub fn verify(
                 }
                 let check = AttestationCheck {
                     sha256: Some(hex::encode(digest)),
-                    predicate_type: None,
+                    predicate_type: policy.attestation.predicate_type.clone(),
                 };
                 intoto::statement_of_verified(env, &payload, &check)?;
             }

@@ -62,6 +62,10 @@ enum Command {
     SignBlob(cmd::blob::SignArgs),
     /// Verify a file's signature bundle (key or keyless), offline.
     VerifyBlob(cmd::blob::VerifyArgs),
+    /// Attest a file with a key: an in-toto statement in a DSSE bundle (v0.3).
+    AttestBlob(cmd::blob::AttestArgs),
+    /// Verify a file's attestation bundle (key or keyless), offline.
+    VerifyBlobAttestation(cmd::blob::VerifyAttestationArgs),
     /// Check the image references of Dockerfiles, Kubernetes manifests and compose files.
     Lint(cmd::lint::Args),
     /// Pin the image references of Dockerfiles, Kubernetes manifests and compose files to
@@ -122,6 +126,8 @@ fn main() -> ExitCode {
         Command::VerifyBundle(a) => cmd::verify_bundle::run(a),
         Command::SignBlob(a) => cmd::blob::sign(a),
         Command::VerifyBlob(a) => cmd::blob::verify(a),
+        Command::AttestBlob(a) => cmd::blob::attest(a),
+        Command::VerifyBlobAttestation(a) => cmd::blob::verify_attestation(a),
         Command::Lint(a) => cmd::lint::run(a),
         Command::Pin(a) => cmd::pin::run(a),
         Command::Registry(c) => cmd::registry::run(c),

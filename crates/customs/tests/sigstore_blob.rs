@@ -272,3 +272,92 @@ fn sigstore_js_verifies_what_sign_blob_writes() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stdout).starts_with("REJECTED"));
 }
+
+#[test]
+fn attest_blob_then_verify_blob_attestation() {
+    let dir = signed();
+    std::fs::write(dir.path().join("pred.json"), br#"{"buildType":"x"}"#).unwrap();
+    let attest = customs(
+        dir.path(),
+        &[
+            "attest-blob",
+            "--key",
+            "k.key",
+            "--type",
+            "slsaprovenance",
+            "--predicate",
+            "pred.json",
+            "--bundle",
+            "att.bundle",
+            "blob",
+        ],
+    );
+    assert_eq!(attest.status.code(), Some(0), "{}", text(&attest));
+    let verify = |file: &str, kind: &str| {
+        customs(
+            dir.path(),
+            &[
+                "verify-blob-attestation",
+                "--bundle",
+                "att.bundle",
+                "--key",
+                "k.pub",
+                "--insecure-ignore-tlog",
+                "--type",
+                kind,
+                file,
+            ],
+        )
+    };
+    let ok = verify("blob", "slsaprovenance");
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
+    assert!(text(&ok).contains("DSSE envelope (application/vnd.in-toto+json)"));
+    let wrong_type = verify("blob", "spdxjson");
+    assert_eq!(wrong_type.status.code(), Some(1), "{}", text(&wrong_type));
+    assert!(text(&wrong_type).contains("predicate type mismatch"));
+    std::fs::write(dir.path().join("other"), b"other").unwrap();
+    let other = verify("other", "slsaprovenance");
+    assert_eq!(other.status.code(), Some(1), "{}", text(&other));
+    assert!(text(&other).contains("no subject of the attestation"));
+
+    // @sigstore/verify accepts the DSSE bundle and reads the subject digest customs wrote.
+    let npm = Path::new(env!("CARGO_MANIFEST_DIR")).join("../customs-sign/tests/npm");
+    if npm.join("node_modules/@sigstore/verify").exists() {
+        let out = Command::new("node")
+            .arg(npm.join("verify-bundle.js"))
+            .arg(dir.path().join("att.bundle"))
+            .arg(dir.path().join("k.pub"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        let data = std::fs::read(dir.path().join("blob")).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            format!("VERIFIED sha256:{}", hex::encode(Sha256::digest(&data)))
+        );
+    } else {
+        assert!(!ci(), "node with @sigstore/verify is required in CI");
+    }
+}
+
+#[test]
+fn verify_blob_attestation_accepts_cosigns_own_bundle() {
+    // cosign's TestVerifyBlobAttestation vector: a keyed DSSE bundle over `blob`, no log entry.
+    let dir = shared("blob-attestation");
+    let run = |file: &str| {
+        Command::new(BIN)
+            .arg("verify-blob-attestation")
+            .arg("--bundle")
+            .arg(dir.join("slsa-provenance.bundle.sigstore.json"))
+            .arg("--key")
+            .arg(dir.join("cosign.pub"))
+            .args(["--insecure-ignore-tlog", "--type", "slsaprovenance"])
+            .arg(dir.join(file))
+            .output()
+            .unwrap()
+    };
+    let ok = run("blob");
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
+    let other = run("other-blob");
+    assert_eq!(other.status.code(), Some(1), "{}", text(&other));
+}

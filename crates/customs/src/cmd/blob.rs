@@ -78,6 +78,10 @@ pub struct VerifyArgs {
 }
 
 pub fn verify(args: VerifyArgs) -> Result<ExitCode> {
+    verify_with(args, None)
+}
+
+fn verify_with(args: VerifyArgs, predicate_type: Option<String>) -> Result<ExitCode> {
     let key = args.key.as_deref().map(load_public_key).transpose()?;
     let identity = args.identity.matcher()?;
     if key.is_none() && identity.is_none() {
@@ -89,7 +93,10 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode> {
         identity: None,
         identity_matcher: identity,
         insecure_ignore_tlog: args.insecure_ignore_tlog,
-        attestation: Default::default(),
+        attestation: customs_sign::intoto::AttestationCheck {
+            sha256: None,
+            predicate_type,
+        },
     };
     let options = VerifyOptions {
         insecure_ignore_sct: args.insecure_ignore_sct,
@@ -103,4 +110,70 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode> {
         &options,
         args.output,
     )
+}
+
+#[derive(clap::Args)]
+pub struct AttestArgs {
+    /// The encrypted private key (cosign or customs format).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// Predicate type: cyclonedx, spdx, spdxjson, slsaprovenance, slsaprovenance02,
+    /// slsaprovenance1, link, vuln, openvex, custom, or a URI.
+    #[arg(long = "type", default_value = "custom")]
+    pub kind: String,
+    /// The predicate file (JSON; text for custom and spdx).
+    #[arg(long, value_name = "FILE")]
+    pub predicate: PathBuf,
+    /// Write the Sigstore bundle (v0.3, DSSE in-toto statement) here.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: PathBuf,
+    /// The file the statement is about (streamed); its name is the subject name.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+pub fn attest(args: AttestArgs) -> Result<ExitCode> {
+    let uri = customs_sign::intoto::predicate_type_uri(&args.kind)?;
+    let raw = std::fs::read(&args.predicate)
+        .with_context(|| format!("reading predicate {}", args.predicate.display()))?;
+    let predicate = customs_sign::intoto::predicate_from_file(
+        &args.kind,
+        &raw,
+        &crate::cmd::attest::now_rfc3339(),
+    )?;
+    let key = load_private_key(&args.key)?;
+    let digest = blob::sha256_file(&args.file)
+        .with_context(|| format!("reading {}", args.file.display()))?;
+    let name = args
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let bundle = blob::attest_blob(&key, &name, &digest, &uri, predicate)?;
+    std::fs::write(&args.bundle, bundle.to_json())
+        .with_context(|| format!("writing {}", args.bundle.display()))?;
+    eprintln!(
+        "Wrote attestation bundle ({uri}) for {name} sha256:{} to {}",
+        hex::encode(digest),
+        args.bundle.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args)]
+pub struct VerifyAttestationArgs {
+    #[command(flatten)]
+    pub verify: VerifyArgs,
+    /// Required predicate type (a name as for attest-blob, or a URI); any when not given.
+    #[arg(long = "type")]
+    pub kind: Option<String>,
+}
+
+pub fn verify_attestation(args: VerifyAttestationArgs) -> Result<ExitCode> {
+    let predicate_type = args
+        .kind
+        .as_deref()
+        .map(customs_sign::intoto::predicate_type_uri)
+        .transpose()?;
+    verify_with(args.verify, predicate_type)
 }
