@@ -118,7 +118,7 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode> {
 }
 
 /// The current time as RFC 3339 UTC (`2025-02-28T19:18:11Z`), for cosign's custom predicate.
-fn now_rfc3339() -> String {
+pub fn now_rfc3339() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

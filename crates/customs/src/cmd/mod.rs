@@ -2,6 +2,7 @@
 
 pub mod attest;
 pub mod audit;
+pub mod blob;
 pub mod cache;
 pub mod check;
 pub mod copy;
@@ -20,4 +21,5 @@ pub mod sbom;
 pub mod scan;
 pub mod sign;
 pub mod verify;
+pub mod verify_bundle;
 pub mod vuln_args;
