@@ -405,6 +405,9 @@ pub struct Verification {
     pub evidence: Vec<String>,
 }
 
+/// The wall clock, on purpose not the run's `SOURCE_DATE_EPOCH` clock: "a log time in the
+/// future" must be judged against real time, or a reproducible build date would let a forged
+/// future entry through.
 fn now_unix() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
