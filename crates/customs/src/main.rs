@@ -67,6 +67,8 @@ enum Command {
     /// Check an image against a policy file (the CI gate): vulnerabilities, signatures,
     /// attestations, registries, age and audit. Exit 1 on any violation.
     Check(cmd::check::Args),
+    /// Run an OCI registry that gates what is pushed to it (see docs/serve.md).
+    Serve(cmd::serve::Args),
 }
 
 impl Command {
@@ -117,6 +119,7 @@ fn main() -> ExitCode {
         Command::Pin(a) => cmd::pin::run(a),
         Command::Registry(c) => cmd::registry::run(c),
         Command::Check(a) => cmd::check::run(a),
+        Command::Serve(a) => cmd::serve::run(a),
     };
     match result {
         Ok(code) => code,

@@ -15,5 +15,6 @@ pub mod pin;
 pub mod registry;
 pub mod sbom;
 pub mod scan;
+pub mod serve;
 pub mod sign;
 pub mod verify;

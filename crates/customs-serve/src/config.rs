@@ -1,0 +1,202 @@
+//! The server's configuration: `serve.toml`, overridden by command-line flags, and the rule
+//! that a registry reachable from other machines needs TLS and users.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Where `customs serve` listens when neither the flag nor the file says.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:5000";
+
+/// Everything `customs serve` needs to run. Built from `serve.toml` ([`Config::load`]) or
+/// [`Config::default`], then overridden by flags, then checked by [`Config::validate`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The address to listen on.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// The directory holding blobs, uploads and the SQLite metadata.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// Serve plain HTTP on a non-loopback address (for a TLS-terminating proxy in front).
+    #[serde(default)]
+    pub plain_http: bool,
+    /// TLS certificate chain and key (PEM).
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+    /// Users and permissions.
+    #[serde(default)]
+    pub auth: Option<AuthConfig>,
+    /// Largest manifest accepted, in bytes.
+    #[serde(default = "default_manifest_limit")]
+    pub max_manifest_bytes: u64,
+    /// Tag patterns that a push may not move.
+    #[serde(default)]
+    pub immutable_tags: Vec<ImmutableTags>,
+}
+
+/// TLS files.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The certificate chain (PEM).
+    pub cert: PathBuf,
+    /// The private key (PEM).
+    pub key: PathBuf,
+}
+
+/// Users and who may do what.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// An htpasswd file with bcrypt hashes (`htpasswd -B`).
+    pub htpasswd: PathBuf,
+    /// Run the built-in token server at `/token` and challenge with `Bearer` (else `Basic`).
+    #[serde(default = "yes")]
+    pub token: bool,
+    /// How long an issued token is valid, in seconds.
+    #[serde(default = "default_ttl")]
+    pub token_ttl_secs: u64,
+    /// Repository patterns anyone may pull without logging in.
+    #[serde(default)]
+    pub anonymous_pull: Vec<String>,
+    /// Who may do what, per repository pattern.
+    #[serde(default)]
+    pub access: Vec<AccessRule>,
+}
+
+/// One permission rule: these users may do these actions on repositories matching the
+/// pattern (`*` matches any characters, slashes included).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessRule {
+    /// The repository pattern.
+    pub repository: String,
+    /// User names; `*` is every authenticated user.
+    pub users: Vec<String>,
+    /// `pull`, `push`, `delete` or `admin` (all three).
+    pub actions: Vec<String>,
+}
+
+/// Tags that, once pushed, may never point at another manifest.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImmutableTags {
+    /// The repository pattern.
+    pub repository: String,
+    /// The tag pattern.
+    pub tag: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_ttl() -> u64 {
+    300
+}
+
+fn default_listen() -> SocketAddr {
+    DEFAULT_LISTEN.parse().expect("valid default address")
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("customs-registry-data")
+}
+
+fn default_manifest_limit() -> u64 {
+    4 * 1024 * 1024
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            listen: default_listen(),
+            data_dir: default_data_dir(),
+            plain_http: false,
+            tls: None,
+            auth: None,
+            max_manifest_bytes: default_manifest_limit(),
+            immutable_tags: Vec::new(),
+        }
+    }
+}
+
+/// Why a configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A setting breaks a rule.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Reads `serve.toml`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Checks the rules that keep a registry safe: on any address but loopback, TLS (or an
+    /// explicit `plain_http`) and users are required.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !self.listen.ip().is_loopback() {
+            if self.tls.is_none() && !self.plain_http {
+                return Err(ConfigError::Invalid(format!(
+                    "refusing to listen on {} without TLS: only loopback addresses may serve plain HTTP (set [tls] cert and key, or plain_http = true behind a TLS proxy)",
+                    self.listen
+                )));
+            }
+            if self.auth.is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "refusing to listen on {} without users: only loopback addresses may allow anonymous push (set [auth] htpasswd)",
+                    self.listen
+                )));
+            }
+        }
+        if let Some(a) = &self.auth {
+            for r in &a.access {
+                if let Some(bad) = r
+                    .actions
+                    .iter()
+                    .find(|x| !matches!(x.as_str(), "pull" | "push" | "delete" | "admin"))
+                {
+                    return Err(ConfigError::Invalid(format!(
+                        "access rule for {}: unknown action {bad:?} (pull, push, delete, admin)",
+                        r.repository
+                    )));
+                }
+            }
+        }
+        if self.max_manifest_bytes == 0 {
+            return Err(ConfigError::Invalid(
+                "max_manifest_bytes must be positive".into(),
+            ));
+        }
+        Ok(())
+    }
+}
