@@ -35,6 +35,23 @@ pub struct Config {
     /// Tag patterns that a push may not move.
     #[serde(default)]
     pub immutable_tags: Vec<ImmutableTags>,
+    /// The push gate: judge each pushed image with a `customs check` policy.
+    #[serde(default)]
+    pub gate: Option<GateConfig>,
+}
+
+/// The push gate's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateConfig {
+    /// The policy file (the same one `customs check --policy` reads).
+    pub policy: PathBuf,
+    /// The advisory database (`customs db update` writes it); needed for [vulnerabilities].
+    #[serde(default)]
+    pub database: Option<PathBuf>,
+    /// The registry host the policy's `registries` rules see [default: the listen address].
+    #[serde(default)]
+    pub registry: Option<String>,
 }
 
 /// TLS files.
@@ -120,6 +137,7 @@ impl Default for Config {
             auth: None,
             max_manifest_bytes: default_manifest_limit(),
             immutable_tags: Vec::new(),
+            gate: None,
         }
     }
 }

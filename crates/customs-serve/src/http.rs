@@ -1005,7 +1005,9 @@ struct Parsed {
     annotations: Option<String>,
     blobs: Vec<String>,
     children: Vec<String>,
-    is_index: bool,
+    /// A container image (image config, tar layers, no subject): what the push gate judges.
+    /// Signatures, attestations, SBOMs and other artefacts are not images and pass.
+    container_image: bool,
 }
 
 fn invalid(msg: impl Into<String>) -> ApiError {
@@ -1054,6 +1056,7 @@ fn parse_manifest(bytes: &[u8], content_type: Option<&str>) -> Result<Parsed, Ap
     };
     let mut blobs = Vec::new();
     let mut children = Vec::new();
+    let mut container_image = false;
     let mut artifact_type = obj
         .get("artifactType")
         .and_then(|a| a.as_str())
@@ -1082,6 +1085,29 @@ fn parse_manifest(bytes: &[u8], content_type: Option<&str>) -> Result<Parsed, Ap
             .get("config")
             .ok_or_else(|| invalid("image manifest has no config"))?;
         blobs.push(descriptor_digest(config, "config")?);
+        let config_type = config
+            .get("mediaType")
+            .and_then(|m| m.as_str())
+            .unwrap_or("");
+        let layer_types: Vec<&str> = obj
+            .get("layers")
+            .and_then(|l| l.as_array())
+            .map(|a| {
+                a.iter()
+                    .map(|l| l.get("mediaType").and_then(|m| m.as_str()).unwrap_or(""))
+                    .collect()
+            })
+            .unwrap_or_default();
+        container_image = matches!(
+            config_type,
+            "application/vnd.oci.image.config.v1+json"
+                | "application/vnd.docker.container.image.v1+json"
+        ) && !layer_types.is_empty()
+            && layer_types
+                .iter()
+                .all(|t| t.contains(".tar") || t.contains("rootfs.diff"))
+            && !obj.contains_key("artifactType")
+            && !obj.contains_key("subject");
         if artifact_type.is_none() {
             artifact_type = config
                 .get("mediaType")
@@ -1119,7 +1145,7 @@ fn parse_manifest(bytes: &[u8], content_type: Option<&str>) -> Result<Parsed, Ap
         annotations,
         blobs,
         children,
-        is_index,
+        container_image,
     })
 }
 
@@ -1199,8 +1225,8 @@ async fn manifest_put(
     })
     .await
     .map_err(|e| io::Error::other(e.to_string()))??;
-    let (status, verdict) = match (&state.gate, parsed.is_index, &parsed.subject) {
-        (Some(g), false, None) => {
+    let (status, verdict) = match (&state.gate, parsed.container_image) {
+        (Some(g), true) => {
             let g = Arc::clone(g);
             let st = Arc::clone(state);
             let req = GateRequest {

@@ -20,6 +20,7 @@ mod config;
 mod error;
 mod gate;
 mod http;
+mod policy_gate;
 mod store;
 
 use std::convert::Infallible;
@@ -29,10 +30,12 @@ use std::sync::Arc;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 
+pub use config::GateConfig;
 pub use config::{
     AccessRule, AuthConfig, Config, ConfigError, ImmutableTags, TlsConfig, DEFAULT_LISTEN,
 };
 pub use gate::{Gate, GateRequest, Verdict, Violation};
+pub use policy_gate::{GateError, PolicyGate};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +51,9 @@ pub enum ServeError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The push gate could not be set up.
+    #[error(transparent)]
+    Gate(#[from] GateError),
     /// The users file or TLS files could not be loaded.
     #[error("{0}")]
     Auth(String),
@@ -70,6 +76,8 @@ pub struct Server {
 
 impl Server {
     /// Validates `config`, opens its data directory, binds its address and starts serving.
+    /// `gate` judges pushed images; without one, the config's `[gate]` (a [`PolicyGate`]) does,
+    /// and without that every image passes.
     pub fn start(config: Config, gate: Option<Arc<dyn Gate>>) -> Result<Server, ServeError> {
         config.validate()?;
         let store = store::Store::open(&config.data_dir).map_err(|source| ServeError::Storage {
@@ -85,6 +93,20 @@ impl Server {
             None => None,
         };
         let listen = config.listen;
+        let gate = match (gate, &config.gate) {
+            (Some(g), _) => Some(g),
+            (None, Some(g)) => {
+                let scratch = config.data_dir.join("gate");
+                std::fs::create_dir_all(&scratch).map_err(|source| ServeError::Storage {
+                    path: scratch.clone(),
+                    source,
+                })?;
+                let registry = g.registry.clone().unwrap_or_else(|| listen.to_string());
+                let pg = PolicyGate::new(&g.policy, g.database.as_deref(), &registry, &scratch)?;
+                Some(Arc::new(pg) as Arc<dyn Gate>)
+            }
+            (None, None) => None,
+        };
         let listener =
             std::net::TcpListener::bind(listen).map_err(|source| ServeError::Listen {
                 addr: listen,

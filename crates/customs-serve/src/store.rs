@@ -402,23 +402,6 @@ impl Store {
             .map_err(db_err);
         rows
     }
-
-    /// Sets a manifest's gate status and verdict.
-    pub fn set_status(
-        &self,
-        repo: &str,
-        digest: &str,
-        status: &str,
-        verdict: Option<&str>,
-    ) -> io::Result<()> {
-        self.conn()
-            .execute(
-                "UPDATE manifests SET status = ?3, verdict = ?4 WHERE repo = ?1 AND digest = ?2",
-                params![repo, digest, status, verdict],
-            )
-            .map(|_| ())
-            .map_err(db_err)
-    }
 }
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ManifestRow> {

@@ -1,0 +1,250 @@
+//! The push gate of `customs serve`: an image pushed with skopeo is judged with the same
+//! policy file as `customs check`, from the blobs already in storage, before it is pullable.
+//! The vulnerable shared image (app-multi, with the shared advisory data) is quarantined and
+//! its pull error names every CVE that `customs check` names; the clean alpine image is
+//! pullable; a signing round trip works on the quarantined image by digest.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_customs");
+const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
+const APP: &str = "sha256:658ed7bc2ab5eeea9b26864f73fe9b9c36491bc47dd180cd5c6dea263f510a44";
+const POLICY: &str = "[vulnerabilities]\nmax_severity = \"medium\"\n";
+
+struct Serve {
+    child: Child,
+    addr: String,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn customs(dir: &Path, db: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .current_dir(dir)
+        .args(args)
+        .env("CUSTOMS_DB", db)
+        .env("CUSTOMS_MAX_DB_AGE", "100000d")
+        .env("CUSTOMS_CACHE_DIR", dir.join("cache"))
+        .env("CUSTOMS_PASSWORD", "pw")
+        .env_remove("COSIGN_PASSWORD")
+        .output()
+        .unwrap()
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn start() -> (Serve, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let db = p.join("customs.db");
+    ok(&customs(
+        p,
+        &db,
+        &[
+            "db",
+            "import",
+            &format!("{SHARED}/vulndata"),
+            "--db",
+            db.to_str().unwrap(),
+        ],
+    ));
+    std::fs::write(p.join("policy.toml"), POLICY).unwrap();
+    std::fs::write(
+        p.join("serve.toml"),
+        format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n[gate]\npolicy = \"{}\"\ndatabase = \"{}\"\n",
+            p.join("data").display(),
+            p.join("policy.toml").display(),
+            db.display()
+        ),
+    )
+    .unwrap();
+    let log = std::fs::File::create(p.join("serve.log")).unwrap();
+    let child = Command::new(BIN)
+        .args(["-v", "serve", "--config"])
+        .arg(p.join("serve.toml"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = std::fs::read_to_string(p.join("serve.log")).unwrap_or_default();
+        if let Some(addr) = text
+            .lines()
+            .find_map(|l| l.strip_prefix("customs serve: listening on "))
+        {
+            let addr = addr.trim().to_string();
+            return (Serve { child, addr, dir }, db);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "customs serve did not start: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn skopeo(args: &[&str]) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.json");
+    std::fs::write(
+        &policy,
+        r#"{"default":[{"type":"insecureAcceptAnything"}]}"#,
+    )
+    .unwrap();
+    let out = Command::new("skopeo")
+        .arg(format!("--policy={}", policy.display()))
+        .args(args)
+        .env("HOME", dir.path())
+        .env("XDG_RUNTIME_DIR", dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("skopeo must be installed");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn vulnerable_image_is_quarantined_naming_its_cves_clean_twin_pulls_and_signing_still_works() {
+    let (serve, db) = start();
+    let work = serve.dir.path();
+    let push = |src: String, dest: &str| {
+        let (ok, text) = skopeo(&[
+            "copy",
+            "--quiet",
+            "--preserve-digests",
+            "--dest-tls-verify=false",
+            &src,
+            &format!("docker://{}/{dest}", serve.addr),
+        ]);
+        assert!(ok, "push {dest}: {text}");
+    };
+    push(
+        format!("oci-archive:{SHARED}/images/app-multi.oci.tar"),
+        "gate/app:v1",
+    );
+    push(
+        format!("docker-archive:{SHARED}/images/alpine-3.10.tar"),
+        "gate/alpine:v1",
+    );
+
+    // What `customs check` says about the same image with the same policy and database.
+    let check = customs(
+        work,
+        &db,
+        &[
+            "check",
+            &format!("oci-archive:{SHARED}/images/app-multi.oci.tar"),
+            "--policy",
+            "policy.toml",
+            "-f",
+            "json",
+        ],
+    );
+    assert_eq!(
+        check.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    let reasons: Vec<String> = doc["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["reason"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!reasons.is_empty());
+
+    // The pull by tag is refused with an OCI DENIED error naming every violated rule.
+    let r =
+        reqwest::blocking::get(format!("http://{}/v2/gate/app/manifests/v1", serve.addr)).unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
+    let err: serde_json::Value = r.json().unwrap();
+    assert_eq!(err["errors"][0]["code"], "DENIED");
+    let message = err["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("quarantined"), "{message}");
+    for reason in &reasons {
+        assert!(
+            message.contains(reason.as_str()),
+            "{reason:?} missing from {message}"
+        );
+    }
+    let cves = err["errors"][0]["detail"]["cves"].as_array().unwrap();
+    assert!(!cves.is_empty(), "{err}");
+    for cve in cves {
+        let cve = cve.as_str().unwrap();
+        assert!(message.contains(cve));
+        assert!(
+            reasons.iter().any(|r| r.contains(cve)),
+            "{cve} not in customs check's reasons"
+        );
+    }
+    // skopeo sees the refusal too.
+    let out = tempfile::tempdir().unwrap();
+    let (ok, text) = skopeo(&[
+        "copy",
+        "--src-tls-verify=false",
+        &format!("docker://{}/gate/app:v1", serve.addr),
+        &format!("oci:{}:v1", out.path().join("app").display()),
+    ]);
+    assert!(!ok && text.contains("quarantined"), "{text}");
+
+    // The clean twin passed and is pullable.
+    let (ok, text) = skopeo(&[
+        "copy",
+        "--quiet",
+        "--src-tls-verify=false",
+        &format!("docker://{}/gate/alpine:v1", serve.addr),
+        &format!("oci:{}:v1", out.path().join("alpine").display()),
+    ]);
+    assert!(ok, "{text}");
+
+    // The pusher can still read the quarantined manifest by digest, so signing works.
+    let by_digest = format!("{}/gate/app@{APP}", serve.addr);
+    ok_out(&customs(
+        work,
+        &db,
+        &["key", "generate", "--output-key-prefix", "k"],
+    ));
+    let signed = ok_out(&customs(work, &db, &["sign", "--key", "k.key", &by_digest]));
+    assert!(signed.contains(APP), "{signed}");
+    ok_out(&customs(
+        work,
+        &db,
+        &["verify", "--key", "k.pub", &by_digest],
+    ));
+    // Signing does not release it.
+    let r =
+        reqwest::blocking::get(format!("http://{}/v2/gate/app/manifests/v1", serve.addr)).unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
+}
+
+fn ok_out(o: &Output) -> String {
+    ok(o)
+}
