@@ -6,6 +6,44 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+/// The commented example `customs serve --init` writes; every setting, most commented out.
+pub const EXAMPLE_CONFIG: &str = r#"# customs serve configuration (see docs/serve.md). Flags override these settings.
+
+# Where to listen. Any address but loopback needs [tls] (or plain_http) and [auth].
+listen = "127.0.0.1:5000"
+# Blobs, uploads and the SQLite metadata.
+data_dir = "customs-registry-data"
+# Largest manifest accepted, in bytes.
+max_manifest_bytes = 4194304
+# Serve plain HTTP on a non-loopback address (only behind a TLS-terminating proxy).
+# plain_http = false
+
+# [tls]
+# cert = "/etc/customs/registry.crt"
+# key = "/etc/customs/registry.key"
+
+# [auth]
+# htpasswd = "/etc/customs/users.htpasswd"   # bcrypt hashes: htpasswd -B
+# token = true                               # built-in token server at /token
+# token_ttl_secs = 300
+# anonymous_pull = ["public/*"]
+#
+# [[auth.access]]
+# repository = "team/*"                      # * matches any characters, slashes included
+# users = ["alice"]                          # "*" is every user who logged in
+# actions = ["pull", "push"]                 # pull, push, delete, admin
+
+# [[immutable_tags]]
+# repository = "*"
+# tag = "v*"
+
+# The push gate: judge each pushed image with a customs check policy before it is pullable.
+# [gate]
+# policy = "customs.toml"
+# database = "customs.db"
+# registry = "registry.example.com"
+"#;
+
 /// Where `customs serve` listens when neither the flag nor the file says.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:5000";
 
@@ -216,5 +254,50 @@ impl Config {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_parses_and_validates_commented_parts_too() {
+        let c: Config = toml::from_str(EXAMPLE_CONFIG).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
+        let uncommented: String = EXAMPLE_CONFIG
+            .lines()
+            .map(|l| {
+                l.strip_prefix("# ")
+                    .filter(|r| r.starts_with('[') || r.contains(" = "))
+                    .unwrap_or(l)
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let c: Config = toml::from_str(&uncommented).unwrap();
+        let auth = c.auth.as_ref().unwrap();
+        assert_eq!(auth.access[0].actions, ["pull", "push"]);
+        assert_eq!(c.immutable_tags[0].tag, "v*");
+        assert!(c.gate.is_some() && c.tls.is_some());
+    }
+
+    #[test]
+    fn non_loopback_needs_tls_and_users() {
+        let mut c = Config {
+            listen: "0.0.0.0:5000".parse().unwrap(),
+            ..Config::default()
+        };
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("without TLS"));
+        c.plain_http = true;
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("without users"));
     }
 }

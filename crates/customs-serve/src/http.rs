@@ -63,6 +63,9 @@ pub(crate) struct State {
     pub auth: Option<Auth>,
     /// Whether connections are TLS (for the token realm's scheme).
     pub tls: bool,
+    /// Requests answered, by method and status; gate verdicts by outcome.
+    metrics: Mutex<std::collections::BTreeMap<(String, u16), u64>>,
+    verdicts: Mutex<std::collections::BTreeMap<&'static str, u64>>,
     /// Per-upload lock and running hash; a missing or stale entry means the hash is
     /// recomputed from the file when the upload completes (after a restart, say).
     uploads: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Progress>>>>>,
@@ -82,6 +85,8 @@ impl State {
             gate,
             auth,
             tls,
+            metrics: Mutex::new(Default::default()),
+            verdicts: Mutex::new(Default::default()),
             uploads: Mutex::new(HashMap::new()),
         }
     }
@@ -115,6 +120,11 @@ pub(crate) async fn handle(
         "Docker-Distribution-API-Version",
         hyper::header::HeaderValue::from_static("registry/2.0"),
     );
+    {
+        let mut m = state.metrics.lock().unwrap_or_else(|p| p.into_inner());
+        *m.entry((method.to_string(), resp.status().as_u16()))
+            .or_default() += 1;
+    }
     log::info!(
         target: "customs_serve::access",
         "{peer} {method} {path} {} {}ms",
@@ -272,6 +282,30 @@ async fn route(
     let path = req.uri().path().to_string();
     let method = req.method().clone();
     let head = method == Method::HEAD;
+    match path.as_str() {
+        "/healthz" => return Ok(text_response(StatusCode::OK, "ok\n".into(), "text/plain")),
+        "/readyz" => {
+            return Ok(match state.store.repo_exists("") {
+                Ok(_) => text_response(StatusCode::OK, "ready\n".into(), "text/plain"),
+                Err(e) => {
+                    log::error!("not ready: {e}");
+                    text_response(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "metadata database unavailable\n".into(),
+                        "text/plain",
+                    )
+                }
+            })
+        }
+        "/metrics" => {
+            return Ok(text_response(
+                StatusCode::OK,
+                metrics_text(state),
+                "text/plain; version=0.0.4",
+            ))
+        }
+        _ => {}
+    }
     if path == "/token" {
         let Some(auth) = &state.auth else {
             return Err(
@@ -421,6 +455,52 @@ async fn route(
             referrers(state, name, digest, &query(&req), head)
         }
     }
+}
+
+fn text_response(status: StatusCode, body: String, ctype: &str) -> Response<Body> {
+    let len = body.len();
+    let mut r = Response::new(full(body));
+    *r.status_mut() = status;
+    set(&mut r, "Content-Type", ctype);
+    set(&mut r, "Content-Length", &len.to_string());
+    r
+}
+
+/// The Prometheus text exposition of the counters (no labels carry user input).
+fn metrics_text(state: &State) -> String {
+    let mut out = String::from(
+        "# HELP customs_serve_requests_total Requests answered, by method and status.\n# TYPE customs_serve_requests_total counter\n",
+    );
+    for ((method, status), n) in state
+        .metrics
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+    {
+        let method = if matches!(
+            method.as_str(),
+            "GET" | "HEAD" | "PUT" | "POST" | "PATCH" | "DELETE"
+        ) {
+            method.as_str()
+        } else {
+            "OTHER"
+        };
+        out.push_str(&format!(
+            "customs_serve_requests_total{{method=\"{method}\",status=\"{status}\"}} {n}\n"
+        ));
+    }
+    out.push_str("# HELP customs_serve_gate_verdicts_total Push-gate verdicts, by outcome.\n# TYPE customs_serve_gate_verdicts_total counter\n");
+    for (v, n) in state
+        .verdicts
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+    {
+        out.push_str(&format!(
+            "customs_serve_gate_verdicts_total{{verdict=\"{v}\"}} {n}\n"
+        ));
+    }
+    out
 }
 
 fn caller_has_token(c: &Caller) -> bool {
@@ -1237,7 +1317,14 @@ async fn manifest_put(
             let verdict = tokio::task::spawn_blocking(move || g.judge(&st.store.blobs_dir(), &req))
                 .await
                 .map_err(|e| io::Error::other(e.to_string()))?;
-            gate::record(&verdict)
+            let recorded = gate::record(&verdict);
+            *state
+                .verdicts
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(recorded.0)
+                .or_default() += 1;
+            recorded
         }
         _ => ("passed", None),
     };

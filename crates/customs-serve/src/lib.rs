@@ -30,10 +30,10 @@ use std::sync::Arc;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 
-pub use config::GateConfig;
 pub use config::{
     AccessRule, AuthConfig, Config, ConfigError, ImmutableTags, TlsConfig, DEFAULT_LISTEN,
 };
+pub use config::{GateConfig, EXAMPLE_CONFIG};
 pub use gate::{Gate, GateRequest, Verdict, Violation};
 pub use policy_gate::{GateError, PolicyGate};
 
@@ -151,6 +151,25 @@ impl Server {
     /// Stops accepting, lets requests in flight finish, and returns when it has stopped.
     pub fn stop(mut self) {
         self.shutdown_now();
+    }
+
+    /// Serves until SIGINT or SIGTERM, then stops gracefully: no new connections, and
+    /// requests in flight (uploads included) run to completion.
+    pub fn run_until_signal(self) -> std::io::Result<()> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        rt.block_on(async {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            tokio::select! {
+                r = tokio::signal::ctrl_c() => r,
+                _ = term.recv() => Ok(()),
+            }
+        })?;
+        log::info!("shutting down: finishing requests in flight");
+        self.stop();
+        Ok(())
     }
 
     /// Blocks until the server stops (it stops on its own only on a fatal error).

@@ -324,3 +324,66 @@ fn a_non_loopback_address_without_tls_and_users_refuses_to_start() {
         "{err}"
     );
 }
+
+#[test]
+fn init_health_metrics_and_graceful_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("serve.toml");
+    let init = |p: &Path| {
+        Command::new(BIN)
+            .args(["serve", "--init", "--config"])
+            .arg(p)
+            .output()
+            .unwrap()
+    };
+    ok(&init(&config));
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        text.contains("listen = \"127.0.0.1:5000\"") && text.contains("# [gate]"),
+        "{text}"
+    );
+    let again = init(&config);
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "an existing config is never overwritten"
+    );
+
+    let mut serve = Serve::start();
+    let get = |path: &str| reqwest::blocking::get(format!("http://{}{path}", serve.addr)).unwrap();
+    let r = get("/healthz");
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    assert_eq!(get("/readyz").status(), reqwest::StatusCode::OK);
+    assert_eq!(get("/v2/").status(), reqwest::StatusCode::OK);
+    assert_eq!(
+        get("/v2/none/manifests/latest").status(),
+        reqwest::StatusCode::NOT_FOUND
+    );
+    let metrics = get("/metrics").text().unwrap();
+    assert!(
+        metrics.contains("# TYPE customs_serve_requests_total counter"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("customs_serve_requests_total{method=\"GET\",status=\"200\"} 3"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("customs_serve_requests_total{method=\"GET\",status=\"404\"} 1"),
+        "{metrics}"
+    );
+
+    // SIGTERM: the server stops on its own and exits 0.
+    unsafe {
+        libc::kill(serve.child.id() as i32, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = serve.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "still running after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}: {}", serve.log());
+}

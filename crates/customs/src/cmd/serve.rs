@@ -21,9 +21,28 @@ pub struct Args {
     /// Where blobs and metadata live [default: ./customs-registry-data].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Write a commented example config to --config (default ./serve.toml) and exit.
+    #[arg(long)]
+    pub init: bool,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
+    if args.init {
+        let path = args.config.unwrap_or_else(|| PathBuf::from("serve.toml"));
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .with_context(|| {
+                format!(
+                    "writing {} (an existing file is never overwritten)",
+                    path.display()
+                )
+            })?;
+        std::io::Write::write_all(&mut file, customs_serve::EXAMPLE_CONFIG.as_bytes())?;
+        eprintln!("wrote {}", path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut config = match &args.config {
         Some(p) => Config::load(p)?,
         None => Config::default(),
@@ -37,6 +56,6 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let server = Server::start(config, None).context("starting the registry")?;
     // Tests and scripts read this line to learn the port when --listen asked for port 0.
     eprintln!("customs serve: listening on {}", server.addr());
-    server.wait();
+    server.run_until_signal()?;
     Ok(ExitCode::SUCCESS)
 }
