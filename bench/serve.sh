@@ -13,8 +13,11 @@ TMP=$(mktemp -d)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"; }
 trap cleanup EXIT
-cargo build -q --release -p customs
-CUSTOMS=$ROOT/target/release/customs
+# CUSTOMS=path/to/customs uses that binary instead of a fresh release build.
+if [ -z "${CUSTOMS:-}" ]; then
+  cargo build -q --release -p customs
+  CUSTOMS=$ROOT/target/release/customs
+fi
 IMAGE="oci-archive:$SHARED/images/debian-bookworm-minbase.oci.tar"
 BYTES=$(stat -c %s "$SHARED/images/debian-bookworm-minbase.oci.tar")
 echo '{"default":[{"type":"insecureAcceptAnything"}]}' > "$TMP/policy.json"

@@ -144,6 +144,9 @@ enum Endpoint<'a> {
     Uploads(&'a str),
     Upload(&'a str, &'a str),
     Referrers(&'a str, &'a str),
+    /// `/v2/<name>/_customs/status/<reference>`: the push gate's verdict (an extension, in
+    /// the `_<namespace>` path form the OCI extensions proposal reserves).
+    Status(&'a str, &'a str),
 }
 
 fn parse_path(path: &str) -> Option<Endpoint<'_>> {
@@ -166,6 +169,9 @@ fn parse_path(path: &str) -> Option<Endpoint<'_>> {
     let (before, last) = rest.rsplit_once('/')?;
     if let Some(name) = before.strip_suffix("/blobs/uploads") {
         return Some(Endpoint::Upload(name, last));
+    }
+    if let Some(name) = before.strip_suffix("/_customs/status") {
+        return Some(Endpoint::Status(name, last));
     }
     let (name, kind) = before.rsplit_once('/')?;
     match kind {
@@ -248,7 +254,9 @@ fn needs<'a>(endpoint: &Endpoint<'a>, method: &Method) -> Option<(&'a str, Actio
     let read = matches!(*method, Method::GET | Method::HEAD);
     match *endpoint {
         Endpoint::Base | Endpoint::Catalog => None,
-        Endpoint::Tags(n) | Endpoint::Referrers(n, _) => Some((n, Action::Pull)),
+        Endpoint::Tags(n) | Endpoint::Referrers(n, _) | Endpoint::Status(n, _) => {
+            Some((n, Action::Pull))
+        }
         Endpoint::Manifest(n, _) | Endpoint::Blob(n, _) => Some((
             n,
             if read {
@@ -446,6 +454,13 @@ async fn route(
                 _ => Err(unsupported()),
             }
         }
+        Endpoint::Status(name, reference) => {
+            check_name(name)?;
+            if method != Method::GET && method != Method::HEAD {
+                return Err(unsupported());
+            }
+            status(state, name, reference, head)
+        }
         Endpoint::Referrers(name, digest) => {
             check_name(name)?;
             check_digest(digest)?;
@@ -455,6 +470,38 @@ async fn route(
             referrers(state, name, digest, &query(&req), head)
         }
     }
+}
+
+/// The gate's verdict on a manifest, as JSON, readable even while it is quarantined.
+fn status(
+    state: &State,
+    name: &str,
+    reference: &str,
+    head: bool,
+) -> Result<Response<Body>, ApiError> {
+    let unknown = || {
+        ApiError::new(
+            Code::ManifestUnknown,
+            format!("manifest {reference} is not in {name}"),
+        )
+    };
+    let digest = resolve(state, name, reference)?.ok_or_else(unknown)?;
+    let row = state
+        .store
+        .manifest_by_digest(name, &digest)?
+        .ok_or_else(unknown)?;
+    let verdict: Option<serde_json::Value> = row
+        .verdict
+        .as_deref()
+        .and_then(|v| serde_json::from_str(v).ok());
+    let v = serde_json::json!({
+        "repository": name,
+        "digest": row.digest,
+        "mediaType": row.media_type,
+        "status": row.status,
+        "verdict": verdict,
+    });
+    Ok(json_response(StatusCode::OK, &v, head))
 }
 
 fn text_response(status: StatusCode, body: String, ctype: &str) -> Response<Body> {

@@ -25,6 +25,8 @@ struct Serve {
 }
 
 impl Serve {
+    // The child is killed and waited for by Serve's Drop.
+    #[allow(clippy::zombie_processes)]
     fn start() -> Serve {
         let dir = tempfile::tempdir().unwrap();
         let (ca, cert, key) = customs_testkit::registry::tls_certificates();
@@ -68,7 +70,7 @@ tag = "v*"
         );
         std::fs::write(p.join("serve.toml"), config).unwrap();
         let log = std::fs::File::create(p.join("serve.log")).unwrap();
-        let child = Command::new(BIN)
+        let mut child = Command::new(BIN)
             .args(["-vv", "serve", "--config"])
             .arg(p.join("serve.toml"))
             .stdin(Stdio::null())
@@ -92,10 +94,11 @@ tag = "v*"
                     ca,
                 };
             }
-            assert!(
-                Instant::now() < deadline,
-                "customs serve did not start: {text}"
-            );
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("customs serve did not start: {text}");
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
     }

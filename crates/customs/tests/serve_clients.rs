@@ -18,10 +18,12 @@ struct Serve {
 }
 
 impl Serve {
+    // The child is killed and waited for by Serve's Drop.
+    #[allow(clippy::zombie_processes)]
     fn start() -> Serve {
         let dir = tempfile::tempdir().unwrap();
         let log = std::fs::File::create(dir.path().join("serve.log")).unwrap();
-        let child = Command::new(BIN)
+        let mut child = Command::new(BIN)
             .args(["-v", "serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir.path().join("data"))
             .stdin(Stdio::null())
@@ -39,10 +41,11 @@ impl Serve {
                 let addr = addr.trim().to_string();
                 return Serve { child, addr, dir };
             }
-            assert!(
-                Instant::now() < deadline,
-                "customs serve did not start: {text}"
-            );
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("customs serve did not start: {text}");
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
     }

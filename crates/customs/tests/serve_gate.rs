@@ -50,6 +50,8 @@ fn ok(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+// The child is killed and waited for by its owner (Drop, or the test itself).
+#[allow(clippy::zombie_processes)]
 fn start() -> (Serve, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
@@ -77,7 +79,7 @@ fn start() -> (Serve, PathBuf) {
     )
     .unwrap();
     let log = std::fs::File::create(p.join("serve.log")).unwrap();
-    let child = Command::new(BIN)
+    let mut child = Command::new(BIN)
         .args(["-v", "serve", "--config"])
         .arg(p.join("serve.toml"))
         .stdin(Stdio::null())
@@ -95,10 +97,11 @@ fn start() -> (Serve, PathBuf) {
             let addr = addr.trim().to_string();
             return (Serve { child, addr, dir }, db);
         }
-        assert!(
-            Instant::now() < deadline,
-            "customs serve did not start: {text}"
-        );
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("customs serve did not start: {text}");
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -205,6 +208,28 @@ fn vulnerable_image_is_quarantined_naming_its_cves_clean_twin_pulls_and_signing_
             "{cve} not in customs check's reasons"
         );
     }
+    // The quarantine is visible through the API, by tag and by digest.
+    for reference in ["v1", APP] {
+        let r = reqwest::blocking::get(format!(
+            "http://{}/v2/gate/app/_customs/status/{reference}",
+            serve.addr
+        ))
+        .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::OK);
+        let v: serde_json::Value = r.json().unwrap();
+        assert_eq!(v["status"], "quarantined");
+        assert_eq!(v["digest"], APP);
+        assert_eq!(v["verdict"]["cves"], serde_json::Value::Array(cves.clone()));
+    }
+    let v: serde_json::Value = reqwest::blocking::get(format!(
+        "http://{}/v2/gate/alpine/_customs/status/v1",
+        serve.addr
+    ))
+    .unwrap()
+    .json()
+    .unwrap();
+    assert_eq!(v["status"], "passed");
+    assert_eq!(v["verdict"]["violations"], serde_json::json!([]));
     // skopeo sees the refusal too.
     let out = tempfile::tempdir().unwrap();
     let (ok, text) = skopeo(&[
