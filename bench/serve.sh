@@ -21,7 +21,15 @@ fi
 IMAGE="oci-archive:$SHARED/images/debian-bookworm-minbase.oci.tar"
 BYTES=$(stat -c %s "$SHARED/images/debian-bookworm-minbase.oci.tar")
 echo '{"default":[{"type":"insecureAcceptAnything"}]}' > "$TMP/policy.json"
-SKOPEO=(skopeo --policy="$TMP/policy.json")
+chmod 755 "$TMP"; mkdir -m 777 "$TMP/pulls"
+# skopeo as an unprivileged user with a fresh HOME for every call: as root it keeps one
+# blob-info cache under /var/lib/containers and would mount blobs it saw earlier instead of
+# uploading them, which measures nothing.
+sk() {
+  local h; h=$(mktemp -d -p "$TMP"); chmod 777 "$h"
+  setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$h" XDG_RUNTIME_DIR="$h" \
+    skopeo --policy="$TMP/policy.json" "$@"
+}
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -63,7 +71,7 @@ peak_while() {
 parallel_push() {
   local port=$1 run=$2
   for i in $(seq 8); do
-    "${SKOPEO[@]}" copy -q --preserve-digests --dest-tls-verify=false "$IMAGE" "docker://127.0.0.1:$port/par$run/debian$i:latest" &
+    sk copy -q --preserve-digests --dest-tls-verify=false "$IMAGE" "docker://127.0.0.1:$port/par$run/debian$i:latest" &
   done
   wait
 }
@@ -74,12 +82,12 @@ row() {
   local t0 t1 t2
   t0=$(date +%s.%N)
   for r in 1 2 3; do
-    "${SKOPEO[@]}" copy -q --preserve-digests --dest-tls-verify=false "$IMAGE" "docker://127.0.0.1:$port/push$r/debian:latest"
+    sk copy -q --preserve-digests --dest-tls-verify=false "$IMAGE" "docker://127.0.0.1:$port/push$r/debian:latest"
   done
   t1=$(date +%s.%N)
   for r in 1 2 3; do
-    rm -rf "$TMP/pull-$name-$r"
-    "${SKOPEO[@]}" copy -q --src-tls-verify=false "docker://127.0.0.1:$port/push$r/debian:latest" "oci:$TMP/pull-$name-$r:latest"
+    rm -rf "$TMP/pulls/$name-$r"
+    sk copy -q --src-tls-verify=false "docker://127.0.0.1:$port/push$r/debian:latest" "oci:$TMP/pulls/$name-$r:latest"
   done
   t2=$(date +%s.%N)
   local base_rss peak

@@ -42,6 +42,11 @@ max_manifest_bytes = 4194304
 # policy = "customs.toml"
 # database = "customs.db"
 # registry = "registry.example.com"
+
+# The pull gate: serve images of these repositories only when signed with every key.
+# [[pull_gate]]
+# repository = "prod/*"
+# keys = ["/etc/customs/release.pub"]
 "#;
 
 /// Where `customs serve` listens when neither the flag nor the file says.
@@ -76,6 +81,20 @@ pub struct Config {
     /// The push gate: judge each pushed image with a `customs check` policy.
     #[serde(default)]
     pub gate: Option<GateConfig>,
+    /// The pull gate: images of matching repositories are served only when signed with
+    /// every listed key.
+    #[serde(default)]
+    pub pull_gate: Vec<PullGateRule>,
+}
+
+/// One pull-gate rule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PullGateRule {
+    /// The repository pattern (`*` matches any characters).
+    pub repository: String,
+    /// Public keys (PEM, cosign or customs format); a signature must verify with each.
+    pub keys: Vec<PathBuf>,
 }
 
 /// The push gate's settings.
@@ -176,6 +195,7 @@ impl Default for Config {
             max_manifest_bytes: default_manifest_limit(),
             immutable_tags: Vec::new(),
             gate: None,
+            pull_gate: Vec::new(),
         }
     }
 }

@@ -63,6 +63,8 @@ pub(crate) struct State {
     pub auth: Option<Auth>,
     /// Whether connections are TLS (for the token realm's scheme).
     pub tls: bool,
+    /// Signature requirements for pulls.
+    pub pull_gate: Option<crate::pull_gate::PullGate>,
     /// Requests answered, by method and status; gate verdicts by outcome.
     metrics: Mutex<std::collections::BTreeMap<(String, u16), u64>>,
     verdicts: Mutex<std::collections::BTreeMap<&'static str, u64>>,
@@ -85,6 +87,7 @@ impl State {
             gate,
             auth,
             tls,
+            pull_gate: None,
             metrics: Mutex::new(Default::default()),
             verdicts: Mutex::new(Default::default()),
             uploads: Mutex::new(HashMap::new()),
@@ -1088,6 +1091,11 @@ async fn manifest_get(
         // Pushers may still read a held manifest by digest, so they can sign it.
         return Err(gate::refusal(name, reference, &row));
     }
+    if let Some(pg) = &state.pull_gate {
+        if row.container && pg.applies(name) && !(can_push && reference.contains(':')) {
+            pull_gate_check(state, pg, name, reference, &digest, &row).await?;
+        }
+    }
     let hex = sha256_hex(&digest).ok_or_else(unknown)?;
     let bytes = if head {
         Bytes::new()
@@ -1099,6 +1107,94 @@ async fn manifest_get(
     set(&mut r, "Content-Length", &row.size.to_string());
     set(&mut r, "Docker-Content-Digest", &digest);
     Ok(r)
+}
+
+/// The blobs a stored manifest names (config and layers, or nothing for an index).
+fn manifest_blobs(bytes: &[u8]) -> Vec<String> {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = v["config"]["digest"]
+        .as_str()
+        .map(str::to_string)
+        .into_iter()
+        .collect();
+    for l in v["layers"].as_array().into_iter().flatten() {
+        if let Some(d) = l["digest"].as_str() {
+            out.push(d.to_string());
+        }
+    }
+    out
+}
+
+/// Refuses the pull unless signatures verify with every key the pull gate requires.
+async fn pull_gate_check(
+    state: &State,
+    pg: &crate::pull_gate::PullGate,
+    name: &str,
+    reference: &str,
+    digest: &str,
+    row: &crate::store::ManifestRow,
+) -> Result<(), ApiError> {
+    use crate::pull_gate::LayoutEntry;
+    let hex = sha256_hex(digest).ok_or_else(|| invalid("bad digest"))?;
+    let mut entries = vec![LayoutEntry {
+        digest: digest.to_string(),
+        media_type: row.media_type.clone(),
+        size: row.size,
+        tag: None,
+    }];
+    let mut blobs = Vec::new();
+    let sig_tag = format!("sha256-{hex}.sig");
+    let mut related = Vec::new();
+    if let Some(sig) = state.store.tag(name, &sig_tag)? {
+        related.push((sig, Some(sig_tag)));
+    }
+    for r in state.store.referrers(name, digest, None)? {
+        related.push((r.digest.clone(), None));
+    }
+    for (d, tag) in related {
+        let Some(m) = state.store.manifest_by_digest(name, &d)? else {
+            continue;
+        };
+        let Some(h) = sha256_hex(&d) else { continue };
+        let bytes = tokio::fs::read(state.store.blob_path(h)).await?;
+        blobs.extend(manifest_blobs(&bytes));
+        entries.push(LayoutEntry {
+            digest: d,
+            media_type: m.media_type,
+            size: m.size,
+            tag,
+        });
+    }
+    let blobs_dir = state.store.blobs_dir();
+    let result = tokio::task::block_in_place(|| pg.missing(name, &blobs_dir, &entries, &blobs));
+    let missing = result.map_err(|e| {
+        ApiError::new(
+            Code::Denied,
+            format!(
+                "{name}:{reference} ({digest}): the pull gate could not verify signatures: {e}"
+            ),
+        )
+    })?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let parts: Vec<String> = missing
+        .iter()
+        .map(|(k, why)| format!("no signature verifies with key {k} ({why})"))
+        .collect();
+    Err(ApiError::new(
+        Code::Denied,
+        format!(
+            "{name}:{reference} ({digest}) is refused by the pull gate: {}",
+            parts.join("; ")
+        ),
+    )
+    .detail(serde_json::json!({
+        "digest": digest,
+        "missing_keys": missing.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
+    })))
 }
 
 async fn read_limited(mut body: Incoming, limit: u64) -> Result<Vec<u8>, ApiError> {
@@ -1387,6 +1483,7 @@ async fn manifest_put(
         children: &parsed.children,
         status,
         verdict,
+        container: parsed.container_image,
     })?;
     let mut r = status_only(StatusCode::CREATED);
     set(

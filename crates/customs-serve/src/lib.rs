@@ -21,6 +21,7 @@ mod error;
 mod gate;
 mod http;
 mod policy_gate;
+mod pull_gate;
 mod store;
 
 use std::convert::Infallible;
@@ -33,7 +34,7 @@ use hyper_util::rt::TokioIo;
 pub use config::{
     AccessRule, AuthConfig, Config, ConfigError, ImmutableTags, TlsConfig, DEFAULT_LISTEN,
 };
-pub use config::{GateConfig, EXAMPLE_CONFIG};
+pub use config::{GateConfig, PullGateRule, EXAMPLE_CONFIG};
 pub use gate::{Gate, GateRequest, Verdict, Violation};
 pub use policy_gate::{GateError, PolicyGate};
 
@@ -127,7 +128,19 @@ impl Server {
             .thread_name("customs-serve")
             .build()
             .map_err(|source| ServeError::Listen { addr, source })?;
-        let state = Arc::new(http::State::new(store, config, gate, auth));
+        let pull_gate = if config.pull_gate.is_empty() {
+            None
+        } else {
+            let scratch = config.data_dir.join("gate");
+            std::fs::create_dir_all(&scratch).map_err(|source| ServeError::Storage {
+                path: scratch.clone(),
+                source,
+            })?;
+            Some(pull_gate::PullGate::load(&config.pull_gate, &scratch).map_err(ServeError::Auth)?)
+        };
+        let mut state = http::State::new(store, config, gate, auth);
+        state.pull_gate = pull_gate;
+        let state = Arc::new(state);
         let (tx, rx) = tokio::sync::watch::channel(false);
         let thread = std::thread::spawn(move || {
             runtime.block_on(async move {

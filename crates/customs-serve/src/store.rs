@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS manifests (
     repo TEXT NOT NULL, digest TEXT NOT NULL, media_type TEXT NOT NULL,
     artifact_type TEXT, subject TEXT, size INTEGER NOT NULL, annotations TEXT,
     status TEXT NOT NULL DEFAULT 'passed', verdict TEXT,
+    container INTEGER NOT NULL DEFAULT 0,
     created INTEGER NOT NULL DEFAULT (strftime('%s','now')),
     PRIMARY KEY (repo, digest));
 CREATE INDEX IF NOT EXISTS manifests_subject ON manifests (repo, subject);
@@ -44,6 +45,8 @@ pub(crate) struct ManifestRow {
     pub annotations: Option<String>,
     pub status: String,
     pub verdict: Option<String>,
+    /// A container image (what the gates judge), not a signature or other artefact.
+    pub container: bool,
 }
 
 /// A manifest to record.
@@ -59,6 +62,7 @@ pub(crate) struct NewManifest<'a> {
     pub children: &'a [String],
     pub status: &'a str,
     pub verdict: Option<String>,
+    pub container: bool,
 }
 
 /// Files and metadata under one data directory.
@@ -226,8 +230,8 @@ impl Store {
         .map_err(db_err)?;
         tx.execute(
             "INSERT INTO manifests (repo, digest, media_type, artifact_type, subject, size,
-                                    annotations, status, verdict)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                                    annotations, status, verdict, container)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
              ON CONFLICT (repo, digest) DO NOTHING",
             params![
                 m.repo,
@@ -238,7 +242,8 @@ impl Store {
                 m.size as i64,
                 m.annotations,
                 m.status,
-                m.verdict
+                m.verdict,
+                m.container
             ],
         )
         .map_err(db_err)?;
@@ -276,7 +281,7 @@ impl Store {
     pub fn manifest_by_digest(&self, repo: &str, digest: &str) -> io::Result<Option<ManifestRow>> {
         self.conn()
             .query_row(
-                "SELECT digest, media_type, artifact_type, size, annotations, status, verdict
+                "SELECT digest, media_type, artifact_type, size, annotations, status, verdict, container
                  FROM manifests WHERE repo = ?1 AND digest = ?2",
                 params![repo, digest],
                 row,
@@ -390,7 +395,7 @@ impl Store {
         let conn = self.conn();
         let mut stmt = conn
             .prepare(
-                "SELECT digest, media_type, artifact_type, size, annotations, status, verdict
+                "SELECT digest, media_type, artifact_type, size, annotations, status, verdict, container
                  FROM manifests WHERE repo = ?1 AND subject = ?2
                  AND (?3 IS NULL OR artifact_type = ?3) ORDER BY created, digest",
             )
@@ -413,5 +418,6 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ManifestRow> {
         annotations: r.get(4)?,
         status: r.get(5)?,
         verdict: r.get(6)?,
+        container: r.get(7)?,
     })
 }

@@ -50,11 +50,16 @@ fn ok(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-// The child is killed and waited for by its owner (Drop, or the test itself).
-#[allow(clippy::zombie_processes)]
 fn start() -> (Serve, PathBuf) {
+    start_with(|_| String::new())
+}
+
+// The child is killed and waited for by Serve's Drop.
+#[allow(clippy::zombie_processes)]
+fn start_with(extra: impl FnOnce(&Path) -> String) -> (Serve, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
+    let extra = extra(p);
     let db = p.join("customs.db");
     ok(&customs(
         p,
@@ -71,7 +76,7 @@ fn start() -> (Serve, PathBuf) {
     std::fs::write(
         p.join("serve.toml"),
         format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n[gate]\npolicy = \"{}\"\ndatabase = \"{}\"\n",
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n{extra}\n[gate]\npolicy = \"{}\"\ndatabase = \"{}\"\n",
             p.join("data").display(),
             p.join("policy.toml").display(),
             db.display()
@@ -272,4 +277,102 @@ fn vulnerable_image_is_quarantined_naming_its_cves_clean_twin_pulls_and_signing_
 
 fn ok_out(o: &Output) -> String {
     ok(o)
+}
+
+#[test]
+fn pull_gate_refuses_unsigned_and_wrong_key_and_admits_the_right_key() {
+    let (serve, db) = start_with(|p| {
+        let gen = |prefix: &str| {
+            let o = Command::new(BIN)
+                .current_dir(p)
+                .args(["key", "generate", "--output-key-prefix", prefix])
+                .env("CUSTOMS_PASSWORD", "pw")
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        };
+        gen("release");
+        gen("other");
+        format!(
+            "[[pull_gate]]\nrepository = \"signed/*\"\nkeys = [\"{}\"]\n",
+            p.join("release.pub").display()
+        )
+    });
+    let work = serve.dir.path();
+    let (ok, text) = skopeo(&[
+        "copy",
+        "--quiet",
+        "--preserve-digests",
+        "--dest-tls-verify=false",
+        &format!("docker-archive:{SHARED}/images/alpine-3.10.tar"),
+        &format!("docker://{}/signed/alpine:v1", serve.addr),
+    ]);
+    assert!(ok, "{text}");
+    let tag_url = format!("http://{}/v2/signed/alpine/manifests/v1", serve.addr);
+    let refused = |what: &str| {
+        let r = reqwest::blocking::get(&tag_url).unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN, "{what}");
+        let v: serde_json::Value = r.json().unwrap();
+        let message = v["errors"][0]["message"].as_str().unwrap().to_string();
+        assert!(
+            message.contains("refused by the pull gate"),
+            "{what}: {message}"
+        );
+        assert!(
+            message.contains("release.pub"),
+            "{what}: names the missing key: {message}"
+        );
+        assert!(v["errors"][0]["detail"]["missing_keys"][0]
+            .as_str()
+            .unwrap()
+            .ends_with("release.pub"));
+    };
+    refused("unsigned");
+    // The digest of the pushed manifest, readable by the pusher.
+    let (_, raw) = skopeo(&["inspect", "--raw", "--tls-verify=false", &format!("docker://{}/signed/alpine@sha256:808fcd364a3abbe46fcb6f56ceb1a21940c8897a66591fbb06fec7546d73ac2e", serve.addr)]);
+    assert!(raw.contains("schemaVersion"), "{raw}");
+    let by_digest = format!(
+        "{}/signed/alpine@sha256:808fcd364a3abbe46fcb6f56ceb1a21940c8897a66591fbb06fec7546d73ac2e",
+        serve.addr
+    );
+    ok_out(&customs(
+        work,
+        &db,
+        &["sign", "--key", "other.key", &by_digest],
+    ));
+    refused("signed with another key only");
+    ok_out(&customs(
+        work,
+        &db,
+        &["sign", "--key", "release.key", &by_digest],
+    ));
+    let r = reqwest::blocking::get(&tag_url).unwrap();
+    assert_eq!(
+        r.status(),
+        reqwest::StatusCode::OK,
+        "{}",
+        r.text().unwrap_or_default()
+    );
+    let out = tempfile::tempdir().unwrap();
+    let (ok, text) = skopeo(&[
+        "copy",
+        "--quiet",
+        "--src-tls-verify=false",
+        &format!("docker://{}/signed/alpine:v1", serve.addr),
+        &format!("oci:{}:v1", out.path().join("a").display()),
+    ]);
+    assert!(ok, "{text}");
+    // Repositories outside the pattern are not gated.
+    let (ok, text) = skopeo(&[
+        "copy",
+        "--quiet",
+        "--preserve-digests",
+        "--dest-tls-verify=false",
+        &format!("docker-archive:{SHARED}/images/alpine-3.10.tar"),
+        &format!("docker://{}/open/alpine:v1", serve.addr),
+    ]);
+    assert!(ok, "{text}");
+    let r = reqwest::blocking::get(format!("http://{}/v2/open/alpine/manifests/v1", serve.addr))
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
 }
