@@ -42,6 +42,7 @@ max_manifest_bytes = 4194304
 # policy = "customs.toml"
 # database = "customs.db"
 # registry = "registry.example.com"
+# watch_secs = 5                              # rematch all stored images when the database changes
 
 # The pull gate: serve images of these repositories only when signed with every key.
 # [[pull_gate]]
@@ -109,6 +110,14 @@ pub struct GateConfig {
     /// The registry host the policy's `registries` rules see [default: the listen address].
     #[serde(default)]
     pub registry: Option<String>,
+    /// How often to look whether the database file changed (then every stored image is
+    /// rematched), in seconds; 0 turns watching off.
+    #[serde(default = "default_watch")]
+    pub watch_secs: u64,
+}
+
+fn default_watch() -> u64 {
+    5
 }
 
 /// TLS files.

@@ -38,6 +38,9 @@ pub struct Verdict {
     pub violations: Vec<Violation>,
     /// Every vulnerability id that blocked the image.
     pub cves: Vec<String>,
+    /// Every vulnerability id found in the image (after suppression), blocking or not.
+    #[serde(default)]
+    pub findings: Vec<String>,
     /// Set when the image could not be judged (it is then held: the gate fails closed).
     pub error: Option<String>,
 }
@@ -55,6 +58,18 @@ pub trait Gate: Send + Sync + 'static {
     /// Decides about one image manifest; must not panic on bad content (return an error
     /// verdict instead).
     fn judge(&self, blobs: &Path, request: &GateRequest) -> Verdict;
+
+    /// Whether the advisory data changed since the gate last looked (the server then calls
+    /// [`Gate::rematch`]).
+    fn database_changed(&self) -> bool {
+        false
+    }
+
+    /// Judges every image judged before again, against the current advisory data, from
+    /// what was stored when it was first judged: (repository, digest, verdict) each.
+    fn rematch(&self, _blobs: &Path) -> Result<Vec<(String, String, Verdict)>, String> {
+        Ok(Vec::new())
+    }
 }
 
 /// The status and stored verdict for a gate's decision.

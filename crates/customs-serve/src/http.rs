@@ -147,6 +147,8 @@ enum Endpoint<'a> {
     Uploads(&'a str),
     Upload(&'a str, &'a str),
     Referrers(&'a str, &'a str),
+    /// `/v2/_customs/cves/<id>`: which stored images, tags and digests a vulnerability hits.
+    Cves(&'a str),
     /// `/v2/<name>/_customs/status/<reference>`: the push gate's verdict (an extension, in
     /// the `_<namespace>` path form the OCI extensions proposal reserves).
     Status(&'a str, &'a str),
@@ -159,6 +161,9 @@ fn parse_path(path: &str) -> Option<Endpoint<'_>> {
     let rest = path.strip_prefix("/v2/")?;
     if rest == "_catalog" {
         return Some(Endpoint::Catalog);
+    }
+    if let Some(id) = rest.strip_prefix("_customs/cves/") {
+        return (!id.is_empty() && !id.contains('/')).then_some(Endpoint::Cves(id));
     }
     if let Some(name) = rest.strip_suffix("/tags/list") {
         return Some(Endpoint::Tags(name));
@@ -256,7 +261,7 @@ fn unsupported() -> ApiError {
 fn needs<'a>(endpoint: &Endpoint<'a>, method: &Method) -> Option<(&'a str, Action)> {
     let read = matches!(*method, Method::GET | Method::HEAD);
     match *endpoint {
-        Endpoint::Base | Endpoint::Catalog => None,
+        Endpoint::Base | Endpoint::Catalog | Endpoint::Cves(_) => None,
         Endpoint::Tags(n) | Endpoint::Referrers(n, _) | Endpoint::Status(n, _) => {
             Some((n, Action::Pull))
         }
@@ -456,6 +461,25 @@ async fn route(
                 }
                 _ => Err(unsupported()),
             }
+        }
+        Endpoint::Cves(id) => {
+            if method != Method::GET && method != Method::HEAD {
+                return Err(unsupported());
+            }
+            let images: Vec<serde_json::Value> = state
+                .store
+                .cve_hits(id)?
+                .into_iter()
+                .filter(|(repo, ..)| may(repo, Action::Pull))
+                .map(|(repo, digest, status, tags)| {
+                    serde_json::json!({"repository": repo, "digest": digest, "status": status, "tags": tags})
+                })
+                .collect();
+            Ok(json_response(
+                StatusCode::OK,
+                &serde_json::json!({"id": id, "images": images}),
+                head,
+            ))
         }
         Endpoint::Status(name, reference) => {
             check_name(name)?;
@@ -1109,6 +1133,54 @@ async fn manifest_get(
     Ok(r)
 }
 
+/// Every `every`, asks the gate whether the advisory data changed; when it did, rematches
+/// every stored image and records the new verdicts (quarantining images that now fail,
+/// releasing those that now pass).
+pub(crate) async fn watch(state: Arc<State>, every: std::time::Duration) {
+    let Some(gate) = state.gate.clone() else {
+        return;
+    };
+    loop {
+        tokio::time::sleep(every).await;
+        let g = Arc::clone(&gate);
+        if !tokio::task::spawn_blocking(move || g.database_changed())
+            .await
+            .unwrap_or(false)
+        {
+            continue;
+        }
+        let g = Arc::clone(&gate);
+        let blobs = state.store.blobs_dir();
+        let verdicts = match tokio::task::spawn_blocking(move || g.rematch(&blobs)).await {
+            Ok(Ok(v)) => v,
+            Ok(Err(e)) => {
+                log::error!("rematch: {e}");
+                continue;
+            }
+            Err(e) => {
+                log::error!("rematch: {e}");
+                continue;
+            }
+        };
+        for (repo, digest, verdict) in verdicts {
+            let (status, text) = gate::record(&verdict);
+            if let Err(e) =
+                state
+                    .store
+                    .set_verdict(&repo, &digest, status, text.as_deref(), &verdict.findings)
+            {
+                log::error!("recording the rematch of {repo}@{digest}: {e}");
+            }
+            *state
+                .verdicts
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(status)
+                .or_default() += 1;
+        }
+    }
+}
+
 /// The blobs a stored manifest names (config and layers, or nothing for an index).
 fn manifest_blobs(bytes: &[u8]) -> Vec<String> {
     let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes) else {
@@ -1448,6 +1520,7 @@ async fn manifest_put(
     })
     .await
     .map_err(|e| io::Error::other(e.to_string()))??;
+    let mut verdict_findings: Option<Vec<String>> = None;
     let (status, verdict) = match (&state.gate, parsed.container_image) {
         (Some(g), true) => {
             let g = Arc::clone(g);
@@ -1460,6 +1533,7 @@ async fn manifest_put(
             let verdict = tokio::task::spawn_blocking(move || g.judge(&st.store.blobs_dir(), &req))
                 .await
                 .map_err(|e| io::Error::other(e.to_string()))?;
+            verdict_findings = Some(verdict.findings.clone());
             let recorded = gate::record(&verdict);
             *state
                 .verdicts
@@ -1482,9 +1556,14 @@ async fn manifest_put(
         tag: tag.as_deref(),
         children: &parsed.children,
         status,
-        verdict,
+        verdict: verdict.clone(),
         container: parsed.container_image,
     })?;
+    if let Some(found) = &verdict_findings {
+        state
+            .store
+            .set_verdict(name, &digest, status, verdict.as_deref(), found)?;
+    }
     let mut r = status_only(StatusCode::CREATED);
     set(
         &mut r,

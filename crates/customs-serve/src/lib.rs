@@ -138,12 +138,20 @@ impl Server {
             })?;
             Some(pull_gate::PullGate::load(&config.pull_gate, &scratch).map_err(ServeError::Auth)?)
         };
+        let watch_every = config
+            .gate
+            .as_ref()
+            .filter(|g| g.watch_secs > 0)
+            .map(|g| std::time::Duration::from_secs(g.watch_secs));
         let mut state = http::State::new(store, config, gate, auth);
         state.pull_gate = pull_gate;
         let state = Arc::new(state);
         let (tx, rx) = tokio::sync::watch::channel(false);
         let thread = std::thread::spawn(move || {
             runtime.block_on(async move {
+                if let Some(every) = watch_every {
+                    tokio::spawn(http::watch(Arc::clone(&state), every));
+                }
                 if let Err(e) = serve(listener, state, tls, rx).await {
                     log::error!("registry stopped: {e}");
                 }

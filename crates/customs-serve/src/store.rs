@@ -30,6 +30,9 @@ CREATE TABLE IF NOT EXISTS manifest_children (
     PRIMARY KEY (repo, parent, child));
 CREATE TABLE IF NOT EXISTS tags (
     repo TEXT NOT NULL, tag TEXT NOT NULL, digest TEXT NOT NULL, PRIMARY KEY (repo, tag));
+CREATE TABLE IF NOT EXISTS findings (
+    repo TEXT NOT NULL, digest TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (repo, digest, id));
+CREATE INDEX IF NOT EXISTS findings_id ON findings (id);
 CREATE TABLE IF NOT EXISTS uploads (
     id TEXT PRIMARY KEY, repo TEXT NOT NULL,
     started INTEGER NOT NULL DEFAULT (strftime('%s','now')));
@@ -402,6 +405,66 @@ impl Store {
             .map_err(db_err)?;
         let rows = stmt
             .query_map(params![repo, digest, artifact_type], row)
+            .map_err(db_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db_err);
+        rows
+    }
+
+    /// Records a new verdict for a manifest and the vulnerability ids found in it.
+    pub fn set_verdict(
+        &self,
+        repo: &str,
+        digest: &str,
+        status: &str,
+        verdict: Option<&str>,
+        findings: &[String],
+    ) -> io::Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db_err)?;
+        tx.execute(
+            "UPDATE manifests SET status = ?3, verdict = ?4 WHERE repo = ?1 AND digest = ?2",
+            params![repo, digest, status, verdict],
+        )
+        .map_err(db_err)?;
+        tx.execute(
+            "DELETE FROM findings WHERE repo = ?1 AND digest = ?2",
+            params![repo, digest],
+        )
+        .map_err(db_err)?;
+        for id in findings {
+            tx.execute(
+                "INSERT OR IGNORE INTO findings (repo, digest, id) VALUES (?1, ?2, ?3)",
+                params![repo, digest, id],
+            )
+            .map_err(db_err)?;
+        }
+        tx.commit().map_err(db_err)
+    }
+
+    /// Every stored manifest a vulnerability id was found in: (repo, digest, status, tags).
+    pub fn cve_hits(&self, id: &str) -> io::Result<Vec<(String, String, String, Vec<String>)>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT f.repo, f.digest, m.status,
+                        (SELECT group_concat(t.tag, ' ') FROM tags t WHERE t.repo = f.repo AND t.digest = f.digest)
+                 FROM findings f JOIN manifests m ON m.repo = f.repo AND m.digest = f.digest
+                 WHERE f.id = ?1 ORDER BY f.repo, f.digest",
+            )
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map(params![id], |r| {
+                let tags: Option<String> = r.get(3)?;
+                let mut tags: Vec<String> = tags
+                    .unwrap_or_default()
+                    .split(' ')
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                tags.sort();
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, tags))
+            })
             .map_err(db_err)?
             .collect::<Result<Vec<_>, _>>()
             .map_err(db_err);

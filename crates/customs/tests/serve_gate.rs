@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_customs");
 const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
 const APP: &str = "sha256:658ed7bc2ab5eeea9b26864f73fe9b9c36491bc47dd180cd5c6dea263f510a44";
-const POLICY: &str = "[vulnerabilities]\nmax_severity = \"medium\"\n";
+const POLICY: &str = "[vulnerabilities]\nmax_severity = \"medium\"\nunknown = \"pass\"\n";
 
 struct Serve {
     child: Child,
@@ -51,32 +51,28 @@ fn ok(o: &Output) -> String {
 }
 
 fn start() -> (Serve, PathBuf) {
-    start_with(|_| String::new())
+    start_with(|_| (String::new(), format!("{SHARED}/vulndata")))
 }
 
 // The child is killed and waited for by Serve's Drop.
 #[allow(clippy::zombie_processes)]
-fn start_with(extra: impl FnOnce(&Path) -> String) -> (Serve, PathBuf) {
+/// Starts the server after `prepare` wrote its files: it returns extra config and the
+/// advisory data directory the database is imported from.
+fn start_with(prepare: impl FnOnce(&Path) -> (String, String)) -> (Serve, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
-    let extra = extra(p);
+    let (extra, source) = prepare(p);
     let db = p.join("customs.db");
     ok(&customs(
         p,
         &db,
-        &[
-            "db",
-            "import",
-            &format!("{SHARED}/vulndata"),
-            "--db",
-            db.to_str().unwrap(),
-        ],
+        &["db", "import", &source, "--db", db.to_str().unwrap()],
     ));
     std::fs::write(p.join("policy.toml"), POLICY).unwrap();
     std::fs::write(
         p.join("serve.toml"),
         format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n{extra}\n[gate]\npolicy = \"{}\"\ndatabase = \"{}\"\n",
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n{extra}\n[gate]\npolicy = \"{}\"\ndatabase = \"{}\"\nwatch_secs = 1\n",
             p.join("data").display(),
             p.join("policy.toml").display(),
             db.display()
@@ -293,9 +289,12 @@ fn pull_gate_refuses_unsigned_and_wrong_key_and_admits_the_right_key() {
         };
         gen("release");
         gen("other");
-        format!(
-            "[[pull_gate]]\nrepository = \"signed/*\"\nkeys = [\"{}\"]\n",
-            p.join("release.pub").display()
+        (
+            format!(
+                "[[pull_gate]]\nrepository = \"signed/*\"\nkeys = [\"{}\"]\n",
+                p.join("release.pub").display()
+            ),
+            format!("{SHARED}/vulndata"),
         )
     });
     let work = serve.dir.path();
@@ -375,4 +374,124 @@ fn pull_gate_refuses_unsigned_and_wrong_key_and_admits_the_right_key() {
     let r = reqwest::blocking::get(format!("http://{}/v2/open/alpine/manifests/v1", serve.addr))
         .unwrap();
     assert_eq!(r.status(), reqwest::StatusCode::OK);
+}
+
+/// `db import` of newer data rematches every stored inventory: an image that was clean is
+/// quarantined, and the CVE query finds it by tag and digest.
+#[test]
+fn newer_advisory_data_quarantines_a_clean_image_and_the_cve_query_finds_it() {
+    let (serve, db) = start_with(|p| {
+        // The older data: Go advisories only, all unrated, which the policy lets pass.
+        let old = p.join("old/osv/Go");
+        std::fs::create_dir_all(&old).unwrap();
+        std::fs::copy(
+            format!("{SHARED}/vulndata/osv/Go/all.zip"),
+            old.join("all.zip"),
+        )
+        .unwrap();
+        (String::new(), p.join("old").display().to_string())
+    });
+    let work = serve.dir.path();
+    let (ok, text) = skopeo(&[
+        "copy",
+        "--quiet",
+        "--preserve-digests",
+        "--dest-tls-verify=false",
+        &format!("oci-archive:{SHARED}/images/app-multi.oci.tar"),
+        &format!("docker://{}/watch/app:v1", serve.addr),
+    ]);
+    assert!(ok, "{text}");
+    let status = || -> serde_json::Value {
+        reqwest::blocking::get(format!(
+            "http://{}/v2/watch/app/_customs/status/v1",
+            serve.addr
+        ))
+        .unwrap()
+        .json()
+        .unwrap()
+    };
+    assert_eq!(status()["status"], "passed", "{}", status());
+    let manifest = format!("http://{}/v2/watch/app/manifests/v1", serve.addr);
+    assert_eq!(
+        reqwest::blocking::get(&manifest).unwrap().status(),
+        reqwest::StatusCode::OK
+    );
+
+    // The newer data, imported into the database the server watches.
+    ok_out(&customs(
+        work,
+        &db,
+        &[
+            "db",
+            "import",
+            &format!("{SHARED}/vulndata"),
+            "--db",
+            db.to_str().unwrap(),
+        ],
+    ));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while status()["status"] != "quarantined" {
+        assert!(Instant::now() < deadline, "not rematched: {}", status());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let r = reqwest::blocking::get(&manifest).unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
+    let cves = status()["verdict"]["cves"].as_array().unwrap().clone();
+    assert!(!cves.is_empty());
+    // Each blocking id is one `customs scan` reports for the image with the newer data.
+    let scan = ok_out(&customs(
+        work,
+        &db,
+        &[
+            "scan",
+            &format!("oci-archive:{SHARED}/images/app-multi.oci.tar"),
+            "-f",
+            "json",
+        ],
+    ));
+    let scan: serde_json::Value = serde_json::from_str(&scan).unwrap();
+    let scanned: Vec<&str> = scan["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    for cve in &cves {
+        let id = cve.as_str().unwrap();
+        assert!(scanned.contains(&id), "{id} not in customs scan");
+        let hits: serde_json::Value =
+            reqwest::blocking::get(format!("http://{}/v2/_customs/cves/{id}", serve.addr))
+                .unwrap()
+                .json()
+                .unwrap();
+        assert_eq!(
+            hits["images"],
+            serde_json::json!([{"repository": "watch/app", "digest": APP, "status": "quarantined", "tags": ["v1"]}]),
+            "{id}"
+        );
+    }
+    // A Go finding, present in both databases, is found too; an unknown id hits nothing.
+    let go = scan["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["package"]["ecosystem"] == "Go")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let hits: serde_json::Value =
+        reqwest::blocking::get(format!("http://{}/v2/_customs/cves/{go}", serve.addr))
+            .unwrap()
+            .json()
+            .unwrap();
+    assert_eq!(hits["images"][0]["digest"], APP);
+    let none: serde_json::Value = reqwest::blocking::get(format!(
+        "http://{}/v2/_customs/cves/CVE-0000-0000",
+        serve.addr
+    ))
+    .unwrap()
+    .json()
+    .unwrap();
+    assert_eq!(none["images"], serde_json::json!([]));
 }
