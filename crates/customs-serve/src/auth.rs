@@ -26,6 +26,7 @@ pub(crate) enum Action {
     Pull,
     Push,
     Delete,
+    Admin,
 }
 
 impl Action {
@@ -34,6 +35,7 @@ impl Action {
             Action::Pull => "pull",
             Action::Push => "push",
             Action::Delete => "delete",
+            Action::Admin => "admin",
         }
     }
 }
@@ -237,6 +239,7 @@ impl Auth {
                     Action::Pull => "pull",
                     Action::Push => "pull,push",
                     Action::Delete => "delete",
+                    Action::Admin => "admin",
                 };
                 c.push_str(&format!(",scope=\"repository:{repo}:{actions}\""));
             }
@@ -285,7 +288,7 @@ impl Auth {
                 }
                 let granted: Vec<String> = actions
                     .split(',')
-                    .filter(|a| matches!(*a, "pull" | "push" | "delete"))
+                    .filter(|a| matches!(*a, "pull" | "push" | "delete" | "admin"))
                     .filter(|a| self.permits(user.as_deref(), name, a))
                     .map(str::to_string)
                     .collect();

@@ -149,6 +149,8 @@ enum Endpoint<'a> {
     Referrers(&'a str, &'a str),
     /// `/v2/_customs/cves/<id>`: which stored images, tags and digests a vulnerability hits.
     Cves(&'a str),
+    /// `PUT /v2/<name>/_customs/exception/<digest>`: an admin's reviewed exception.
+    Exception(&'a str, &'a str),
     /// `/v2/<name>/_customs/status/<reference>`: the push gate's verdict (an extension, in
     /// the `_<namespace>` path form the OCI extensions proposal reserves).
     Status(&'a str, &'a str),
@@ -180,6 +182,9 @@ fn parse_path(path: &str) -> Option<Endpoint<'_>> {
     }
     if let Some(name) = before.strip_suffix("/_customs/status") {
         return Some(Endpoint::Status(name, last));
+    }
+    if let Some(name) = before.strip_suffix("/_customs/exception") {
+        return Some(Endpoint::Exception(name, last));
     }
     let (name, kind) = before.rsplit_once('/')?;
     match kind {
@@ -276,6 +281,7 @@ fn needs<'a>(endpoint: &Endpoint<'a>, method: &Method) -> Option<(&'a str, Actio
             },
         )),
         Endpoint::Uploads(n) | Endpoint::Upload(n, _) => Some((n, Action::Push)),
+        Endpoint::Exception(n, _) => Some((n, Action::Admin)),
     }
 }
 
@@ -470,9 +476,9 @@ async fn route(
                 .store
                 .cve_hits(id)?
                 .into_iter()
-                .filter(|(repo, ..)| may(repo, Action::Pull))
-                .map(|(repo, digest, status, tags)| {
-                    serde_json::json!({"repository": repo, "digest": digest, "status": status, "tags": tags})
+                .filter(|h| may(&h.repo, Action::Pull))
+                .map(|h| {
+                    serde_json::json!({"repository": h.repo, "digest": h.digest, "status": h.status, "tags": h.tags})
                 })
                 .collect();
             Ok(json_response(
@@ -480,6 +486,18 @@ async fn route(
                 &serde_json::json!({"id": id, "images": images}),
                 head,
             ))
+        }
+        Endpoint::Exception(name, digest) => {
+            check_name(name)?;
+            check_digest(digest)?;
+            if method != Method::PUT {
+                return Err(unsupported());
+            }
+            let who = caller
+                .user
+                .clone()
+                .unwrap_or_else(|| "anonymous (loopback)".to_string());
+            grant_exception(state, name, digest, &who, req).await
         }
         Endpoint::Status(name, reference) => {
             check_name(name)?;
@@ -497,6 +515,53 @@ async fn route(
             referrers(state, name, digest, &query(&req), head)
         }
     }
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Records an admin's exception for a held manifest: a reason and an expiry are required.
+async fn grant_exception(
+    state: &State,
+    name: &str,
+    digest: &str,
+    who: &str,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    let bad =
+        |m: &str| ApiError::new(Code::Unsupported, m.to_string()).status(StatusCode::BAD_REQUEST);
+    if state.store.manifest_by_digest(name, digest)?.is_none() {
+        return Err(ApiError::new(
+            Code::ManifestUnknown,
+            format!("manifest {digest} is not in {name}"),
+        ));
+    }
+    let body = read_limited(req.into_body(), 64 * 1024).await?;
+    let v: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|_| bad("the body must be JSON: {\"reason\", \"expires_in_secs\"}"))?;
+    let reason = v["reason"].as_str().map(str::trim).unwrap_or("");
+    if reason.is_empty() {
+        return Err(bad("an exception needs a reason"));
+    }
+    let secs = v["expires_in_secs"]
+        .as_u64()
+        .filter(|s| (1..=366 * 86_400).contains(s));
+    let Some(secs) = secs else {
+        return Err(bad(
+            "an exception needs expires_in_secs between 1 and 31622400",
+        ));
+    };
+    let now = now_secs();
+    state
+        .store
+        .add_exception(name, digest, reason, who, now, now + secs)?;
+    log::warn!("exception granted by {who} for {name}@{digest} for {secs}s: {reason}");
+    let out = serde_json::json!({"repository": name, "digest": digest, "reason": reason,
+        "granted_by": who, "granted_at": now, "expires": now + secs});
+    Ok(json_response(StatusCode::CREATED, &out, false))
 }
 
 /// The gate's verdict on a manifest, as JSON, readable even while it is quarantined.
@@ -527,6 +592,9 @@ fn status(
         "mediaType": row.media_type,
         "status": row.status,
         "verdict": verdict,
+        "exception": state.store.exception(name, &row.digest, now_secs())?.map(|e| {
+            serde_json::json!({"reason": e.reason, "granted_by": e.granted_by, "granted_at": e.granted_at, "expires": e.expires})
+        }),
     });
     Ok(json_response(StatusCode::OK, &v, head))
 }
@@ -1111,7 +1179,10 @@ async fn manifest_get(
         .store
         .manifest_by_digest(name, &digest)?
         .ok_or_else(unknown)?;
-    if row.status != "passed" && !(can_push && reference.contains(':')) {
+    if row.status != "passed"
+        && !(can_push && reference.contains(':'))
+        && state.store.exception(name, &digest, now_secs())?.is_none()
+    {
         // Pushers may still read a held manifest by digest, so they can sign it.
         return Err(gate::refusal(name, reference, &row));
     }

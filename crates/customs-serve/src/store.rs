@@ -33,6 +33,9 @@ CREATE TABLE IF NOT EXISTS tags (
 CREATE TABLE IF NOT EXISTS findings (
     repo TEXT NOT NULL, digest TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (repo, digest, id));
 CREATE INDEX IF NOT EXISTS findings_id ON findings (id);
+CREATE TABLE IF NOT EXISTS exceptions (
+    repo TEXT NOT NULL, digest TEXT NOT NULL, reason TEXT NOT NULL, granted_by TEXT NOT NULL,
+    granted_at INTEGER NOT NULL, expires INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS uploads (
     id TEXT PRIMARY KEY, repo TEXT NOT NULL,
     started INTEGER NOT NULL DEFAULT (strftime('%s','now')));
@@ -50,6 +53,22 @@ pub(crate) struct ManifestRow {
     pub verdict: Option<String>,
     /// A container image (what the gates judge), not a signature or other artefact.
     pub container: bool,
+}
+
+/// A stored image a vulnerability was found in.
+pub(crate) struct CveHit {
+    pub repo: String,
+    pub digest: String,
+    pub status: String,
+    pub tags: Vec<String>,
+}
+
+/// A reviewed exception in force.
+pub(crate) struct Exception {
+    pub reason: String,
+    pub granted_by: String,
+    pub granted_at: u64,
+    pub expires: u64,
 }
 
 /// A manifest to record.
@@ -442,8 +461,56 @@ impl Store {
         tx.commit().map_err(db_err)
     }
 
+    /// Records a reviewed exception (every grant is kept, as the record).
+    pub fn add_exception(
+        &self,
+        repo: &str,
+        digest: &str,
+        reason: &str,
+        granted_by: &str,
+        granted_at: u64,
+        expires: u64,
+    ) -> io::Result<()> {
+        self.conn()
+            .execute(
+                "INSERT INTO exceptions (repo, digest, reason, granted_by, granted_at, expires)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    repo,
+                    digest,
+                    reason,
+                    granted_by,
+                    granted_at as i64,
+                    expires as i64
+                ],
+            )
+            .map(|_| ())
+            .map_err(db_err)
+    }
+
+    /// The latest-expiring exception for a manifest that is still in force at `now`:
+    /// (reason, granted_by, granted_at, expires).
+    pub fn exception(&self, repo: &str, digest: &str, now: u64) -> io::Result<Option<Exception>> {
+        self.conn()
+            .query_row(
+                "SELECT reason, granted_by, granted_at, expires FROM exceptions
+                 WHERE repo = ?1 AND digest = ?2 AND expires > ?3 ORDER BY expires DESC LIMIT 1",
+                params![repo, digest, now as i64],
+                |r| {
+                    Ok(Exception {
+                        reason: r.get(0)?,
+                        granted_by: r.get(1)?,
+                        granted_at: r.get::<_, i64>(2)? as u64,
+                        expires: r.get::<_, i64>(3)? as u64,
+                    })
+                },
+            )
+            .optional()
+            .map_err(db_err)
+    }
+
     /// Every stored manifest a vulnerability id was found in: (repo, digest, status, tags).
-    pub fn cve_hits(&self, id: &str) -> io::Result<Vec<(String, String, String, Vec<String>)>> {
+    pub fn cve_hits(&self, id: &str) -> io::Result<Vec<CveHit>> {
         let conn = self.conn();
         let mut stmt = conn
             .prepare(
@@ -463,7 +530,12 @@ impl Store {
                     .map(str::to_string)
                     .collect();
                 tags.sort();
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, tags))
+                Ok(CveHit {
+                    repo: r.get(0)?,
+                    digest: r.get(1)?,
+                    status: r.get(2)?,
+                    tags,
+                })
             })
             .map_err(db_err)?
             .collect::<Result<Vec<_>, _>>()

@@ -269,6 +269,56 @@ fn vulnerable_image_is_quarantined_naming_its_cves_clean_twin_pulls_and_signing_
     let r =
         reqwest::blocking::get(format!("http://{}/v2/gate/app/manifests/v1", serve.addr)).unwrap();
     assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
+
+    // An admin's reviewed exception (a reason and an expiry are required) releases it until
+    // it expires, and is recorded.
+    let exception = |body: serde_json::Value| {
+        reqwest::blocking::Client::new()
+            .put(format!(
+                "http://{}/v2/gate/app/_customs/exception/{APP}",
+                serve.addr
+            ))
+            .json(&body)
+            .send()
+            .unwrap()
+    };
+    assert_eq!(
+        exception(serde_json::json!({"expires_in_secs": 60})).status(),
+        reqwest::StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        exception(serde_json::json!({"reason": "x"})).status(),
+        reqwest::StatusCode::BAD_REQUEST
+    );
+    let r = exception(
+        serde_json::json!({"reason": "PYSEC fixes reviewed: not reachable", "expires_in_secs": 2}),
+    );
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    let granted = std::time::Instant::now();
+    let r =
+        reqwest::blocking::get(format!("http://{}/v2/gate/app/manifests/v1", serve.addr)).unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK, "under an exception");
+    let v: serde_json::Value = reqwest::blocking::get(format!(
+        "http://{}/v2/gate/app/_customs/status/v1",
+        serve.addr
+    ))
+    .unwrap()
+    .json()
+    .unwrap();
+    assert_eq!(v["status"], "quarantined");
+    assert_eq!(
+        v["exception"]["reason"],
+        "PYSEC fixes reviewed: not reachable"
+    );
+    std::thread::sleep(Duration::from_secs(3).saturating_sub(granted.elapsed()));
+    let r =
+        reqwest::blocking::get(format!("http://{}/v2/gate/app/manifests/v1", serve.addr)).unwrap();
+    assert_eq!(
+        r.status(),
+        reqwest::StatusCode::FORBIDDEN,
+        "the exception expired"
+    );
+    assert!(serve_log(&serve).contains("exception granted by"));
 }
 
 fn ok_out(o: &Output) -> String {
@@ -494,4 +544,8 @@ fn newer_advisory_data_quarantines_a_clean_image_and_the_cve_query_finds_it() {
     .json()
     .unwrap();
     assert_eq!(none["images"], serde_json::json!([]));
+}
+
+fn serve_log(serve: &Serve) -> String {
+    std::fs::read_to_string(serve.dir.path().join("serve.log")).unwrap_or_default()
 }
