@@ -15,6 +15,8 @@ listen = "127.0.0.1:5000"
 data_dir = "customs-registry-data"
 # Largest manifest accepted, in bytes.
 max_manifest_bytes = 4194304
+# Garbage collection (POST /v2/_customs/gc) spares blobs and uploads younger than this.
+gc_grace_secs = 3600
 # Serve plain HTTP on a non-loopback address (only behind a TLS-terminating proxy).
 # plain_http = false
 
@@ -82,6 +84,9 @@ pub struct Config {
     /// The push gate: judge each pushed image with a `customs check` policy.
     #[serde(default)]
     pub gate: Option<GateConfig>,
+    /// How long garbage collection spares new blobs and idle uploads, in seconds.
+    #[serde(default = "default_grace")]
+    pub gc_grace_secs: u64,
     /// The pull gate: images of matching repositories are served only when signed with
     /// every listed key.
     #[serde(default)]
@@ -177,6 +182,10 @@ fn yes() -> bool {
     true
 }
 
+fn default_grace() -> u64 {
+    3600
+}
+
 fn default_ttl() -> u64 {
     300
 }
@@ -205,6 +214,7 @@ impl Default for Config {
             immutable_tags: Vec::new(),
             gate: None,
             pull_gate: Vec::new(),
+            gc_grace_secs: default_grace(),
         }
     }
 }

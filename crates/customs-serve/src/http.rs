@@ -147,6 +147,8 @@ enum Endpoint<'a> {
     Uploads(&'a str),
     Upload(&'a str, &'a str),
     Referrers(&'a str, &'a str),
+    /// `POST /v2/_customs/gc[?grace_secs=N]`: garbage collection (admin on every repository).
+    Gc,
     /// `/v2/_customs/cves/<id>`: which stored images, tags and digests a vulnerability hits.
     Cves(&'a str),
     /// `PUT /v2/<name>/_customs/exception/<digest>`: an admin's reviewed exception.
@@ -163,6 +165,9 @@ fn parse_path(path: &str) -> Option<Endpoint<'_>> {
     let rest = path.strip_prefix("/v2/")?;
     if rest == "_catalog" {
         return Some(Endpoint::Catalog);
+    }
+    if rest == "_customs/gc" {
+        return Some(Endpoint::Gc);
     }
     if let Some(id) = rest.strip_prefix("_customs/cves/") {
         return (!id.is_empty() && !id.contains('/')).then_some(Endpoint::Cves(id));
@@ -267,6 +272,7 @@ fn needs<'a>(endpoint: &Endpoint<'a>, method: &Method) -> Option<(&'a str, Actio
     let read = matches!(*method, Method::GET | Method::HEAD);
     match *endpoint {
         Endpoint::Base | Endpoint::Catalog | Endpoint::Cves(_) => None,
+        Endpoint::Gc => Some(("*", Action::Admin)),
         Endpoint::Tags(n) | Endpoint::Referrers(n, _) | Endpoint::Status(n, _) => {
             Some((n, Action::Pull))
         }
@@ -467,6 +473,36 @@ async fn route(
                 }
                 _ => Err(unsupported()),
             }
+        }
+        Endpoint::Gc => {
+            if method != Method::POST {
+                return Err(unsupported());
+            }
+            let q = query(&req);
+            let grace = match q.get("grace_secs") {
+                Some(g) => g.parse::<u64>().map_err(|_| {
+                    ApiError::new(Code::Unsupported, "grace_secs must be a number of seconds")
+                        .status(StatusCode::BAD_REQUEST)
+                })?,
+                None => state.config.gc_grace_secs,
+            };
+            let st = Arc::clone(state);
+            let report = tokio::task::spawn_blocking(move || {
+                st.store.gc(std::time::Duration::from_secs(grace))
+            })
+            .await
+            .map_err(|e| io::Error::other(e.to_string()))??;
+            log::info!(
+                "gc: removed {} blob(s) ({} bytes) and {} abandoned upload(s)",
+                report.blobs,
+                report.bytes,
+                report.uploads
+            );
+            Ok(json_response(
+                StatusCode::OK,
+                &serde_json::json!({"blobs": report.blobs, "bytes": report.bytes, "uploads": report.uploads}),
+                head,
+            ))
         }
         Endpoint::Cves(id) => {
             if method != Method::GET && method != Method::HEAD {

@@ -63,6 +63,14 @@ pub(crate) struct CveHit {
     pub tags: Vec<String>,
 }
 
+/// What a garbage collection removed.
+#[derive(Debug, Default)]
+pub(crate) struct GcReport {
+    pub blobs: u64,
+    pub bytes: u64,
+    pub uploads: u64,
+}
+
 /// A reviewed exception in force.
 pub(crate) struct Exception {
     pub reason: String,
@@ -135,6 +143,12 @@ impl Store {
     pub fn commit_file(&self, tmp: &Path, hex: &str) -> io::Result<()> {
         let dest = self.blob_path(hex);
         if dest.exists() {
+            // Fresh again: garbage collection spares blobs touched within its grace window,
+            // so an old unreferenced blob pushed anew is not collected before its link lands.
+            fs::File::options()
+                .write(true)
+                .open(&dest)?
+                .set_modified(std::time::SystemTime::now())?;
             fs::remove_file(tmp)?;
         } else {
             fs::rename(tmp, &dest)?;
@@ -459,6 +473,93 @@ impl Store {
             .map_err(db_err)?;
         }
         tx.commit().map_err(db_err)
+    }
+
+    /// Removes blob files nothing refers to (no repository link, no manifest, not named by
+    /// any stored manifest) and abandoned uploads, sparing everything written or touched
+    /// within `grace` so pushes in flight lose nothing.
+    pub fn gc(&self, grace: std::time::Duration) -> io::Result<GcReport> {
+        let mut keep: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let manifests: Vec<String> = {
+            let conn = self.conn();
+            let mut stmt = conn
+                .prepare("SELECT digest FROM repo_blobs UNION SELECT digest FROM manifests")
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map([], |r| r.get::<_, String>(0))
+                .map_err(db_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db_err)?;
+            keep.extend(rows);
+            let mut stmt = conn
+                .prepare("SELECT DISTINCT digest FROM manifests")
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map([], |r| r.get::<_, String>(0))
+                .map_err(db_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db_err);
+            rows?
+        };
+        for m in &manifests {
+            let Some(hex) = m.strip_prefix("sha256:") else {
+                continue;
+            };
+            if let Ok(bytes) = fs::read(self.blob_path(hex)) {
+                if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+                    keep.extend(v["config"]["digest"].as_str().map(str::to_string));
+                    for l in v["layers"].as_array().into_iter().flatten() {
+                        keep.extend(l["digest"].as_str().map(str::to_string));
+                    }
+                }
+            }
+        }
+        let now = std::time::SystemTime::now();
+        let old = |p: &Path| -> bool {
+            fs::metadata(p)
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age > grace))
+        };
+        let mut report = GcReport::default();
+        for entry in fs::read_dir(self.root.join("blobs/sha256"))? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let digest = format!("sha256:{name}");
+            if keep.contains(&digest) || !old(&entry.path()) {
+                continue;
+            }
+            // Re-check under the lock: a link may have landed since the scan began.
+            let conn = self.conn();
+            let linked: bool = conn
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM repo_blobs WHERE digest = ?1)
+                         OR EXISTS (SELECT 1 FROM manifests WHERE digest = ?1)",
+                    params![digest],
+                    |r| r.get(0),
+                )
+                .map_err(db_err)?;
+            if linked {
+                continue;
+            }
+            report.bytes += entry.metadata().map(|m| m.len()).unwrap_or(0);
+            fs::remove_file(entry.path())?;
+            conn.execute("DELETE FROM blobs WHERE digest = ?1", params![digest])
+                .map_err(db_err)?;
+            report.blobs += 1;
+        }
+        for entry in fs::read_dir(self.root.join("uploads"))? {
+            let entry = entry?;
+            if !old(&entry.path()) {
+                continue;
+            }
+            let id = entry.file_name().to_string_lossy().into_owned();
+            self.conn()
+                .execute("DELETE FROM uploads WHERE id = ?1", params![id])
+                .map_err(db_err)?;
+            fs::remove_file(entry.path())?;
+            report.uploads += 1;
+        }
+        Ok(report)
     }
 
     /// Records a reviewed exception (every grant is kept, as the record).
