@@ -46,6 +46,12 @@ gc_grace_secs = 3600
 # registry = "registry.example.com"
 # watch_secs = 5                              # rematch all stored images when the database changes
 
+# Webhooks: signed JSON events on push, quarantine and new findings.
+# [[webhooks]]
+# url = "https://hooks.example.com/customs"
+# secret = "at least 16 characters"
+# events = ["push", "quarantine", "findings"]
+
 # The pull gate: serve images of these repositories only when signed with every key.
 # [[pull_gate]]
 # repository = "prod/*"
@@ -84,6 +90,9 @@ pub struct Config {
     /// The push gate: judge each pushed image with a `customs check` policy.
     #[serde(default)]
     pub gate: Option<GateConfig>,
+    /// Webhooks fired on push, quarantine and new findings.
+    #[serde(default)]
+    pub webhooks: Vec<WebhookConfig>,
     /// How long garbage collection spares new blobs and idle uploads, in seconds.
     #[serde(default = "default_grace")]
     pub gc_grace_secs: u64,
@@ -91,6 +100,42 @@ pub struct Config {
     /// every listed key.
     #[serde(default)]
     pub pull_gate: Vec<PullGateRule>,
+}
+
+/// One webhook.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Where to POST (HTTPS, or HTTP to a loopback host).
+    pub url: String,
+    /// The HMAC-SHA256 key that signs each body; never logged.
+    pub secret: String,
+    /// `push`, `quarantine`, `findings`; empty means all.
+    #[serde(default)]
+    pub events: Vec<String>,
+}
+
+impl std::fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("url", &self.url_for_log())
+            .field("events", &self.events)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WebhookConfig {
+    /// The URL without user information or query (which may carry credentials).
+    pub fn url_for_log(&self) -> String {
+        let u = self.url.split(['?', '#']).next().unwrap_or("");
+        match u.split_once("://") {
+            Some((scheme, rest)) => {
+                let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+                format!("{scheme}://{rest}")
+            }
+            None => u.to_string(),
+        }
+    }
 }
 
 /// One pull-gate rule.
@@ -215,6 +260,7 @@ impl Default for Config {
             gate: None,
             pull_gate: Vec::new(),
             gc_grace_secs: default_grace(),
+            webhooks: Vec::new(),
         }
     }
 }
@@ -285,6 +331,42 @@ impl Config {
                         r.repository
                     )));
                 }
+            }
+        }
+        for h in &self.webhooks {
+            let host = h
+                .url
+                .strip_prefix("http://")
+                .map(|r| r.split(['/', '?']).next().unwrap_or(""));
+            let ok = h.url.starts_with("https://")
+                || host.is_some_and(|hp| {
+                    let host = hp.rsplit_once(':').map_or(hp, |(h, _)| h);
+                    host == "localhost"
+                        || host
+                            .parse::<std::net::IpAddr>()
+                            .is_ok_and(|ip| ip.is_loopback())
+                });
+            if !ok {
+                return Err(ConfigError::Invalid(format!(
+                    "webhook {}: use https:// (plain http only to loopback hosts)",
+                    h.url_for_log()
+                )));
+            }
+            if h.secret.len() < 16 {
+                return Err(ConfigError::Invalid(format!(
+                    "webhook {}: the secret must be at least 16 characters",
+                    h.url_for_log()
+                )));
+            }
+            if let Some(e) = h
+                .events
+                .iter()
+                .find(|e| !matches!(e.as_str(), "push" | "quarantine" | "findings"))
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "webhook {}: unknown event {e:?}",
+                    h.url_for_log()
+                )));
             }
         }
         if self.max_manifest_bytes == 0 {

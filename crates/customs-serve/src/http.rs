@@ -63,6 +63,8 @@ pub(crate) struct State {
     pub auth: Option<Auth>,
     /// Whether connections are TLS (for the token realm's scheme).
     pub tls: bool,
+    /// Where events go.
+    pub webhooks: crate::webhook::Webhooks,
     /// Signature requirements for pulls.
     pub pull_gate: Option<crate::pull_gate::PullGate>,
     /// Requests answered, by method and status; gate verdicts by outcome.
@@ -81,7 +83,9 @@ impl State {
         auth: Option<Auth>,
     ) -> State {
         let tls = config.tls.is_some();
+        let webhooks = crate::webhook::Webhooks::new(&config.webhooks);
         State {
+            webhooks,
             store,
             config,
             gate,
@@ -1271,6 +1275,34 @@ pub(crate) async fn watch(state: Arc<State>, every: std::time::Duration) {
         };
         for (repo, digest, verdict) in verdicts {
             let (status, text) = gate::record(&verdict);
+            let before = state
+                .store
+                .manifest_by_digest(&repo, &digest)
+                .ok()
+                .flatten();
+            let old: Option<gate::Verdict> = before
+                .as_ref()
+                .and_then(|r| r.verdict.as_deref())
+                .and_then(|v| serde_json::from_str(v).ok());
+            let old_findings = old.map(|v| v.findings).unwrap_or_default();
+            let new: Vec<&String> = verdict
+                .findings
+                .iter()
+                .filter(|f| !old_findings.contains(f))
+                .collect();
+            if !new.is_empty() {
+                state.webhooks.fire(
+                    "findings",
+                    serde_json::json!({"repository": repo, "digest": digest, "new": new}),
+                );
+            }
+            if status == "quarantined" && before.as_ref().is_some_and(|b| b.status != "quarantined")
+            {
+                state.webhooks.fire(
+                    "quarantine",
+                    serde_json::json!({"repository": repo, "digest": digest, "violations": verdict.violations, "cves": verdict.cves}),
+                );
+            }
             if let Err(e) =
                 state
                     .store
@@ -1670,6 +1702,20 @@ async fn manifest_put(
         state
             .store
             .set_verdict(name, &digest, status, verdict.as_deref(), found)?;
+    }
+    state.webhooks.fire(
+        "push",
+        serde_json::json!({"repository": name, "digest": digest, "tag": tag, "status": status}),
+    );
+    if status == "quarantined" {
+        let v: serde_json::Value = verdict
+            .as_deref()
+            .and_then(|v| serde_json::from_str(v).ok())
+            .unwrap_or_default();
+        state.webhooks.fire(
+            "quarantine",
+            serde_json::json!({"repository": name, "digest": digest, "violations": v["violations"], "cves": v["cves"]}),
+        );
     }
     let mut r = status_only(StatusCode::CREATED);
     set(

@@ -23,6 +23,7 @@ mod http;
 mod policy_gate;
 mod pull_gate;
 mod store;
+mod webhook;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -34,7 +35,7 @@ use hyper_util::rt::TokioIo;
 pub use config::{
     AccessRule, AuthConfig, Config, ConfigError, ImmutableTags, TlsConfig, DEFAULT_LISTEN,
 };
-pub use config::{GateConfig, PullGateRule, EXAMPLE_CONFIG};
+pub use config::{GateConfig, PullGateRule, WebhookConfig, EXAMPLE_CONFIG};
 pub use gate::{Gate, GateRequest, Verdict, Violation};
 pub use policy_gate::{GateError, PolicyGate};
 

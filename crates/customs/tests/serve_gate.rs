@@ -430,6 +430,8 @@ fn pull_gate_refuses_unsigned_and_wrong_key_and_admits_the_right_key() {
 /// quarantined, and the CVE query finds it by tag and digest.
 #[test]
 fn newer_advisory_data_quarantines_a_clean_image_and_the_cve_query_finds_it() {
+    let hooks = Receiver::start();
+    let hook_url = hooks.url.clone();
     let (serve, db) = start_with(|p| {
         // The older data: Go advisories only, all unrated, which the policy lets pass.
         let old = p.join("old/osv/Go");
@@ -439,7 +441,10 @@ fn newer_advisory_data_quarantines_a_clean_image_and_the_cve_query_finds_it() {
             old.join("all.zip"),
         )
         .unwrap();
-        (String::new(), p.join("old").display().to_string())
+        (
+            format!("[[webhooks]]\nurl = \"{hook_url}\"\nsecret = \"{HOOK_SECRET}\"\n"),
+            p.join("old").display().to_string(),
+        )
     });
     let work = serve.dir.path();
     let (ok, text) = skopeo(&[
@@ -536,6 +541,46 @@ fn newer_advisory_data_quarantines_a_clean_image_and_the_cve_query_finds_it() {
             .json()
             .unwrap();
     assert_eq!(hits["images"][0]["digest"], APP);
+    // Webhooks: push, then quarantine and the new findings, each signed with HMAC-SHA256
+    // (checked with Python's hmac module, an independent implementation).
+    let events = hooks.wait_for(&["push", "quarantine", "findings"]);
+    for (headers, body) in &events {
+        let sig = headers
+            .lines()
+            .find_map(|l| l.strip_prefix("x-customs-signature-256: "))
+            .unwrap()
+            .trim();
+        let py = Command::new("python3")
+            .args(["-c", "import hmac,hashlib,sys; print('sha256='+hmac.new(sys.argv[1].encode(), sys.stdin.buffer.read(), hashlib.sha256).hexdigest())", HOOK_SECRET])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        py.stdin
+            .as_ref()
+            .unwrap()
+            .write_all(body.as_bytes())
+            .unwrap();
+        let out = py.wait_with_output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), sig, "{body}");
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(v["digest"], APP);
+    }
+    let quarantine: serde_json::Value = serde_json::from_str(
+        &events
+            .iter()
+            .find(|(h, _)| h.contains("x-customs-event: quarantine"))
+            .unwrap()
+            .1,
+    )
+    .unwrap();
+    assert_eq!(quarantine["cves"], serde_json::Value::Array(cves.clone()));
+    let log = std::fs::read_to_string(serve.dir.path().join("serve.log")).unwrap();
+    assert!(
+        !log.contains(HOOK_SECRET),
+        "the webhook secret is in the log"
+    );
     let none: serde_json::Value = reqwest::blocking::get(format!(
         "http://{}/v2/_customs/cves/CVE-0000-0000",
         serve.addr
@@ -548,4 +593,69 @@ fn newer_advisory_data_quarantines_a_clean_image_and_the_cve_query_finds_it() {
 
 fn serve_log(serve: &Serve) -> String {
     std::fs::read_to_string(serve.dir.path().join("serve.log")).unwrap_or_default()
+}
+
+const HOOK_SECRET: &str = "hook-secret-5c1e9b7a";
+
+/// A webhook receiver on loopback: answers 200 and keeps (lower-cased headers, body).
+struct Receiver {
+    url: String,
+    rx: std::sync::mpsc::Receiver<(String, String)>,
+}
+
+impl Receiver {
+    fn start() -> Receiver {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut headers = String::new();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    headers.push_str(&line.to_ascii_lowercase());
+                }
+                let len: usize = headers
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length: "))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                let mut body = vec![0u8; len];
+                let _ = reader.read_exact(&mut body);
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+                if tx
+                    .send((headers, String::from_utf8_lossy(&body).into_owned()))
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        });
+        Receiver { url, rx }
+    }
+
+    /// Waits until each event has arrived at least once; returns everything received.
+    fn wait_for(&self, events: &[&str]) -> Vec<(String, String)> {
+        let mut got = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !events.iter().all(|e| {
+            got.iter()
+                .any(|(h, _): &(String, String)| h.contains(&format!("x-customs-event: {e}")))
+        }) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "webhooks received: {got:?}");
+            if let Ok(m) = self.rx.recv_timeout(left) {
+                got.push(m);
+            }
+        }
+        got
+    }
 }
