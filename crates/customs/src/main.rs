@@ -84,6 +84,8 @@ enum Command {
     Report(cmd::report::Args),
     /// Show what changed between two images: packages, findings, files and config.
     Diff(cmd::diff::Args),
+    /// Run an OCI registry that gates what is pushed to it (see docs/serve.md).
+    Serve(cmd::serve::Args),
 }
 
 impl Command {
@@ -147,6 +149,7 @@ fn main() -> ExitCode {
         Command::Check(a) => cmd::check::run(a),
         Command::Report(a) => cmd::report::run(a),
         Command::Diff(a) => cmd::diff::run(a),
+        Command::Serve(a) => cmd::serve::run(a),
     };
     match result {
         Ok(code) => code,

@@ -19,6 +19,7 @@ pub mod registry;
 pub mod report;
 pub mod sbom;
 pub mod scan;
+pub mod serve;
 pub mod sign;
 pub mod verify;
 pub mod verify_bundle;
