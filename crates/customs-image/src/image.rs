@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::archive::Container;
 use crate::digest::{read_verified, Digest, VerifyingReader};
+use crate::dir::DirKind;
 use crate::layer::{self, Compression, LayerLimits};
 use crate::manifest::{
     media_type, parse_manifest, Descriptor, ImageConfig, Index, Manifest, ManifestKind, Platform,
@@ -49,6 +50,10 @@ pub enum ImageError {
     },
     #[error("{what} holds several images ({choices}); name one")]
     Ambiguous { what: String, choices: String },
+    #[error(transparent)]
+    Engine(#[from] crate::engine::EngineError),
+    #[error("no image {name:?} in any source tried: {tried}")]
+    NotFound { name: String, tried: String },
 }
 
 fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> ImageError {
@@ -72,6 +77,39 @@ pub struct OpenOptions {
     /// without it, registry references are refused.
     pub remote: Option<Arc<dyn Remote>>,
     pub limits: LayerLimits,
+    /// Where a bare name (no transport, not a path) is looked for, in order; empty means
+    /// [`ImageSource::DEFAULT_ORDER`].
+    pub sources: Vec<ImageSource>,
+}
+
+/// A place a bare image name can come from (`--image-src`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ImageSource {
+    /// The Docker engine's API socket.
+    Docker,
+    /// Podman's API socket.
+    Podman,
+    /// The registry the reference names.
+    Remote,
+}
+
+impl ImageSource {
+    /// The order Trivy uses without its containerd source: local engines, then the registry.
+    pub const DEFAULT_ORDER: [ImageSource; 3] = [
+        ImageSource::Docker,
+        ImageSource::Podman,
+        ImageSource::Remote,
+    ];
+
+    /// Parses `docker`, `podman` or `remote`.
+    pub fn parse(s: &str) -> Option<ImageSource> {
+        match s.trim() {
+            "docker" => Some(ImageSource::Docker),
+            "podman" => Some(ImageSource::Podman),
+            "remote" => Some(ImageSource::Remote),
+            _ => None,
+        }
+    }
 }
 
 /// One layer: its descriptor in the manifest and its diff-id from the config.
@@ -106,6 +144,18 @@ enum Store {
         remote: Arc<dyn Remote>,
         reference: Reference,
     },
+    /// A containers/storage image: layers rebuilt from tar-split records and files.
+    Storage {
+        image: Arc<crate::storage::StoredImage>,
+        /// diff-id → layer id.
+        layers: BTreeMap<Digest, String>,
+    },
+    /// A directory read from disk as one synthetic, uncompressed layer.
+    Dir {
+        root: std::path::PathBuf,
+        kind: DirKind,
+        warnings: crate::dir::Warnings,
+    },
 }
 
 /// An opened image. Only manifest and config are held in memory; layers are streamed.
@@ -132,6 +182,8 @@ pub struct Image {
     limits: LayerLimits,
     store: Store,
     progress: Option<ProgressHook>,
+    /// The spooled `docker save` stream of an engine image, deleted with the image.
+    spool: Option<Arc<tempfile::TempPath>>,
 }
 
 /// Called with the number of blob bytes read, as they are read (progress bars).
@@ -160,9 +212,17 @@ impl std::fmt::Debug for Image {
 }
 
 impl Image {
-    /// Opens an image named the way Docker, skopeo or Trivy users name it.
+    /// Opens an image named the way Docker, skopeo or Trivy users name it. A bare name (no
+    /// transport, not an existing path) is looked for in `opts.sources` in order: the
+    /// local engines first, then the registry, unless told otherwise.
     pub fn open_str(target: &str, opts: &OpenOptions) -> Result<Image, ImageError> {
-        Image::open(&Target::parse(target)?, opts)
+        let parsed = Target::parse(target)?;
+        match &parsed {
+            Target::Registry(reference) if !target.starts_with("docker://") => {
+                open_by_name(&parsed, reference, opts)
+            }
+            _ => Image::open(&parsed, opts),
+        }
     }
 
     /// Opens an image from any source, checking the manifest and config digests.
@@ -207,6 +267,11 @@ impl Image {
                 )?;
                 both_indexes_agree(target, &image, &c, &platform, opts)?;
                 Ok(image)
+            }
+            Target::Directory { path, kind } => open_dir(target, path, *kind, &platform, opts),
+            Target::Engine { engine, name } => open_engine(target, *engine, name, &platform, opts),
+            Target::Storage { driver, root, name } => {
+                open_storage(target, driver, root, name, opts)
             }
             Target::DockerArchive { path, reference } => {
                 let c = open_container(path, opts)?;
@@ -274,6 +339,67 @@ impl Image {
             Store::Registry { remote, reference } => remote
                 .open_blob(reference, desc)
                 .map_err(ImageError::Remote),
+            Store::Storage { image, layers } => {
+                if desc.digest == self.config_digest {
+                    return Ok(Box::new(io::Cursor::new(self.config_bytes.clone())));
+                }
+                let id = layers
+                    .get(&desc.digest)
+                    .ok_or_else(|| invalid(&what, "no such blob in the store"))?;
+                let r = crate::storage::layer_stream(image, id).map_err(io_err(what.clone()))?;
+                Ok(Box::new(VerifyingReader::new(
+                    r,
+                    desc.digest.clone(),
+                    None,
+                    what,
+                )))
+            }
+            Store::Dir {
+                root,
+                kind,
+                warnings,
+            } => {
+                if desc.digest == self.config_digest {
+                    return Ok(Box::new(io::Cursor::new(self.config_bytes.clone())));
+                }
+                if self
+                    .layers
+                    .first()
+                    .is_none_or(|l| l.descriptor.digest != desc.digest)
+                {
+                    return Err(invalid(what, "no such blob in the directory's image"));
+                }
+                crate::dir::layer_stream(root, *kind, warnings.clone()).map_err(io_err(what))
+            }
+        }
+    }
+
+    /// Whether layer results may be cached by diff-id. A directory's synthetic layer is named
+    /// by its path, not its content, so nothing read from it is cached.
+    pub fn cacheable(&self) -> bool {
+        !matches!(self.store, Store::Dir { .. })
+    }
+
+    /// Whether OS package databases count: not in a project checkout (`dir:`), where a
+    /// `var/lib/dpkg/status` is test data rather than installed state.
+    pub fn reads_os_packages(&self) -> bool {
+        !matches!(
+            self.target,
+            Target::Directory {
+                kind: DirKind::Project,
+                ..
+            }
+        )
+    }
+
+    /// What the source skipped while its layers were read (unreadable files of a
+    /// directory), as (path, message). Complete once every layer has been streamed.
+    pub fn source_warnings(&self) -> Vec<(String, String)> {
+        match &self.store {
+            Store::Dir { warnings, .. } => {
+                warnings.lock().unwrap_or_else(|e| e.into_inner()).clone()
+            }
+            _ => Vec::new(),
         }
     }
 
@@ -621,6 +747,7 @@ fn finish(
         limits: opts.limits,
         store,
         progress: None,
+        spool: None,
     })
 }
 
@@ -825,4 +952,214 @@ fn open_registry(
             reference: reference.clone(),
         },
     )
+}
+
+/// A directory as an image of one uncompressed layer. Its config and manifest are made
+/// here; the layer's digest (and diff-id) is the digest of the directory's kind and absolute
+/// path, which names the source but does not vouch for its content, so nothing from it is
+/// cached and no digest check applies to its stream (it is read from the local disk).
+fn open_dir(
+    target: &Target,
+    path: &std::path::Path,
+    kind: DirKind,
+    platform: &Platform,
+    opts: &OpenOptions,
+) -> Result<Image, ImageError> {
+    let what = format!("{}:{}", kind.transport(), path.display());
+    let root = path.canonicalize().map_err(io_err(what.clone()))?;
+    if !root.is_dir() {
+        return Err(invalid(what, "not a directory"));
+    }
+    let name = format!("{}:{}", kind.transport(), root.display());
+    let diff_id = Digest::sha256_of(
+        format!(
+            "customs directory source v1\0{}\0{}",
+            kind.transport(),
+            root.display()
+        )
+        .as_bytes(),
+    );
+    let config = serde_json::json!({
+        "architecture": platform.architecture,
+        "os": platform.os,
+        "config": {},
+        "rootfs": { "type": "layers", "diff_ids": [diff_id.to_string()] },
+        "history": [{ "created_by": format!("customs: {name}") }],
+    });
+    let config_bytes = serde_json::to_vec(&config).map_err(|e| invalid(&name, e.to_string()))?;
+    let config_digest = Digest::sha256_of(&config_bytes);
+    let manifest_value = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": media_type::OCI_MANIFEST,
+        "config": {
+            "mediaType": media_type::OCI_CONFIG,
+            "size": config_bytes.len(),
+            "digest": config_digest.to_string(),
+        },
+        "layers": [{
+            "mediaType": media_type::OCI_LAYER,
+            "size": 0,
+            "digest": diff_id.to_string(),
+        }],
+    });
+    let manifest_bytes =
+        serde_json::to_vec(&manifest_value).map_err(|e| invalid(&name, e.to_string()))?;
+    let manifest: Manifest =
+        serde_json::from_slice(&manifest_bytes).map_err(|e| invalid(&name, e.to_string()))?;
+    finish(
+        target,
+        name,
+        None,
+        Digest::sha256_of(&manifest_bytes),
+        media_type::OCI_MANIFEST.into(),
+        manifest,
+        manifest_bytes,
+        config_bytes,
+        Vec::new(),
+        BTreeMap::new(),
+        opts,
+        Store::Dir {
+            root,
+            kind,
+            warnings: Default::default(),
+        },
+    )
+}
+
+/// A bare name, looked for in each source in turn. Only an absent engine or an engine
+/// without the image moves on to the next source; any other failure (a corrupt stream, a
+/// digest mismatch) is the answer, so a broken local image is never silently replaced by a
+/// registry one.
+fn open_by_name(
+    parsed: &Target,
+    reference: &Reference,
+    opts: &OpenOptions,
+) -> Result<Image, ImageError> {
+    let order: &[ImageSource] = if opts.sources.is_empty() {
+        &ImageSource::DEFAULT_ORDER
+    } else {
+        &opts.sources
+    };
+    let platform = opts.platform.clone().unwrap_or_else(Platform::linux_amd64);
+    let mut tried = Vec::new();
+    for source in order {
+        let engine = match source {
+            ImageSource::Remote => return Image::open(parsed, opts),
+            ImageSource::Docker => crate::engine::Engine::Docker,
+            ImageSource::Podman => crate::engine::Engine::Podman,
+        };
+        let target = Target::Engine {
+            engine,
+            name: reference.to_string(),
+        };
+        match open_engine(&target, engine, &reference.to_string(), &platform, opts) {
+            Ok(image) => return Ok(image),
+            Err(ImageError::Engine(e)) if e.is_absent() => tried.push(e.to_string()),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(ImageError::NotFound {
+        name: reference.to_string(),
+        tried: tried.join("; "),
+    })
+}
+
+/// An image from a local engine: its `docker save` stream, spooled, opened as an archive.
+fn open_engine(
+    target: &Target,
+    engine: crate::engine::Engine,
+    name: &str,
+    platform: &Platform,
+    opts: &OpenOptions,
+) -> Result<Image, ImageError> {
+    let spool = crate::engine::save(engine, name, opts.limits.max_uncompressed)?;
+    let path = spool.to_path_buf();
+    let c = open_container(&path, opts)?;
+    let display = format!("{}:{name}", engine.transport());
+    let mut image = if c.contains("oci-layout") && !c.contains("manifest.json") {
+        open_oci(
+            target,
+            display.clone(),
+            c.clone(),
+            None,
+            None,
+            platform,
+            opts,
+        )?
+    } else {
+        open_docker_archive(target, path.display().to_string(), c.clone(), None, opts)?
+    };
+    both_indexes_agree(target, &image, &c, platform, opts)?;
+    image.name = display;
+    image.spool = Some(Arc::new(spool));
+    Ok(image)
+}
+
+/// An image from a containers/storage store. Its manifest is made here, naming each layer by
+/// its diff-id (the store keeps layers unpacked, so there is no compressed blob to name); the
+/// stored config is checked against the image id, every rebuilt layer against its diff-id.
+fn open_storage(
+    target: &Target,
+    driver: &Option<String>,
+    root: &Option<std::path::PathBuf>,
+    name: &str,
+    opts: &OpenOptions,
+) -> Result<Image, ImageError> {
+    let display = format!("containers-storage:{name}");
+    let spec = crate::storage::StoreSpec {
+        driver: driver.clone(),
+        root: root.clone(),
+    };
+    let stored = crate::storage::find(&spec, name).map_err(io_err(display.clone()))?;
+    let config_digest = Digest::sha256_of(&stored.config);
+    let mut m = format!(
+        "{{\"schemaVersion\":2,\"mediaType\":\"{}\",\"config\":{{\"mediaType\":\"{}\",\"size\":{},\"digest\":\"{}\"}},\"layers\":[",
+        media_type::DOCKER_MANIFEST,
+        media_type::DOCKER_CONFIG,
+        stored.config.len(),
+        config_digest
+    );
+    let mut layers = BTreeMap::new();
+    for (i, (id, diff, size)) in stored.layers.iter().enumerate() {
+        if i > 0 {
+            m.push(',');
+        }
+        m.push_str(&format!(
+            "{{\"mediaType\":\"application/vnd.docker.image.rootfs.diff.tar\",\"size\":{size},\"digest\":\"{diff}\"}}"
+        ));
+        layers.insert(diff.clone(), id.clone());
+    }
+    m.push_str("]}");
+    let manifest_bytes = m.into_bytes();
+    let manifest: Manifest =
+        serde_json::from_slice(&manifest_bytes).map_err(|e| invalid(&display, e.to_string()))?;
+    let config_bytes = stored.config.clone();
+    let names = stored.names.clone();
+    let image = finish(
+        target,
+        display.clone(),
+        None,
+        Digest::sha256_of(&manifest_bytes),
+        media_type::DOCKER_MANIFEST.into(),
+        manifest,
+        manifest_bytes,
+        config_bytes,
+        names,
+        BTreeMap::new(),
+        opts,
+        Store::Storage {
+            image: Arc::new(stored),
+            layers,
+        },
+    )?;
+    // The store's layer chain must be the config's diff-ids, in order.
+    let chain: Vec<&Digest> = image.layers.iter().map(|l| &l.descriptor.digest).collect();
+    let diff_ids: Vec<&Digest> = image.config.rootfs.diff_ids.iter().collect();
+    if chain != diff_ids {
+        return Err(invalid(
+            display,
+            "the store's layer chain differs from the config's diff-ids",
+        ));
+    }
+    Ok(image)
 }

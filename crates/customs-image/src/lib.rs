@@ -1,6 +1,7 @@
 //! customs-image reads container images: it parses references, opens docker and OCI
 //! archives and OCI layout directories, verifies every digest while bytes stream, and
-//! builds the layered filesystem view. It knows nothing of packages, and speaks no HTTP:
+//! builds the layered filesystem view. Directories (`dir:`, `rootfs:`) are read as images
+//! of one layer. It knows nothing of packages, and speaks no HTTP:
 //! registry images are opened through a [`Remote`], which `customs-registry` provides.
 //!
 //! ```no_run
@@ -15,6 +16,8 @@ pub mod archive;
 pub mod cache;
 pub mod copy;
 pub mod digest;
+pub mod dir;
+pub mod engine;
 pub mod fs;
 pub mod image;
 pub mod layer;
@@ -22,13 +25,14 @@ pub mod manifest;
 pub mod observe;
 pub mod reference;
 pub mod remote;
+pub mod storage;
 pub mod summary;
 pub mod tar;
 
 pub use cache::LayerCache;
 pub use digest::Digest;
 pub use fs::{walk_layer, EntryMeta, FileSystem, Node};
-pub use image::{Image, ImageError, Layer, OpenOptions};
+pub use image::{Image, ImageError, ImageSource, Layer, OpenOptions};
 pub use manifest::{Descriptor, ImageConfig, Index, Manifest, ManifestKind, Platform};
 pub use observe::{observe_entry, walk_layer_observed, EntryObserver};
 pub use reference::{Reference, Target};

@@ -8,6 +8,8 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::digest::Digest;
+pub use crate::dir::DirKind;
+pub use crate::engine::Engine;
 
 /// The registry that references without one point at.
 pub const DOCKER_HUB: &str = "docker.io";
@@ -33,7 +35,7 @@ pub enum ReferenceError {
     InvalidTag { tag: String },
     #[error("invalid digest {digest:?} in image reference")]
     InvalidDigest { digest: String },
-    #[error("unsupported transport {transport:?}: use docker://, docker-archive:, oci:, oci-archive: or a plain reference")]
+    #[error("unsupported transport {transport:?}: use docker://, docker-archive:, oci:, oci-archive:, dir:, rootfs:, docker-daemon:, podman:, containers-storage: or a plain reference")]
     UnknownTransport { transport: String },
     #[error("{path}: {message}")]
     Path { path: PathBuf, message: String },
@@ -337,6 +339,19 @@ pub enum Target {
     },
     /// An OCI image layout in a tarball (possibly gzip-compressed).
     OciArchive { path: PathBuf, tag: Option<String> },
+    /// A directory read from disk as one layer: a project checkout (`dir:`, or a bare
+    /// directory without `oci-layout`) or an unpacked root filesystem (`rootfs:`).
+    Directory { path: PathBuf, kind: DirKind },
+    /// An image in a local engine's store, read over its API socket: `name` is a
+    /// normalised reference (`docker.io/library/alpine:3.20`) or an image id.
+    Engine { engine: Engine, name: String },
+    /// An image in a containers/storage store (Podman's, Buildah's, CRI-O's), read from disk:
+    /// `containers-storage:[driver@root+runroot]NAME`.
+    Storage {
+        driver: Option<String>,
+        root: Option<PathBuf>,
+        name: String,
+    },
 }
 
 impl Target {
@@ -355,6 +370,49 @@ impl Target {
                 path: non_empty(path, input)?,
                 reference,
             });
+        }
+        for (prefix, engine) in [
+            ("docker-daemon:", Engine::Docker),
+            ("docker:", Engine::Docker),
+            ("podman:", Engine::Podman),
+        ] {
+            let Some(rest) = input.strip_prefix(prefix) else {
+                continue;
+            };
+            // `docker:5000/x` is a registry host named docker with a port, not the daemon.
+            let port = rest
+                .split_once('/')
+                .is_some_and(|(p, _)| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+            if prefix == "docker:" && port {
+                break;
+            }
+            return Ok(Target::Engine {
+                engine,
+                name: engine_name(rest)?,
+            });
+        }
+        if let Some(rest) = input.strip_prefix("containers-storage:") {
+            let (spec, name) =
+                crate::storage::parse_spec(rest).map_err(|reason| ReferenceError::Path {
+                    path: PathBuf::from(rest),
+                    message: reason,
+                })?;
+            return Ok(Target::Storage {
+                driver: spec.driver,
+                root: spec.root,
+                name: engine_name(name)?,
+            });
+        }
+        for kind in [DirKind::Project, DirKind::Rootfs] {
+            if let Some(rest) = input
+                .strip_prefix(kind.transport())
+                .and_then(|r| r.strip_prefix(':'))
+            {
+                return Ok(Target::Directory {
+                    path: non_empty(rest, input)?,
+                    kind,
+                });
+            }
         }
         if let Some(rest) = input.strip_prefix("oci-archive:") {
             let (path, tag) = split_path(rest);
@@ -392,10 +450,7 @@ impl Target {
             });
         }
         if let Some((scheme, _)) = input.split_once(':') {
-            if matches!(
-                scheme,
-                "docker-daemon" | "containers-storage" | "dir" | "registry" | "podman" | "sif"
-            ) {
+            if matches!(scheme, "registry" | "sif") {
                 return Err(ReferenceError::UnknownTransport {
                     transport: scheme.to_string(),
                 });
@@ -407,6 +462,17 @@ impl Target {
         }
         Ok(Target::Registry(Reference::parse(input)?))
     }
+}
+
+/// An engine's image name: a reference, normalised, or an image id (`sha256:<hex>` or a
+/// hex prefix of at least 12 digits).
+fn engine_name(s: &str) -> Result<String, ReferenceError> {
+    let hex = s.strip_prefix("sha256:").unwrap_or(s);
+    if (12..=64).contains(&hex.len()) && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return Ok(s.to_string());
+    }
+    Ok(Reference::parse(s)?.to_string())
 }
 
 fn non_empty(path: &str, input: &str) -> Result<PathBuf, ReferenceError> {
@@ -444,9 +510,11 @@ fn detect_path(path: &Path) -> Result<Target, ReferenceError> {
                 digest: None,
             });
         }
-        return Err(err(
-            "directory is not an OCI image layout (no oci-layout file)".into(),
-        ));
+        // Any other directory is a project checkout, as `trivy fs` reads one.
+        return Ok(Target::Directory {
+            path: path.to_path_buf(),
+            kind: DirKind::Project,
+        });
     }
     let mut file = File::open(path).map_err(|e| err(e.to_string()))?;
     let mut magic = [0u8; 2];
@@ -701,9 +769,59 @@ mod tests {
             Target::Registry(Reference::parse("alpine").unwrap())
         );
         assert!(matches!(
-            Target::parse("docker-daemon:alpine"),
+            Target::parse("sif:x.sif"),
             Err(ReferenceError::UnknownTransport { .. })
         ));
+        assert_eq!(
+            Target::parse("containers-storage:[vfs@/s+/run]localhost/a:1").unwrap(),
+            Target::Storage {
+                driver: Some("vfs".into()),
+                root: Some("/s".into()),
+                name: "localhost/a:1".into()
+            }
+        );
+        assert_eq!(
+            Target::parse("docker-daemon:alpine").unwrap(),
+            Target::Engine {
+                engine: Engine::Docker,
+                name: "docker.io/library/alpine:latest".into()
+            }
+        );
+        assert_eq!(
+            Target::parse("docker:app:1").unwrap(),
+            Target::Engine {
+                engine: Engine::Docker,
+                name: "docker.io/library/app:1".into()
+            }
+        );
+        assert_eq!(
+            Target::parse("podman:sha256:0123456789abcdef").unwrap(),
+            Target::Engine {
+                engine: Engine::Podman,
+                name: "sha256:0123456789abcdef".into()
+            }
+        );
+        assert_eq!(
+            Target::parse("docker:5000/x").unwrap(),
+            Target::Registry(Reference::parse("docker:5000/x").unwrap())
+        );
+        assert!(Target::parse("podman:").is_err());
+        assert!(Target::parse("podman:UPPER").is_err());
+        assert_eq!(
+            Target::parse("dir:.").unwrap(),
+            Target::Directory {
+                path: ".".into(),
+                kind: DirKind::Project
+            }
+        );
+        assert_eq!(
+            Target::parse("rootfs:/r").unwrap(),
+            Target::Directory {
+                path: "/r".into(),
+                kind: DirKind::Rootfs
+            }
+        );
+        assert!(Target::parse("dir:").is_err());
         assert!(Target::parse("oci-archive:").is_err());
         assert!(Target::parse("docker://").is_err());
     }
@@ -762,13 +880,16 @@ mod tests {
     }
 
     #[test]
-    fn bare_directories_need_an_oci_layout_file() {
+    fn bare_directories_are_layouts_with_an_oci_layout_file_else_projects() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().to_str().unwrap().to_string();
-        assert!(matches!(
-            Target::parse(&d),
-            Err(ReferenceError::Path { .. })
-        ));
+        assert_eq!(
+            Target::parse(&d).unwrap(),
+            Target::Directory {
+                path: dir.path().to_path_buf(),
+                kind: DirKind::Project
+            }
+        );
         std::fs::write(
             dir.path().join("oci-layout"),
             br#"{"imageLayoutVersion":"1.0.0"}"#,

@@ -90,6 +90,7 @@ pub fn layer_summary(
     cache: Option<&LayerCache>,
 ) -> Result<LayerSummary, ImageError> {
     let layer = &image.layers[index];
+    let cache = cache.filter(|_| image.cacheable());
     let key = LayerCache::key("summary", SUMMARY_VERSION, &layer.diff_id);
     if let Some(c) = cache {
         if let Some(bytes) = c.get(&key) {

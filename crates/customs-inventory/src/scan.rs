@@ -57,7 +57,23 @@ enum Kind {
     Executable,
 }
 
-fn classify(e: &EntryMeta) -> Option<Kind> {
+/// The extractor for an entry. Without `os`, OS identification and package databases are
+/// not read (a project checkout).
+fn classify(e: &EntryMeta, os: bool) -> Option<Kind> {
+    let kind = classify_any(e)?;
+    let os_kind = matches!(
+        kind,
+        Kind::OsRelease
+            | Kind::DpkgStatus
+            | Kind::DpkgStatusD
+            | Kind::DpkgList
+            | Kind::Apk
+            | Kind::Rpm
+    );
+    (os || !os_kind).then_some(kind)
+}
+
+fn classify_any(e: &EntryMeta) -> Option<Kind> {
     if !e.is_file() {
         return None;
     }
@@ -254,7 +270,9 @@ pub fn scan_image_observed(
     opts: &ScanOptions,
     mut observer: Option<&mut dyn EntryObserver>,
 ) -> Result<ScanResult, ImageError> {
-    let cache = opts.cache.as_ref();
+    // A directory's synthetic layer is named by its path, not its content: never cached.
+    let cache = opts.cache.as_ref().filter(|_| image.cacheable());
+    let os = image.reads_os_packages();
     let mut fs = FileSystem::new();
     let mut summaries = Vec::with_capacity(image.layers.len());
     let mut per_layer: Vec<LayerResults> = Vec::with_capacity(image.layers.len());
@@ -276,7 +294,7 @@ pub fn scan_image_observed(
                 let mut results = LayerResults::default();
                 let s = summary::stream_layer(image, layer.index, |e, r| {
                     observe_entry(observer.as_deref_mut(), layer.index, e, r, |r| {
-                        if let Some(kind) = classify(e) {
+                        if let Some(kind) = classify(e, os) {
                             if let Some(fr) = analyse(kind, e, r)? {
                                 results.files.push(fr);
                             }
@@ -298,7 +316,15 @@ pub fn scan_image_observed(
         summaries.push(s);
         per_layer.push(results);
     }
-    let inventory = assemble(image, &fs, &per_layer);
+    let mut inventory = assemble(image, &fs, &per_layer);
+    let layer = image.layers.first().map(|l| l.diff_id.to_string());
+    for (path, message) in image.source_warnings() {
+        inventory.warnings.push(Warning {
+            path: format!("/{path}"),
+            layer: layer.clone(),
+            message,
+        });
+    }
     Ok(ScanResult {
         inventory,
         fs,

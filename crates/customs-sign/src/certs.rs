@@ -108,9 +108,22 @@ impl ParsedCertificate {
 
     /// Whether the extended key usage includes code signing.
     pub fn has_code_signing_eku(&self) -> bool {
+        self.has_eku(OID_CODE_SIGNING)
+    }
+
+    /// Whether the extended key usage includes `oid`.
+    pub fn has_eku(&self, oid: ObjectIdentifier) -> bool {
         self.extension(OID_EKU)
             .and_then(|raw| ExtendedKeyUsage::from_der(raw).ok())
-            .is_some_and(|eku| eku.0.contains(&OID_CODE_SIGNING))
+            .is_some_and(|eku| eku.0.contains(&oid))
+    }
+
+    /// Whether the certificate presents itself as a root: its subject is its issuer (whether or
+    /// not its signature verifies). Names are compared by their RFC 4514 text, so the same name
+    /// written with another string type still matches.
+    pub fn is_self_issued(&self) -> bool {
+        let tbs = &self.cert.tbs_certificate;
+        tbs.subject == tbs.issuer || tbs.subject.to_string() == tbs.issuer.to_string()
     }
 
     /// Verify that `issuer`'s key signed this certificate.
@@ -227,7 +240,8 @@ pub fn verify_embedded_sct(
     ))
 }
 
-fn check_valid_at(cert: &ParsedCertificate, time: i64, what: &str) -> Result<()> {
+/// Check that `cert` was valid at `time` (both ends of its validity inclusive).
+pub fn check_valid_at(cert: &ParsedCertificate, time: i64, what: &str) -> Result<()> {
     let (not_before, not_after) = cert.validity();
     if time < not_before || time > not_after {
         return Err(Error::CertificateNotValidAt {
@@ -240,8 +254,20 @@ fn check_valid_at(cert: &ParsedCertificate, time: i64, what: &str) -> Result<()>
 
 /// Verify that `leaf` chains to a certificate authority of `root` that was valid at `time`, and
 /// that the leaf and every chain certificate were valid at `time`. The leaf must allow code
-/// signing. When the trusted root lists CT logs, an embedded SCT must verify with one of them.
+/// signing, and an embedded SCT must verify with a CT log of the trusted root (a root without CT
+/// logs fails: see [`verify_chain_with`] to opt out).
 pub fn verify_chain(leaf: &ParsedCertificate, root: &TrustedRoot, time: i64) -> Result<()> {
+    verify_chain_with(leaf, root, time, true)
+}
+
+/// [`verify_chain`], with the SCT check made optional: `require_sct = false` is cosign's
+/// `--insecure-ignore-sct`.
+pub fn verify_chain_with(
+    leaf: &ParsedCertificate,
+    root: &TrustedRoot,
+    time: i64,
+    require_sct: bool,
+) -> Result<()> {
     if root.certificate_authorities.is_empty() {
         return Err(Error::UntrustedCertificate(
             "the trusted root has no certificate authorities".to_string(),
@@ -269,10 +295,10 @@ pub fn verify_chain(leaf: &ParsedCertificate, root: &TrustedRoot, time: i64) -> 
         }
         // The issuing CA signed this leaf: any failure from here on is the real reason.
         let outcome = (|| {
-            if !ca.valid_for.contains(time) {
+            if let Some(why) = ca.valid_for.why_outside(time) {
                 return Err(Error::CertificateNotValidAt {
                     time,
-                    detail: format!("certificate authority {} was not valid then", ca.uri),
+                    detail: format!("certificate authority {} was not valid then: {why}", ca.uri),
                 });
             }
             for pair in chain.windows(2) {
@@ -284,7 +310,12 @@ pub fn verify_chain(leaf: &ParsedCertificate, root: &TrustedRoot, time: i64) -> 
                 check_valid_at(c, time, &format!("CA certificate #{i}"))?;
             }
             check_valid_at(leaf, time, "the signing certificate")?;
-            if !root.ctlogs.is_empty() {
+            if require_sct {
+                if root.ctlogs.is_empty() {
+                    return Err(Error::BadSct(
+                        "the trusted root lists no CT logs, so the certificate's SCT cannot be checked (pass --insecure-ignore-sct to accept that)".to_string(),
+                    ));
+                }
                 verify_embedded_sct(leaf, &chain[0], root)?;
             }
             Ok(())
@@ -319,6 +350,81 @@ pub fn check_identity(cert: &ParsedCertificate, expected: &CertificateIdentity) 
     if issuer.as_deref() != Some(expected.issuer.as_str()) {
         return Err(Error::IssuerMismatch {
             expected: expected.issuer.clone(),
+            found: issuer,
+        });
+    }
+    Ok(())
+}
+
+/// How one certificate field must match: exactly, or by a regular expression (unanchored, like
+/// cosign's Go `regexp.MatchString`: anchor it with `^…$` to match the whole value).
+#[derive(Debug, Clone)]
+pub enum Matcher {
+    /// The value must be this string.
+    Exact(String),
+    /// Some part of the value must match.
+    Regexp(regex::Regex),
+}
+
+impl Matcher {
+    /// A regexp matcher, or the regex crate's error as a policy error.
+    pub fn regexp(pattern: &str) -> Result<Matcher> {
+        regex::Regex::new(pattern)
+            .map(Matcher::Regexp)
+            .map_err(|e| Error::Policy(format!("bad regular expression {pattern:?}: {e}")))
+    }
+
+    /// Whether `value` matches.
+    pub fn matches(&self, value: &str) -> bool {
+        match self {
+            Matcher::Exact(s) => s == value,
+            Matcher::Regexp(r) => r.is_match(value),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Matcher::Exact(s) => s.clone(),
+            Matcher::Regexp(r) => format!("/{}/", r.as_str()),
+        }
+    }
+}
+
+/// The identity a keyless signature must come from, each part exact or by regexp
+/// (`--certificate-identity[-regexp]`, `--certificate-oidc-issuer[-regexp]`).
+#[derive(Debug, Clone)]
+pub struct IdentityMatcher {
+    /// Matches one SAN (email or URI).
+    pub subject: Matcher,
+    /// Matches the OIDC issuer.
+    pub issuer: Matcher,
+}
+
+impl From<&CertificateIdentity> for IdentityMatcher {
+    fn from(id: &CertificateIdentity) -> IdentityMatcher {
+        IdentityMatcher {
+            subject: Matcher::Exact(id.subject.clone()),
+            issuer: Matcher::Exact(id.issuer.clone()),
+        }
+    }
+}
+
+/// Check the certificate's SANs and OIDC issuer against `expected`.
+pub fn check_identity_matcher(cert: &ParsedCertificate, expected: &IdentityMatcher) -> Result<()> {
+    let found = cert.identities();
+    if !found.iter().any(|s| expected.subject.matches(s)) {
+        return Err(Error::IdentityMismatch {
+            expected: expected.subject.describe(),
+            found,
+        });
+    }
+    let issuer = cert.oidc_issuer();
+    if !issuer
+        .as_deref()
+        .is_some_and(|i| expected.issuer.matches(i))
+    {
+        return Err(Error::IssuerMismatch {
+            expected: expected.issuer.describe(),
             found: issuer,
         });
     }

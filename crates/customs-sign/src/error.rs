@@ -128,6 +128,12 @@ pub enum Error {
     /// The transparency-log body does not describe this signature.
     #[error("transparency log entry does not match the signature: {0}")]
     TlogMismatch(String),
+    /// An RFC 3161 timestamp that does not verify.
+    #[error("RFC 3161 timestamp does not verify: {0}")]
+    BadTimestamp(String),
+    /// A keyless signature with no time that a signature vouches for.
+    #[error("no trusted signing time: the bundle has neither a verified Rekor SET nor a verified RFC 3161 timestamp (an integratedTime without a SET is signed by nobody)")]
+    NoTrustedTime,
     /// A transparency-log entry is required but the bundle has none.
     #[error("no transparency log entry (needed to establish the signing time)")]
     MissingTlogEntry,

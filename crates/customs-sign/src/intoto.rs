@@ -87,6 +87,10 @@ pub struct Subject {
     /// Digests by algorithm name.
     #[serde(default)]
     pub digest: BTreeMap<String, String>,
+    /// Annotations about the subject: where cosign v3 puts `sign -a k=v` in a bundle's
+    /// statement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<serde_json::Map<String, Value>>,
 }
 
 /// An in-toto statement.
@@ -123,6 +127,7 @@ impl Statement {
             subject: vec![Subject {
                 name: name.to_string(),
                 digest: BTreeMap::from([("sha256".to_string(), hex.to_ascii_lowercase())]),
+                annotations: None,
             }],
             predicate,
         }

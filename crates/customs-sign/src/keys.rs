@@ -43,7 +43,8 @@ pub enum HashAlg {
 }
 
 impl HashAlg {
-    fn digest(self, msg: &[u8]) -> Vec<u8> {
+    /// The digest of `msg` under this hash.
+    pub fn digest(self, msg: &[u8]) -> Vec<u8> {
         match self {
             HashAlg::Sha256 => Sha256::digest(msg).to_vec(),
             HashAlg::Sha384 => Sha384::digest(msg).to_vec(),
@@ -196,6 +197,26 @@ impl PrivateKey {
     }
 }
 
+impl PrivateKey {
+    /// Sign a message known by its SHA-256 `digest` (a streamed blob): ECDSA P-256 over the
+    /// prehash, the signature as DER, as cosign's `sign-blob` writes it. Other key types are
+    /// refused: Ed25519 signs the whole message, and P-384 pairs with SHA-384.
+    pub fn sign_sha256_digest(&self, digest: &[u8; 32]) -> Result<Vec<u8>> {
+        match self {
+            PrivateKey::EcdsaP256(k) => {
+                let sig: p256::ecdsa::Signature = k
+                    .sign_prehash(digest)
+                    .map_err(|e| Error::BadSignature(format!("signing failed: {e}")))?;
+                Ok(sig.to_der().as_bytes().to_vec())
+            }
+            other => Err(Error::UnsupportedKeyType(format!(
+                "signing a blob by its SHA-256 digest needs an ECDSA P-256 key (cosign generate-key-pair makes one), not {}",
+                other.algorithm()
+            ))),
+        }
+    }
+}
+
 impl PublicKey {
     /// Read a PEM `PUBLIC KEY` (SPKI); `RSA PUBLIC KEY` (PKCS#1) is accepted too.
     pub fn from_pem(text: &str) -> Result<PublicKey> {
@@ -318,6 +339,56 @@ impl PublicKey {
                     .map_err(|_| bad("Ed25519 signature does not match"))
             }
         }
+    }
+
+    /// Verify `sig` over a message known only by its digest `digest` (made with `hash`): what a
+    /// Sigstore message signature over a streamed artifact needs. Ed25519 signs the message
+    /// itself, not a digest, so it cannot be checked this way.
+    pub fn verify_digest(&self, hash: HashAlg, digest: &[u8], sig: &[u8]) -> Result<()> {
+        let bad = |what: &str| Error::BadSignature(what.to_string());
+        match self {
+            PublicKey::EcdsaP256(k) => {
+                let sig = p256::ecdsa::Signature::from_der(sig)
+                    .map_err(|_| bad("not a DER ECDSA P-256 signature"))?;
+                k.verify_prehash(digest, &sig)
+                    .map_err(|_| bad("ECDSA P-256 signature does not match"))
+            }
+            PublicKey::EcdsaP384(k) => {
+                let sig = p384::ecdsa::Signature::from_der(sig)
+                    .map_err(|_| bad("not a DER ECDSA P-384 signature"))?;
+                k.verify_prehash(digest, &sig)
+                    .map_err(|_| bad("ECDSA P-384 signature does not match"))
+            }
+            PublicKey::Rsa(k) => {
+                let sig = rsa::pkcs1v15::Signature::try_from(sig)
+                    .map_err(|_| bad("not an RSA signature"))?;
+                let ok = match hash {
+                    HashAlg::Sha256 => rsa::pkcs1v15::VerifyingKey::<Sha256>::new(k.clone())
+                        .verify_prehash(digest, &sig)
+                        .is_ok(),
+                    HashAlg::Sha384 => rsa::pkcs1v15::VerifyingKey::<Sha384>::new(k.clone())
+                        .verify_prehash(digest, &sig)
+                        .is_ok(),
+                    HashAlg::Sha512 => rsa::pkcs1v15::VerifyingKey::<Sha512>::new(k.clone())
+                        .verify_prehash(digest, &sig)
+                        .is_ok(),
+                };
+                if ok {
+                    Ok(())
+                } else {
+                    Err(bad("RSA PKCS#1 v1.5 signature does not match"))
+                }
+            }
+            PublicKey::Ed25519(_) => Err(Error::UnsupportedKeyType(
+                "an Ed25519 message signature covers the whole artifact, not its digest; customs verifies message signatures from the digest (streaming) and cannot check this one".into(),
+            )),
+        }
+    }
+
+    /// The key hint cosign v3 writes in a bundle's `publicKey.hint`: the padded standard base64
+    /// of the SHA-256 of the SPKI DER (what @sigstore/verify looks keys up by).
+    pub fn cosign_hint(&self) -> Result<String> {
+        Ok(base64::engine::general_purpose::STANDARD.encode(Sha256::digest(self.to_spki_der()?)))
     }
 
     /// A key hint for a bundle's `publicKey.hint`: `SHA256:<unpadded base64 of sha256(SPKI DER)>`.

@@ -18,6 +18,7 @@
 //! simple_signing::verify(&payload, &sig, &key.public_key(), &expected).unwrap();
 //! ```
 
+pub mod blob;
 pub mod bundle;
 pub mod certs;
 pub mod dsse;
@@ -26,10 +27,12 @@ mod gojson;
 pub mod intoto;
 pub mod keys;
 pub mod layout;
+pub mod legacy;
 pub mod pem;
 pub mod rekor;
 pub mod simple_signing;
 pub mod store;
+pub mod timestamp;
 pub mod trusted_root;
 pub mod verify_image;
 

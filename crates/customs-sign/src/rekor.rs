@@ -318,6 +318,160 @@ pub fn check_body(
     Ok(())
 }
 
+/// What a transparency-log entry must record, for [`check_entry`].
+#[derive(Debug, Clone, Copy)]
+pub enum SignedContent<'a> {
+    /// A message signature over an artifact with this SHA-256 digest.
+    Message {
+        /// SHA-256 of the artifact.
+        artifact_sha256: &'a [u8],
+    },
+    /// A DSSE envelope with this (decoded) payload.
+    Dsse {
+        /// The envelope's payload type.
+        payload_type: &'a str,
+        /// The decoded payload.
+        payload: &'a [u8],
+    },
+}
+
+fn b64_eq(field: Option<&str>, expected: &[u8]) -> bool {
+    field
+        .and_then(|f| B64.decode(f).ok())
+        .is_some_and(|raw| raw == expected)
+}
+
+/// A Rekor v2 `verifier`: `{"x509Certificate":{"rawBytes"}}` or `{"publicKey":{"rawBytes"}}`.
+fn v2_verifier_matches(verifier: Option<&Value>, signer: &Signer<'_>) -> bool {
+    let Some(v) = verifier else {
+        return false;
+    };
+    match signer {
+        Signer::Certificate(der) => b64_eq(str_at(v, &["x509Certificate", "rawBytes"]), der),
+        Signer::Key(key) => str_at(v, &["publicKey", "rawBytes"])
+            .and_then(|f| B64.decode(f).ok())
+            .and_then(|raw| PublicKey::from_spki_der(&raw).ok())
+            .is_some_and(|k| &k == *key),
+    }
+}
+
+/// Check that a Rekor entry body (decoded `canonicalizedBody`) records this signature: the
+/// artifact or DSSE payload, the signature bytes and the signer. `kind_version`, when the
+/// bundle states it, must be the body's own kind and version. Understood: Rekor v1
+/// `hashedrekord/0.0.1`, `dsse/0.0.1`, `intoto/0.0.2`; Rekor v2 `hashedrekord/0.0.2` (also over
+/// DSSE, where it records the hash of the PAE) and `dsse/0.0.2`.
+pub fn check_entry(
+    body: &[u8],
+    kind_version: Option<(&str, &str)>,
+    content: SignedContent<'_>,
+    signature: &[u8],
+    signer: &Signer<'_>,
+) -> Result<()> {
+    let mismatch = |m: &str| Error::TlogMismatch(m.to_string());
+    let v: Value =
+        serde_json::from_slice(body).map_err(|e| mismatch(&format!("body is not JSON: {e}")))?;
+    let kind = str_at(&v, &["kind"]).unwrap_or_default();
+    let version = str_at(&v, &["apiVersion"]).unwrap_or_default();
+    if let Some((k, ver)) = kind_version {
+        if (k, ver) != (kind, version) {
+            return Err(mismatch(&format!(
+                "the bundle says the entry is {k}/{ver}, its body is {kind}/{version}"
+            )));
+        }
+    }
+    let spec = v.get("spec").ok_or_else(|| mismatch("body has no spec"))?;
+    let sig_b64 = B64.encode(signature);
+    match (kind, version, content) {
+        ("hashedrekord", "0.0.1", SignedContent::Message { artifact_sha256 }) => {
+            if str_at(spec, &["data", "hash", "algorithm"]) != Some("sha256")
+                || str_at(spec, &["data", "hash", "value"]) != Some(&hex::encode(artifact_sha256))
+            {
+                return Err(mismatch(
+                    "hashedrekord data hash is not the artifact's sha256",
+                ));
+            }
+            if !b64_eq(str_at(spec, &["signature", "content"]), signature) {
+                return Err(mismatch("hashedrekord signature differs"));
+            }
+            let key = str_at(spec, &["signature", "publicKey", "content"]).unwrap_or_default();
+            if !verifier_matches(key, signer) {
+                return Err(mismatch("hashedrekord public key is not the signer"));
+            }
+        }
+        ("dsse", "0.0.1", SignedContent::Dsse { payload, .. })
+        | ("intoto", "0.0.2", SignedContent::Dsse { payload, .. }) => {
+            check_body(
+                body,
+                &hex::encode(Sha256::digest(payload)),
+                &sig_b64,
+                signer,
+            )?;
+        }
+        ("hashedrekord", "0.0.2", content) => {
+            let spec = spec
+                .get("hashedRekordV002")
+                .ok_or_else(|| mismatch("hashedrekord 0.0.2 without hashedRekordV002"))?;
+            let expected: Vec<u8> = match content {
+                SignedContent::Message { artifact_sha256 } => artifact_sha256.to_vec(),
+                SignedContent::Dsse {
+                    payload_type,
+                    payload,
+                } => Sha256::digest(crate::dsse::pae(payload_type, payload)).to_vec(),
+            };
+            if str_at(spec, &["data", "algorithm"]) != Some("SHA2_256")
+                || !b64_eq(str_at(spec, &["data", "digest"]), &expected)
+            {
+                return Err(mismatch(
+                    "hashedrekord 0.0.2 digest is not that of the signed artifact (or DSSE PAE)",
+                ));
+            }
+            if !b64_eq(str_at(spec, &["signature", "content"]), signature) {
+                return Err(mismatch("hashedrekord 0.0.2 signature differs"));
+            }
+            if !v2_verifier_matches(
+                spec.get("signature").and_then(|s| s.get("verifier")),
+                signer,
+            ) {
+                return Err(mismatch("hashedrekord 0.0.2 verifier is not the signer"));
+            }
+        }
+        ("dsse", "0.0.2", SignedContent::Dsse { payload, .. }) => {
+            let spec = spec
+                .get("dsseV002")
+                .ok_or_else(|| mismatch("dsse 0.0.2 without dsseV002"))?;
+            if str_at(spec, &["payloadHash", "algorithm"]) != Some("SHA2_256")
+                || !b64_eq(
+                    str_at(spec, &["payloadHash", "digest"]),
+                    &Sha256::digest(payload),
+                )
+            {
+                return Err(mismatch("dsse 0.0.2 payload hash is not sha256(payload)"));
+            }
+            let sigs = spec.get("signatures").and_then(Value::as_array);
+            let ok = sigs.into_iter().flatten().any(|s| {
+                b64_eq(str_at(s, &["content"]), signature)
+                    && v2_verifier_matches(s.get("verifier"), signer)
+            });
+            if !ok {
+                return Err(mismatch(
+                    "dsse 0.0.2 entry has no matching signature and verifier",
+                ));
+            }
+        }
+        (kind, version, SignedContent::Message { .. }) => {
+            return Err(mismatch(&format!(
+                "a {kind}/{version} entry cannot record a message signature"
+            )))
+        }
+        (kind, version, SignedContent::Dsse { .. }) => {
+            return Err(mismatch(&format!(
+                "a {kind}/{version} entry cannot record a DSSE envelope"
+            )))
+        }
+    }
+    Ok(())
+}
+
 #[derive(Deserialize)]
 struct CosignRekorBundle {
     #[serde(rename = "SignedEntryTimestamp")]

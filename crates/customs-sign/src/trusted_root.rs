@@ -1,5 +1,10 @@
 //! Sigstore `trusted_root.json`: the Fulcio certificate authorities, Rekor transparency-log keys
-//! and CT-log keys that offline bundle verification trusts, each with its validity window.
+//! CT-log keys and RFC 3161 timestamp authorities that offline bundle verification trusts, each
+//! with its validity window.
+//!
+//! A window must have a start: Sigstore's `TimeRange.start` is required, so a `validFor` without
+//! one (or no `validFor` at all) makes that key or authority never valid, rather than valid
+//! forever. Both ends are inclusive.
 
 use base64::Engine as _;
 use serde::Deserialize;
@@ -8,19 +13,37 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::keys::PublicKey;
 
-/// A time window in unix seconds; an open end is unbounded.
+/// A time window in unix seconds. A missing end is unbounded; a missing start means the
+/// window is not usable at all (the trusted root did not say when the key became valid).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Window {
-    /// First valid second, if bounded.
+    /// First valid second. `None`: the trusted root gave no start, so nothing is inside.
     pub start: Option<i64>,
     /// Last valid second, if bounded.
     pub end: Option<i64>,
 }
 
 impl Window {
-    /// Whether `t` lies inside the window (both ends inclusive).
+    /// A window that holds every time (for keys supplied directly, e.g. a `rekor.pub` file).
+    pub const ALWAYS: Window = Window {
+        start: Some(i64::MIN),
+        end: None,
+    };
+
+    /// Whether `t` lies inside the window (both ends inclusive). A window without a start
+    /// contains nothing.
     pub fn contains(&self, t: i64) -> bool {
-        self.start.is_none_or(|s| t >= s) && self.end.is_none_or(|e| t <= e)
+        self.start.is_some_and(|s| t >= s) && self.end.is_none_or(|e| t <= e)
+    }
+
+    /// Why `t` is outside the window, for error messages (None when it is inside).
+    pub fn why_outside(&self, t: i64) -> Option<String> {
+        match (self.start, self.end) {
+            (None, _) => Some("the trusted root gives it no validity start".to_string()),
+            (Some(s), _) if t < s => Some(format!("its validity starts at {s}, after {t}")),
+            (_, Some(e)) if t > e => Some(format!("its validity ended at {e}, before {t}")),
+            _ => None,
+        }
     }
 }
 
@@ -45,7 +68,7 @@ impl TransparencyLog {
             base_url: String::new(),
             key,
             log_id,
-            valid_for: Window::default(),
+            valid_for: Window::ALWAYS,
         })
     }
 }
@@ -72,6 +95,8 @@ pub struct TrustedRoot {
     pub certificate_authorities: Vec<CertificateAuthority>,
     /// Certificate-transparency logs.
     pub ctlogs: Vec<TransparencyLog>,
+    /// RFC 3161 timestamp authorities (chain: signing certificate first).
+    pub timestamp_authorities: Vec<CertificateAuthority>,
 }
 
 #[derive(Deserialize)]
@@ -85,6 +110,8 @@ struct RootJson {
     certificate_authorities: Vec<CaJson>,
     #[serde(default)]
     ctlogs: Vec<LogJson>,
+    #[serde(default)]
+    timestamp_authorities: Vec<CaJson>,
 }
 
 #[derive(Deserialize)]
@@ -185,30 +212,12 @@ impl TrustedRoot {
     pub fn from_json(bytes: &[u8]) -> Result<TrustedRoot> {
         let doc: RootJson = serde_json::from_slice(bytes)
             .map_err(|e| Error::MalformedTrustedRoot(e.to_string()))?;
-        let mut cas = Vec::new();
-        for ca in doc.certificate_authorities {
-            let chain = ca
-                .cert_chain
-                .certificates
-                .iter()
-                .map(|c| b64("certChain.rawBytes", &c.raw_bytes))
-                .collect::<Result<Vec<_>>>()?;
-            if chain.is_empty() {
-                return Err(Error::MalformedTrustedRoot(
-                    "certificate authority with an empty chain".to_string(),
-                ));
-            }
-            cas.push(CertificateAuthority {
-                uri: ca.uri,
-                chain,
-                valid_for: window(ca.valid_for)?,
-            });
-        }
         Ok(TrustedRoot {
             media_type: doc.media_type,
             tlogs: logs(doc.tlogs)?,
-            certificate_authorities: cas,
+            certificate_authorities: authorities(doc.certificate_authorities)?,
             ctlogs: logs(doc.ctlogs)?,
+            timestamp_authorities: authorities(doc.timestamp_authorities)?,
         })
     }
 
@@ -218,68 +227,44 @@ impl TrustedRoot {
     }
 }
 
-/// Parse an RFC 3339 timestamp (`2021-03-07T03:20:29.000Z`, offsets allowed) to unix seconds.
-/// Fractions of a second are dropped.
-pub fn parse_rfc3339(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    if b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let num = |range: std::ops::Range<usize>| -> Option<i64> {
-        let part = s.get(range)?;
-        if part.bytes().all(|c| c.is_ascii_digit()) {
-            part.parse().ok()
-        } else {
-            None
+fn authorities(list: Vec<CaJson>) -> Result<Vec<CertificateAuthority>> {
+    let mut cas = Vec::new();
+    for ca in list {
+        let chain = ca
+            .cert_chain
+            .certificates
+            .iter()
+            .map(|c| b64("certChain.rawBytes", &c.raw_bytes))
+            .collect::<Result<Vec<_>>>()?;
+        if chain.is_empty() {
+            return Err(Error::MalformedTrustedRoot(
+                "certificate authority with an empty chain".to_string(),
+            ));
         }
-    };
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
+        cas.push(CertificateAuthority {
+            uri: ca.uri,
+            chain,
+            valid_for: window(ca.valid_for)?,
+        });
     }
-    let mut rest = &s[19..];
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        rest = &frac[digits..];
-    }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        _ => {
-            let rb = rest.as_bytes();
-            if rb.len() != 6 || !matches!(rb[0], b'+' | b'-') || rb[3] != b':' {
-                return None;
-            }
-            let oh: i64 = rest.get(1..3)?.parse().ok()?;
-            let om: i64 = rest.get(4..6)?.parse().ok()?;
-            let sign = if rb[0] == b'-' { -1 } else { 1 };
-            sign * (oh * 3600 + om * 60)
-        }
-    };
-    let days = days_from_civil(year, month, day);
-    Some(days * 86400 + hour * 3600 + minute * 60 + second - offset)
+    Ok(cas)
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's civil calendar formula).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
+/// The Sigstore public-good trusted root embedded in customs (a snapshot; see
+/// `crates/customs-sign/data/SOURCES.md` for where it came from).
+pub const PUBLIC_GOOD_JSON: &str = include_str!("../data/trusted_root_public_good.json");
+
+impl TrustedRoot {
+    /// The embedded Sigstore public-good trusted root ([`PUBLIC_GOOD_JSON`]).
+    pub fn public_good() -> Result<TrustedRoot> {
+        TrustedRoot::from_json(PUBLIC_GOOD_JSON.as_bytes())
+    }
+}
+
+/// Parse an RFC 3339 timestamp (`2021-03-07T03:20:29.000Z`, offsets allowed) to unix seconds,
+/// through jiff. Fractions of a second are dropped; a time without an offset is refused.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    Some(s.parse::<jiff::Timestamp>().ok()?.as_second())
 }
 
 #[cfg(test)]
@@ -296,6 +281,27 @@ mod tests {
         assert_eq!(parse_rfc3339("2025-02-28"), None);
         assert_eq!(parse_rfc3339("2025-13-28T00:00:00Z"), None);
         assert_eq!(parse_rfc3339("2025-02-28T00:00:00"), None);
+    }
+
+    #[test]
+    fn a_window_without_start_contains_nothing() {
+        let root = TrustedRoot::from_json(
+            br#"{"tlogs":[{"publicKey":{"rawBytes":"MCowBQYDK2VwAyEAPn+AREHoBaZ7wgS1zBqpxmLSGnyhxXj4lFxSdWVB8o8=","validFor":{"end":"2030-01-01T00:00:00Z"}},"logId":{"keyId":"AA=="}}]}"#,
+        )
+        .unwrap();
+        let w = root.tlogs[0].valid_for;
+        assert!(!w.contains(0) && !w.contains(i64::MIN) && !w.contains(1_900_000_000));
+        assert!(w.why_outside(0).unwrap().contains("no validity start"));
+    }
+
+    #[test]
+    fn window_ends_are_inclusive() {
+        let w = Window {
+            start: Some(10),
+            end: Some(20),
+        };
+        assert!(w.contains(10) && w.contains(20) && !w.contains(21) && !w.contains(9));
+        assert!(w.why_outside(20).is_none() && w.why_outside(21).is_some());
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::error::Error;
 use crate::intoto::{self, AttestationCheck, Statement};
 use crate::keys::{PrivateKey, PublicKey};
 use crate::layout::SignatureLayer;
+use crate::legacy;
 use crate::simple_signing::{self, Expectations};
 use crate::store::{SignatureStore, StoreError, Subject};
 use crate::trusted_root::TrustedRoot;
@@ -76,6 +77,9 @@ pub struct VerifiedSignature {
     pub source: Source,
     /// The signed bytes: the simple-signing payload, or the bundle's in-toto statement.
     pub payload: Vec<u8>,
+    /// Things the user should know although the signature verified (e.g. annotations read
+    /// from customs' old placement).
+    pub warnings: Vec<String>,
 }
 
 /// What `sign` stored.
@@ -117,17 +121,16 @@ pub fn sign_image(
     let layer = SignatureLayer::simple_signing(&payload, &sig, BTreeMap::new());
     let signature_manifest = store.add_signature(&subject.digest, &payload, layer)?;
     let bundle_manifest = if with_bundle {
-        let predicate = if annotations.is_empty() {
-            Value::Object(Map::new())
-        } else {
-            serde_json::json!({ "annotations": opt })
-        };
-        let statement = Statement::new(
+        // cosign v3 puts `-a k=v` in the subject's annotations, with an empty predicate.
+        let mut statement = Statement::new(
             &subject.docker_reference,
             &digest,
             SIGN_PREDICATE_TYPE,
-            predicate,
+            Value::Object(Map::new()),
         );
+        if !annotations.is_empty() {
+            statement.subject[0].annotations = Some(opt);
+        }
         let envelope = Envelope::sign(key, dsse::INTOTO_PAYLOAD_TYPE, &statement.to_json())?;
         let bundle = Bundle::with_key_hint(envelope, &key.public_key().sha256_hint()?);
         Some(store.add_bundle(&subject, &bundle.to_json(), SIGN_PREDICATE_TYPE)?)
@@ -170,21 +173,37 @@ pub enum SignError {
     Store(#[from] StoreError),
 }
 
-/// Checks a bundle statement's `predicate.annotations` the way simple signing checks
-/// `optional`.
+/// Checks the annotations of a bundle statement the way simple signing checks `optional`:
+/// where cosign v3 puts them (`subject[0].annotations`), else, for one release, where customs
+/// used to (`predicate.annotations`), with a warning. Returns the warnings.
 fn bundle_annotations(
     statement: &Statement,
     wanted: &BTreeMap<String, String>,
-) -> Result<(), Error> {
+) -> Result<Vec<String>, Error> {
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let in_subject = statement
+        .subject
+        .first()
+        .and_then(|s| s.annotations.as_ref());
+    let old = statement
+        .predicate
+        .get("annotations")
+        .and_then(Value::as_object);
+    let (found_in, warnings) = match (in_subject, old) {
+        (Some(a), _) => (Some(a), Vec::new()),
+        (None, Some(a)) => (
+            Some(a),
+            vec!["annotations read from predicate.annotations, customs' old placement; cosign v3 reads only subject[0].annotations (re-sign to move them)".to_string()],
+        ),
+        (None, None) => (None, Vec::new()),
+    };
     for (k, want) in wanted {
-        let found = statement
-            .predicate
-            .get("annotations")
-            .and_then(|a| a.get(k))
-            .map(|v| match v {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            });
+        let found = found_in.and_then(|a| a.get(k)).map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        });
         if found.as_deref() != Some(want.as_str()) {
             return Err(Error::AnnotationMismatch {
                 key: k.clone(),
@@ -193,18 +212,35 @@ fn bundle_annotations(
             });
         }
     }
-    Ok(())
+    Ok(warnings)
 }
 
 /// Verifies `subject`'s signatures with `key`, cosign's way: each `.sig` layer's signature
 /// must verify over the exact payload bytes, the payload must name `subject.digest`, and carry
-/// `annotations`. Bundles among the referrers count too (their in-toto subject must be the
-/// image). Returns every signature that verified; fails when none did.
+/// `annotations`. A layer's `dev.sigstore.cosign/bundle` SET, when present, must verify with a
+/// Rekor key of the embedded public-good trusted root. Bundles among the referrers count too
+/// (their in-toto subject must be the image). Returns every signature that verified; fails when
+/// none did. See [`verify_signatures_with`] for another trusted root or required log evidence.
 pub fn verify_signatures(
     store: &SignatureStore,
     subject: &Subject,
     key: &PublicKey,
     annotations: &BTreeMap<String, String>,
+) -> Result<Vec<VerifiedSignature>, VerifyError> {
+    let root = TrustedRoot::public_good().unwrap_or_default();
+    verify_signatures_with(store, subject, key, annotations, &root, false)
+}
+
+/// [`verify_signatures`] against `root` (its Rekor keys check the SETs of `.sig` layers and the
+/// log entries of keyed bundles); with `require_tlog`, a signature without log evidence is
+/// refused (cosign's default unless `--insecure-ignore-tlog`).
+pub fn verify_signatures_with(
+    store: &SignatureStore,
+    subject: &Subject,
+    key: &PublicKey,
+    annotations: &BTreeMap<String, String>,
+    root: &TrustedRoot,
+    require_tlog: bool,
 ) -> Result<Vec<VerifiedSignature>, VerifyError> {
     let layers = store.signatures(&subject.digest)?;
     let bundles = store.bundles(&subject.digest)?;
@@ -240,10 +276,21 @@ pub fn verify_signatures(
             )));
             continue;
         };
-        match simple_signing::verify(&stored.blob, sig, key, &expected) {
+        let result = simple_signing::verify(&stored.blob, sig, key, &expected).and_then(|_| {
+            legacy::check_keyed_layer(
+                &stored.blob,
+                sig,
+                &stored.layer.annotations,
+                key,
+                root,
+                require_tlog,
+            )
+        });
+        match result {
             Ok(_) => verified.push(VerifiedSignature {
                 source: Source::Tag,
                 payload: stored.blob,
+                warnings: Vec::new(),
             }),
             Err(e) => failures.push(e),
         }
@@ -251,26 +298,85 @@ pub fn verify_signatures(
     let policy = BundlePolicy {
         key: Some(key.clone()),
         identity: None,
-        insecure_ignore_tlog: true,
+        identity_matcher: None,
+        insecure_ignore_tlog: !require_tlog,
         attestation: AttestationCheck {
             sha256: Some(subject.digest.to_string()),
             predicate_type: None,
         },
     };
-    let root = TrustedRoot::default();
     for stored in bundles {
         let result = Bundle::from_json(&stored.bundle)
-            .and_then(|b| bundle::verify_bundle(&b, &root, &policy))
-            .and_then(|v| bundle_annotations(&v.statement, annotations).map(|()| v));
+            .and_then(|b| bundle::verify_bundle(&b, root, &policy))
+            .and_then(|v| bundle_annotations(&v.statement, annotations).map(|w| (v, w)));
         match result {
-            Ok(v) => verified.push(VerifiedSignature {
+            Ok((v, warnings)) => verified.push(VerifiedSignature {
                 source: Source::Bundle(stored.manifest_digest),
                 payload: v.statement.to_json(),
+                warnings,
             }),
             Err(e) => failures.push(e),
         }
     }
     finish(verified, failures, "signature", subject)
+}
+
+/// Verifies `subject`'s classic keyless `.sig` layers (cosign ≤ 2.x: certificate and bundle
+/// annotations) offline: the signature with the certificate's key over a payload naming the
+/// image, the SET (the only signing time), the chain and SCT at that time, and `identity`.
+/// Layers without a certificate are skipped (they are keyed).
+pub fn verify_signatures_keyless(
+    store: &SignatureStore,
+    subject: &Subject,
+    root: &TrustedRoot,
+    identity: &CertificateIdentity,
+) -> Result<Vec<VerifiedSignature>, VerifyError> {
+    let layers = store.signatures(&subject.digest)?;
+    let expected = Expectations {
+        manifest_digest: subject.digest.to_string(),
+        annotations: BTreeMap::new(),
+    };
+    let mut verified = Vec::new();
+    let mut failures = Vec::new();
+    let mut keyless = 0;
+    for stored in layers {
+        let ann = &stored.layer.annotations;
+        let cert = match legacy::layer_certificate(ann) {
+            Ok(Some(c)) => c,
+            Ok(None) => continue,
+            Err(e) => {
+                failures.push(e);
+                continue;
+            }
+        };
+        keyless += 1;
+        let Some(sig) = ann.get(crate::layout::SIGNATURE_ANNOTATION) else {
+            failures.push(Error::BadSignature(
+                "layer has no signature annotation".into(),
+            ));
+            continue;
+        };
+        let result = cert.public_key().and_then(|k| {
+            simple_signing::verify(&stored.blob, sig, &k, &expected)?;
+            legacy::check_keyless_layer(&stored.blob, sig, ann, &cert, root, identity, true)
+        });
+        match result {
+            Ok(_) => verified.push(VerifiedSignature {
+                source: Source::Tag,
+                payload: stored.blob,
+                warnings: Vec::new(),
+            }),
+            Err(e) => failures.push(e),
+        }
+    }
+    if keyless == 0 && failures.is_empty() {
+        return Err(VerifyError::NothingFound {
+            what: "keyless signatures",
+            image: subject.name.clone(),
+            digest: subject.digest.clone(),
+        });
+    }
+    finish(verified, failures, "keyless signature", subject)
 }
 
 /// Verifies `subject`'s bundles keylessly and fully offline: the certificate chains to
@@ -293,6 +399,7 @@ pub fn verify_bundles_keyless(
     let policy = BundlePolicy {
         key: None,
         identity: Some(identity.clone()),
+        identity_matcher: None,
         insecure_ignore_tlog: false,
         attestation: AttestationCheck {
             sha256: Some(subject.digest.to_string()),
@@ -342,6 +449,7 @@ pub fn verify_attestations(
     let policy = BundlePolicy {
         key: Some(key.clone()),
         identity: None,
+        identity_matcher: None,
         insecure_ignore_tlog: true,
         attestation: check.clone(),
     };

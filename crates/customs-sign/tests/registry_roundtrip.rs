@@ -153,6 +153,71 @@ fn annotations_are_signed_and_must_match() {
 }
 
 #[test]
+fn bundle_annotations_sit_in_the_subject_where_cosign_v3_puts_them() {
+    let reg = registry_with_app();
+    let store = open(&reg, "app:latest");
+    let key = PrivateKey::generate_p256();
+    let ann = BTreeMap::from([("env".to_string(), "prod".to_string())]);
+    sign_image(&store, &key, &ann, true).unwrap();
+    let subject = store.resolve().unwrap();
+    let raw = store.bundles(&subject.digest).unwrap().remove(0).bundle;
+    let bundle = customs_sign::bundle::Bundle::from_json(&raw).unwrap();
+    let env = bundle.dsse_envelope.unwrap();
+    let st: serde_json::Value = serde_json::from_slice(&env.payload_bytes().unwrap()).unwrap();
+    assert_eq!(
+        st["subject"][0]["annotations"],
+        serde_json::json!({"env": "prod"})
+    );
+    assert_eq!(st["predicate"], serde_json::json!({}));
+    let verified = verify_signatures(&store, &subject, &key.public_key(), &ann).unwrap();
+    let from_bundle: Vec<_> = verified
+        .iter()
+        .filter(|v| matches!(v.source, customs_sign::verify_image::Source::Bundle(_)))
+        .collect();
+    assert_eq!(from_bundle.len(), 1);
+    assert!(from_bundle[0].warnings.is_empty());
+}
+
+#[test]
+fn bundle_annotations_in_the_old_predicate_placement_verify_with_a_warning() {
+    let reg = registry_with_app();
+    let store = open(&reg, "app:latest");
+    let key = PrivateKey::generate_p256();
+    let subject = store.resolve().unwrap();
+    // What customs wrote before: annotations in predicate.annotations.
+    let st = customs_sign::intoto::Statement::new(
+        &subject.docker_reference,
+        &subject.digest.to_string(),
+        customs_sign::verify_image::SIGN_PREDICATE_TYPE,
+        serde_json::json!({"annotations": {"env": "prod"}}),
+    );
+    let env = customs_sign::dsse::Envelope::sign(
+        &key,
+        customs_sign::dsse::INTOTO_PAYLOAD_TYPE,
+        &st.to_json(),
+    )
+    .unwrap();
+    let bundle = customs_sign::bundle::Bundle::with_key_hint(env, "hint");
+    store
+        .add_bundle(
+            &subject,
+            &bundle.to_json(),
+            customs_sign::verify_image::SIGN_PREDICATE_TYPE,
+        )
+        .unwrap();
+    let ann = BTreeMap::from([("env".to_string(), "prod".to_string())]);
+    let verified = verify_signatures(&store, &subject, &key.public_key(), &ann).unwrap();
+    assert_eq!(verified.len(), 1);
+    assert!(
+        verified[0].warnings[0].contains("old placement"),
+        "{:?}",
+        verified[0].warnings
+    );
+    let other = BTreeMap::from([("env".to_string(), "dev".to_string())]);
+    assert!(verify_signatures(&store, &subject, &key.public_key(), &other).is_err());
+}
+
+#[test]
 fn second_signature_is_added_and_each_verifies_with_its_own_key() {
     let reg = registry_with_app();
     let store = open(&reg, "app:latest");
@@ -734,4 +799,60 @@ fn verifications_per_second() {
     });
     println!("payload verifications per second (ECDSA P-256 + claims): {bare:.0}");
     println!("image verifications per second against the local registry: {full:.0}");
+}
+
+/// Benchmark loop (run by hand in release mode, see bench/sigstore.sh): keyless bundle
+/// verifications per second with full tlog checking (SET, inclusion proof, signed checkpoint,
+/// body match, chain, SCT, identity), offline and through the local registry.
+#[test]
+#[ignore = "timing loop for the benchmark; run by hand in release mode"]
+fn keyless_bundle_verifications_per_second() {
+    use std::time::{Duration, Instant};
+    let reg = Registry::start(Mode::Anonymous);
+    push_empty_image(&reg, "repo", "latest");
+    let store = open(&reg, "repo:latest");
+    let subject = store.resolve().unwrap();
+    let raw = std::fs::read(shared("cosign/bundles/oci-attestation.sigstore.json")).unwrap();
+    store
+        .add_bundle(&subject, &raw, intoto::PREDICATE_CUSTOM)
+        .unwrap();
+    let root = TrustedRoot::from_json(
+        &std::fs::read(shared("cosign/bundles/trusted_root_pgi.json")).unwrap(),
+    )
+    .unwrap();
+    let identity = CertificateIdentity {
+        subject: "cody@soyland.com".into(),
+        issuer: "https://github.com/login/oauth".into(),
+    };
+    let bundle = customs_sign::bundle::Bundle::from_json(&raw).unwrap();
+    let policy = customs_sign::bundle::BundlePolicy {
+        identity: Some(identity.clone()),
+        attestation: customs_sign::intoto::AttestationCheck {
+            sha256: Some(subject.digest.to_string()),
+            predicate_type: None,
+        },
+        ..Default::default()
+    };
+    let rate = |f: &mut dyn FnMut()| {
+        let start = Instant::now();
+        let mut n = 0u32;
+        while start.elapsed() < Duration::from_secs(3) {
+            f();
+            n += 1;
+        }
+        f64::from(n) / start.elapsed().as_secs_f64()
+    };
+    let offline = rate(&mut || {
+        let v = customs_sign::bundle::verify_bundle(&bundle, &root, &policy).unwrap();
+        assert_eq!(v.verified_tlog_entries, 1);
+    });
+    let through_registry = rate(&mut || {
+        let subject = store.resolve().unwrap();
+        let v = verify_bundles_keyless(&store, &subject, &root, &identity).unwrap();
+        assert_eq!(v.len(), 1);
+    });
+    println!("keyless bundle verifications per second, offline (full tlog checks): {offline:.0}");
+    println!(
+        "keyless image verifications per second against the local registry: {through_registry:.0}"
+    );
 }

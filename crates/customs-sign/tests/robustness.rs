@@ -48,3 +48,67 @@ proptest! {
         }
     }
 }
+
+fn conformance_bundle(case: &str) -> Vec<u8> {
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/cosign/conformance/bundle-verify")
+            .join(case)
+            .join("bundle.sigstore.json"),
+    )
+    .unwrap()
+}
+
+fn verify_all_ways(bytes: &[u8], root: &TrustedRoot) {
+    use customs_sign::bundle::{self, BundlePolicy, VerifyOptions};
+    let Ok(b) = Bundle::from_json(bytes) else {
+        return;
+    };
+    let policy = BundlePolicy {
+        identity: Some(customs_sign::certs::CertificateIdentity {
+            subject: "a@example.com".into(),
+            issuer: "https://example.com".into(),
+        }),
+        ..BundlePolicy::default()
+    };
+    let _ = bundle::verify(
+        &b,
+        root,
+        &policy,
+        &VerifyOptions::default(),
+        Some(&[0u8; 32]),
+    );
+    let _ = bundle::verify(&b, root, &policy, &VerifyOptions::default(), None);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Real bundles (Rekor v1 and v2, TSA timestamps, DSSE) with bytes flipped: full
+    /// verification returns an error or a value, never panics.
+    #[test]
+    fn verification_of_mutated_bundles_never_panics(
+        case in prop::sample::select(vec![
+            "happy-path-v0.3", "rekor2-happy-path", "rekor2-dsse-happy-path",
+            "managed-key-happy-path", "happy-path-v0.1",
+        ]),
+        flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+    ) {
+        let root = TrustedRoot::public_good().unwrap();
+        let mut bytes = conformance_bundle(case);
+        for (i, x) in &flips {
+            let at = i.index(bytes.len());
+            bytes[at] ^= x | 1;
+        }
+        verify_all_ways(&bytes, &root);
+    }
+
+    /// RFC 3161 decoding of arbitrary and mutated DER never panics.
+    #[test]
+    fn timestamp_decoding_never_panics(
+        bytes in proptest::collection::vec(any::<u8>(), 0..600),
+    ) {
+        let root = TrustedRoot::public_good().unwrap();
+        let _ = customs_sign::timestamp::verify_timestamp(&bytes, b"sig", &root.timestamp_authorities);
+    }
+}

@@ -582,6 +582,7 @@ fn keyed_policy(ignore_tlog: bool) -> BundlePolicy {
     BundlePolicy {
         key: Some(public("blob-attestation/cosign.pub")),
         identity: None,
+        identity_matcher: None,
         insecure_ignore_tlog: ignore_tlog,
         attestation: check(
             Some(blob_sha()),
@@ -682,6 +683,7 @@ fn keyless_policy(subject: &str, issuer: &str) -> BundlePolicy {
             subject: subject.to_string(),
             issuer: issuer.to_string(),
         }),
+        identity_matcher: None,
         insecure_ignore_tlog: false,
         attestation: check(
             Some(KEYLESS_DIGEST.to_string()),
@@ -850,6 +852,7 @@ fn publish_policy(key: PublicKey) -> BundlePolicy {
     BundlePolicy {
         key: Some(key),
         identity: None,
+        identity_matcher: None,
         insecure_ignore_tlog: false,
         attestation: check(
             None,

@@ -58,6 +58,16 @@ enum Command {
     Attest(cmd::attest::Args),
     /// Verify an image's attestations with a key.
     VerifyAttestation(cmd::attest::VerifyArgs),
+    /// Verify a standalone Sigstore bundle for a file or sha256 digest, offline.
+    VerifyBundle(cmd::verify_bundle::Args),
+    /// Sign a file with a key, as cosign sign-blob does (streamed; v0.3 bundle).
+    SignBlob(cmd::blob::SignArgs),
+    /// Verify a file's signature bundle (key or keyless), offline.
+    VerifyBlob(cmd::blob::VerifyArgs),
+    /// Attest a file with a key: an in-toto statement in a DSSE bundle (v0.3).
+    AttestBlob(cmd::blob::AttestArgs),
+    /// Verify a file's attestation bundle (key or keyless), offline.
+    VerifyBlobAttestation(cmd::blob::VerifyAttestationArgs),
     /// Check the image references of Dockerfiles, Kubernetes manifests and compose files.
     Lint(cmd::lint::Args),
     /// Pin the image references of Dockerfiles, Kubernetes manifests and compose files to
@@ -74,6 +84,8 @@ enum Command {
     Report(cmd::report::Args),
     /// Show what changed between two images: packages, findings, files and config.
     Diff(cmd::diff::Args),
+    /// Run an OCI registry that gates what is pushed to it (see docs/serve.md).
+    Serve(cmd::serve::Args),
 }
 
 impl Command {
@@ -126,12 +138,18 @@ fn main() -> ExitCode {
         Command::Verify(a) => cmd::verify::run(a),
         Command::Attest(a) => cmd::attest::run(a),
         Command::VerifyAttestation(a) => cmd::attest::verify(a),
+        Command::VerifyBundle(a) => cmd::verify_bundle::run(a),
+        Command::SignBlob(a) => cmd::blob::sign(a),
+        Command::VerifyBlob(a) => cmd::blob::verify(a),
+        Command::AttestBlob(a) => cmd::blob::attest(a),
+        Command::VerifyBlobAttestation(a) => cmd::blob::verify_attestation(a),
         Command::Lint(a) => cmd::lint::run(a),
         Command::Pin(a) => cmd::pin::run(a),
         Command::Registry(c) => cmd::registry::run(c),
         Command::Check(a) => cmd::check::run(a),
         Command::Report(a) => cmd::report::run(a),
         Command::Diff(a) => cmd::diff::run(a),
+        Command::Serve(a) => cmd::serve::run(a),
     };
     match result {
         Ok(code) => code,

@@ -40,6 +40,20 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("customs-testkit", &["customs-image", "customs-registry"]),
+    // The registry server sits beside the registry client; its push gate reads images,
+    // inventories them, matches and audits them, and evaluates the policy. No renderers.
+    (
+        "customs-serve",
+        &[
+            "customs-image",
+            "customs-inventory",
+            "customs-vulndb",
+            "customs-audit",
+            "customs-policy",
+            "customs-sign",
+            "customs-registry",
+        ],
+    ),
     (
         "customs",
         &[
@@ -53,6 +67,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "customs-sign",
             "customs-pin",
             "customs-policy",
+            "customs-serve",
         ],
     ),
 ];

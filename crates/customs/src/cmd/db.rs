@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::cmd::format::TableOrJson;
+
 use anyhow::{bail, Context, Result};
 use customs_vulndb::{Database, Source, UpdateEvent};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -81,8 +83,8 @@ pub struct ImportArgs {
 
 #[derive(clap::Args)]
 pub struct StatusArgs {
-    #[arg(long, short = 'f', default_value = "table", value_parser = ["table", "json"])]
-    pub format: String,
+    #[arg(long, short = 'f', value_enum, default_value_t = TableOrJson::Table)]
+    pub format: TableOrJson,
     #[command(flatten)]
     pub db: DbArg,
 }
@@ -318,7 +320,7 @@ fn status(args: StatusArgs) -> Result<ExitCode> {
     let p = path(&args.db)?;
     let db = Database::open(&p)?;
     let status = db.status();
-    if args.format == "json" {
+    if args.format == TableOrJson::Json {
         let mut v = serde_json::to_value(&status)?;
         if let Some(o) = v.as_object_mut() {
             o.insert("age_seconds".into(), status.age.map(|a| a.as_secs()).into());

@@ -25,6 +25,7 @@ use customs_vulndb::{Database, Finding, Suppression};
 use sha2::{Digest as _, Sha256};
 
 use crate::cmd::db::{self, DbArg};
+use crate::cmd::format::TableOrJson;
 use crate::cmd::image_args::ImageArgs;
 use crate::cmd::sbom;
 
@@ -36,8 +37,8 @@ pub struct Args {
     /// The image compared to (the new one).
     pub new: String,
     /// Output format.
-    #[arg(long, short = 'f', default_value = "table", value_parser = ["table", "json"])]
-    pub format: String,
+    #[arg(long, short = 'f', value_enum, default_value_t = TableOrJson::Table)]
+    pub format: TableOrJson,
     /// Write to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -321,9 +322,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         &suppression,
     )?;
     let d = compare(&old, &new);
-    let text = match args.format.as_str() {
-        "json" => diff::json(&d, &info)?,
-        _ => diff::table(&d),
+    let text = match args.format {
+        TableOrJson::Json => diff::json(&d, &info)?,
+        TableOrJson::Table => diff::table(&d),
     };
     sbom::emit(args.output.as_ref(), &text)?;
     let mut warnings = old.inventory.warnings.clone();

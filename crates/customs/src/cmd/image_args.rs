@@ -1,11 +1,11 @@
-//! Options shared by every command that opens an image: platform, registry TLS and
-//! credentials.
+//! Options shared by every command that opens an image: platform, where a bare name is
+//! looked for (`--image-src`), registry TLS and credentials.
 
 use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use customs_image::{Image, OpenOptions, Platform};
+use customs_image::{Image, ImageSource, OpenOptions, Platform};
 use customs_registry::RegistryOptions;
 
 /// How a command opens images: customs-image's options, with the registry client made from
@@ -29,6 +29,16 @@ pub struct ImageArgs {
     /// Platform to select from a multi-platform image (os/arch[/variant]).
     #[arg(long, default_value = "linux/amd64")]
     pub platform: String,
+    /// Where a bare image name is looked for, in order: docker (the Docker Engine API at
+    /// DOCKER_HOST), podman (Podman's API at CONTAINER_HOST) and remote (the registry).
+    /// A source that is not running or lacks the image is skipped.
+    #[arg(
+        long = "image-src",
+        value_name = "SOURCES",
+        value_delimiter = ',',
+        default_value = "docker,podman,remote"
+    )]
+    pub image_src: Vec<String>,
     /// Allow plain HTTP (and unverified TLS) for this registry host[:port]. Repeatable.
     #[arg(long = "insecure-registry", value_name = "HOST")]
     pub insecure_registry: Vec<String>,
@@ -52,8 +62,18 @@ impl ImageArgs {
             )
         })?;
         let registry = registry_options(self, &platform)?;
+        let mut sources = Vec::new();
+        for s in &self.image_src {
+            let source = ImageSource::parse(s).with_context(|| {
+                format!("invalid --image-src {s:?}; expected docker, podman or remote")
+            })?;
+            if !sources.contains(&source) {
+                sources.push(source);
+            }
+        }
         let open = OpenOptions {
             platform: Some(platform),
+            sources,
             remote: Some(customs_registry::remote(registry.clone())),
             ..OpenOptions::default()
         };

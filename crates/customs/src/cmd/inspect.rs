@@ -8,14 +8,15 @@ use customs_image::summary;
 use serde::Serialize;
 
 use crate::cmd::cache::human_bytes;
+use crate::cmd::format::TableOrJson;
 use crate::cmd::image_args::ImageArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
     /// The image: a reference, docker-archive:, oci:, oci-archive: or a path.
     pub image: String,
-    #[arg(long, short = 'f', default_value = "table", value_parser = ["table", "json"])]
-    pub format: String,
+    #[arg(long, short = 'f', value_enum, default_value_t = TableOrJson::Table)]
+    pub format: TableOrJson,
     /// Skip reading layers (no uncompressed sizes or file counts).
     #[arg(long)]
     pub no_layers: bool,
@@ -61,7 +62,7 @@ struct LayerRow {
 pub fn run(args: Args) -> Result<ExitCode> {
     let mut image = args.image_args.open(&args.image)?;
     let cache = crate::cmd::cache::open().ok();
-    let pb = crate::progress::attach(&mut image, args.format == "json");
+    let pb = crate::progress::attach(&mut image, args.format == TableOrJson::Json);
     let mut layers = Vec::new();
     for l in &image.layers {
         let mut row = LayerRow {
@@ -105,7 +106,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         base_image,
         annotations,
     };
-    if args.format == "json" {
+    if args.format == TableOrJson::Json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_table(&report);

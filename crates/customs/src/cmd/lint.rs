@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::cmd::format::TableOrJson;
+
 use anyhow::Result;
 use customs_pin::lint::{lint, Finding, LintOptions, Severity};
 use customs_pin::{scan_file, Scan};
@@ -23,8 +25,8 @@ pub struct Args {
     #[arg(long, default_value = "info", value_parser = ["info", "warning", "error"])]
     pub severity: String,
     /// Output format.
-    #[arg(long, short = 'f', default_value = "table", value_parser = ["table", "json"])]
-    pub format: String,
+    #[arg(long, short = 'f', value_enum, default_value_t = TableOrJson::Table)]
+    pub format: TableOrJson,
     /// Exit with N when anything is reported.
     #[arg(long, value_name = "N")]
     pub exit_code: Option<u8>,
@@ -86,7 +88,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             eprintln!("warning: {}:{}: {}", f.path, w.line, w.message);
         }
     }
-    if args.format == "json" {
+    if args.format == TableOrJson::Json {
         let report = Report {
             files,
             errors: errors.clone(),

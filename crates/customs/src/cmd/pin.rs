@@ -11,6 +11,7 @@ use customs_pin::scan_file;
 use customs_registry::RegistryClient;
 use serde::Serialize;
 
+use crate::cmd::format::TableOrJson;
 use crate::cmd::image_args::ImageArgs;
 
 #[derive(clap::Args)]
@@ -26,8 +27,8 @@ pub struct Args {
     #[arg(long)]
     pub verify: bool,
     /// Output format of the results.
-    #[arg(long, short = 'f', default_value = "table", value_parser = ["table", "json"])]
-    pub format: String,
+    #[arg(long, short = 'f', value_enum, default_value_t = TableOrJson::Table)]
+    pub format: TableOrJson,
     #[command(flatten)]
     pub image_args: ImageArgs,
 }
@@ -61,7 +62,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 .any(|x| matches!(x.outcome, Outcome::Failed | Outcome::TagMoved));
         out.push(r);
     }
-    if args.format == "json" {
+    if args.format == TableOrJson::Json {
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         let stdout = std::io::stdout();

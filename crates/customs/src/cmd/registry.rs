@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::cmd::format::TableOrJson;
+
 use anyhow::Result;
 use customs_pin::probe::{probe, ProbeOptions, ProbeReport};
 
@@ -25,8 +27,8 @@ pub struct ProbeArgs {
     #[arg(long, default_value_t = 10)]
     pub timeout: u64,
     /// Output format.
-    #[arg(long, short = 'f', default_value = "table", value_parser = ["table", "json"])]
-    pub format: String,
+    #[arg(long, short = 'f', value_enum, default_value_t = TableOrJson::Table)]
+    pub format: TableOrJson,
 }
 
 pub fn run(cmd: Command) -> Result<ExitCode> {
@@ -42,7 +44,7 @@ fn run_probe(args: ProbeArgs) -> Result<ExitCode> {
         ..ProbeOptions::default()
     };
     let report = probe(&args.host, &opts)?;
-    if args.format == "json" {
+    if args.format == TableOrJson::Json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_table(&report);

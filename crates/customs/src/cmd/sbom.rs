@@ -9,6 +9,7 @@ use customs_image::Image;
 use customs_inventory::{scan_image, ScanOptions, ScanResult};
 use customs_report::{DocumentInfo, LayerInfo, Platform, Subject, Timestamp};
 
+use crate::cmd::format::SbomFormat;
 use crate::cmd::image_args::ImageArgs;
 
 #[derive(clap::Args)]
@@ -16,8 +17,8 @@ pub struct Args {
     /// The image: a reference, docker-archive:, oci:, oci-archive: or a path.
     pub image: String,
     /// Output format.
-    #[arg(long, short = 'f', default_value = "table", value_parser = ["table", "json", "cyclonedx", "spdx"])]
-    pub format: String,
+    #[arg(long, short = 'f', value_enum, default_value_t = SbomFormat::Table)]
+    pub format: SbomFormat,
     /// Write to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -108,21 +109,21 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let subject = subject(&image);
     let info = document_info()?;
     let inv = &result.inventory;
-    let text = match args.format.as_str() {
-        "cyclonedx" => customs_report::cyclonedx::sbom(&subject, inv, &info)?,
-        "spdx" => customs_report::spdx::sbom(&subject, inv, &info)?,
-        "json" => customs_report::json::sbom(&subject, inv, &info)?,
-        _ => {
+    let text = match args.format {
+        SbomFormat::Cyclonedx => customs_report::cyclonedx::sbom(&subject, inv, &info)?,
+        SbomFormat::Spdx => customs_report::spdx::sbom(&subject, inv, &info)?,
+        SbomFormat::Json => customs_report::json::sbom(&subject, inv, &info)?,
+        SbomFormat::Table => {
             let color = args.output.is_none() && std::io::stdout().is_terminal();
             customs_report::table::sbom(&subject, inv, color)
         }
     };
     emit(args.output.as_ref(), &text)?;
     if args.attest {
-        let (kind, predicate) = match args.format.as_str() {
-            "spdx" => ("spdxjson", text.clone()),
-            "cyclonedx" => ("cyclonedx", text.clone()),
-            _ => (
+        let (kind, predicate) = match args.format {
+            SbomFormat::Spdx => ("spdxjson", text.clone()),
+            SbomFormat::Cyclonedx => ("cyclonedx", text.clone()),
+            SbomFormat::Json | SbomFormat::Table => (
                 "cyclonedx",
                 customs_report::cyclonedx::sbom(&subject, inv, &info)?,
             ),

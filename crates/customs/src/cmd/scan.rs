@@ -11,6 +11,7 @@ use customs_inventory::Inventory;
 use customs_report::{Scan, Subject};
 use customs_vulndb::{FixStatus, Severity};
 
+use crate::cmd::format::ScanFormat;
 use crate::cmd::image_args::ImageArgs;
 use crate::cmd::sbom;
 use crate::cmd::vuln_args::{parse_severity, VulnArgs};
@@ -24,8 +25,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub sbom: Option<PathBuf>,
     /// Output format.
-    #[arg(long, short = 'f', default_value = "table", value_parser = ["table", "json", "sarif", "cyclonedx"])]
-    pub format: String,
+    #[arg(long, short = 'f', value_enum, default_value_t = ScanFormat::Table)]
+    pub format: ScanFormat,
     /// Write to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -127,11 +128,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         findings: &findings,
         suppressed: outcome.suppressed.len(),
     };
-    let text = match args.format.as_str() {
-        "json" => customs_report::json::scan(&scan, &info)?,
-        "sarif" => customs_report::sarif::scan(&scan, &info)?,
-        "cyclonedx" => customs_report::cyclonedx::scan(&scan, &info)?,
-        _ => {
+    let text = match args.format {
+        ScanFormat::Json => customs_report::json::scan(&scan, &info)?,
+        ScanFormat::Sarif => customs_report::sarif::scan(&scan, &info)?,
+        ScanFormat::Cyclonedx => customs_report::cyclonedx::scan(&scan, &info)?,
+        ScanFormat::Table => {
             let color = args.output.is_none()
                 && std::io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none();
@@ -174,7 +175,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             predicate.to_string().as_bytes(),
         )?;
     }
-    if !outcome.suppressed.is_empty() && args.format != "table" {
+    if !outcome.suppressed.is_empty() && args.format != ScanFormat::Table {
         eprintln!(
             "{} finding(s) suppressed by the ignore file or VEX",
             outcome.suppressed.len()

@@ -10,7 +10,9 @@ use anyhow::{bail, Context, Result};
 use customs_sign::certs::CertificateIdentity;
 use customs_sign::store::SignatureStore;
 use customs_sign::trusted_root::TrustedRoot;
-use customs_sign::verify_image::{verify_bundles_keyless, verify_signatures, Source, VerifyError};
+use customs_sign::verify_image::{
+    verify_bundles_keyless, verify_signatures_keyless, verify_signatures_with, Source, VerifyError,
+};
 use serde_json::{json, Value};
 
 use crate::cmd::image_args::ImageArgs;
@@ -25,14 +27,20 @@ pub enum OutputFormat {
 #[derive(clap::Args)]
 pub struct Args {
     /// The public key (PEM) the signatures must verify with.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["trusted_root", "certificate_identity", "certificate_oidc_issuer"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["certificate_identity", "certificate_oidc_issuer"])]
     pub key: Option<PathBuf>,
     /// Require this annotation in the signed payload (repeatable).
     #[arg(short = 'a', long = "annotations", value_name = "KEY=VALUE")]
     pub annotations: Vec<String>,
-    /// Keyless: the Sigstore trusted_root.json to verify bundles against (offline).
-    #[arg(long, value_name = "FILE", requires_all = ["certificate_identity", "certificate_oidc_issuer"])]
+    /// The Sigstore trusted_root.json to verify against (offline). Keyless: required, with
+    /// the identity flags. With --key: its Rekor keys check the log evidence, which is then
+    /// required (unless --insecure-ignore-tlog); without it, the embedded public-good root
+    /// checks the evidence a signature carries.
+    #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
+    /// With --key and --trusted-root: accept signatures without transparency-log evidence.
+    #[arg(long)]
+    pub insecure_ignore_tlog: bool,
     /// Keyless: the signer's certificate identity (email or URI SAN), exact.
     #[arg(long, value_name = "ID", requires = "trusted_root")]
     pub certificate_identity: Option<String>,
@@ -64,11 +72,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let annotations = parse_annotations(&args.annotations)?;
     let key = match (&args.key, &args.trusted_root) {
         (Some(k), _) => Some(load_public_key(k)?),
-        (None, Some(_)) => None,
+        (None, Some(_)) => {
+            if args.certificate_identity.is_none() || args.certificate_oidc_issuer.is_none() {
+                bail!("keyless verification needs --certificate-identity and --certificate-oidc-issuer");
+            }
+            None
+        }
         (None, None) => bail!(
             "give --key, or --trusted-root with --certificate-identity and --certificate-oidc-issuer"
         ),
     };
+    let require_tlog = args.trusted_root.is_some() && !args.insecure_ignore_tlog;
     let root = match &args.trusted_root {
         Some(p) => Some(
             TrustedRoot::from_json(
@@ -86,14 +100,30 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .with_context(|| format!("resolving {}", args.image))?;
 
     let (checks, entries): (&str, Vec<(Value, Value)>) = match (key, root) {
-        (Some(key), _) => {
-            let verified = match verify_signatures(&store, &subject, &key, &annotations) {
+        (Some(key), root) => {
+            let root = match root {
+                Some(r) => r,
+                None => {
+                    TrustedRoot::public_good().context("loading the embedded public-good root")?
+                }
+            };
+            let verified = match verify_signatures_with(
+                &store,
+                &subject,
+                &key,
+                &annotations,
+                &root,
+                require_tlog,
+            ) {
                 Ok(v) => v,
                 Err(VerifyError::Store(e)) => {
                     return Err(e).with_context(|| format!("reading signatures of {}", args.image))
                 }
                 Err(e) => return Ok(failed(&e)),
             };
+            for w in verified.iter().flat_map(|v| &v.warnings) {
+                eprintln!("warning: {w}");
+            }
             let entries = verified
                 .into_iter()
                 .map(|v| {
@@ -104,7 +134,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
                     (source, parse_payload(&v.payload))
                 })
                 .collect();
-            ("  - The cosign claims were validated\n  - The signatures were verified against the specified public key", entries)
+            let checks = if require_tlog {
+                "  - The cosign claims were validated\n  - The signatures were verified against the specified public key\n  - Transparency-log evidence (SET or inclusion proof) was required and verified against the trusted root"
+            } else {
+                "  - The cosign claims were validated\n  - The signatures were verified against the specified public key\n  - Transparency-log evidence was verified where a signature carried it (absent evidence accepted: no --trusted-root)"
+            };
+            (checks, entries)
         }
         (None, Some(root)) => {
             if !annotations.is_empty() {
@@ -114,13 +149,37 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 subject: args.certificate_identity.clone().unwrap_or_default(),
                 issuer: args.certificate_oidc_issuer.clone().unwrap_or_default(),
             };
-            let verified = match verify_bundles_keyless(&store, &subject, &root, &identity) {
-                Ok(v) => v,
-                Err(VerifyError::Store(e)) => {
-                    return Err(e).with_context(|| format!("reading bundles of {}", args.image))
+            let bundles = verify_bundles_keyless(&store, &subject, &root, &identity);
+            let legacy = verify_signatures_keyless(&store, &subject, &root, &identity);
+            let (verified, legacy) = match (bundles, legacy) {
+                (Err(VerifyError::Store(e)), _) | (_, Err(VerifyError::Store(e))) => {
+                    return Err(e).with_context(|| format!("reading signatures of {}", args.image))
                 }
-                Err(e) => return Ok(failed(&e)),
+                (Err(b), Err(l)) => {
+                    let e = match (&b, &l) {
+                        (VerifyError::NothingFound { .. }, VerifyError::NothingFound { .. }) => {
+                            VerifyError::NothingFound {
+                                what: "keyless signatures or signature bundles",
+                                image: subject.name.clone(),
+                                digest: subject.digest.clone(),
+                            }
+                        }
+                        (VerifyError::NothingFound { .. }, _) => l,
+                        _ => b,
+                    };
+                    return Ok(failed(&e));
+                }
+                (b, l) => (b.unwrap_or_default(), l.unwrap_or_default()),
             };
+            let legacy_entries: Vec<(Value, Value)> = legacy
+                .into_iter()
+                .map(|v| {
+                    (
+                        json!({"kind": "signature-tag", "keyless": true}),
+                        parse_payload(&v.payload),
+                    )
+                })
+                .collect();
             let entries = verified
                 .into_iter()
                 .map(|v| {
@@ -134,8 +193,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
                         serde_json::to_value(&v.statement).unwrap_or(Value::Null),
                     )
                 })
+                .chain(legacy_entries)
                 .collect();
-            ("  - The signatures were verified against a certificate that chains to the trusted root\n  - The certificate identity and OIDC issuer matched\n  - The transparency log entries were verified offline\n  - The in-toto subject names the image digest", entries)
+            ("  - The signatures were verified against a certificate that chains to the trusted root\n  - The certificate identity and OIDC issuer matched\n  - The signing time came from a verified Rekor SET or RFC 3161 timestamp, and the certificate was valid then\n  - The transparency log entries were verified offline\n  - The signed payload names the image digest", entries)
         }
         (None, None) => unreachable!("checked above"),
     };

@@ -1,0 +1,424 @@
+//! The server's configuration: `serve.toml`, overridden by command-line flags, and the rule
+//! that a registry reachable from other machines needs TLS and users.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The commented example `customs serve --init` writes; every setting, most commented out.
+pub const EXAMPLE_CONFIG: &str = r#"# customs serve configuration (see docs/serve.md). Flags override these settings.
+
+# Where to listen. Any address but loopback needs [tls] (or plain_http) and [auth].
+listen = "127.0.0.1:5000"
+# Blobs, uploads and the SQLite metadata.
+data_dir = "customs-registry-data"
+# Largest manifest accepted, in bytes.
+max_manifest_bytes = 4194304
+# Garbage collection (POST /v2/_customs/gc) spares blobs and uploads younger than this.
+gc_grace_secs = 3600
+# Serve plain HTTP on a non-loopback address (only behind a TLS-terminating proxy).
+# plain_http = false
+
+# [tls]
+# cert = "/etc/customs/registry.crt"
+# key = "/etc/customs/registry.key"
+
+# [auth]
+# htpasswd = "/etc/customs/users.htpasswd"   # bcrypt hashes: htpasswd -B
+# token = true                               # built-in token server at /token
+# token_ttl_secs = 300
+# anonymous_pull = ["public/*"]
+#
+# [[auth.access]]
+# repository = "team/*"                      # * matches any characters, slashes included
+# users = ["alice"]                          # "*" is every user who logged in
+# actions = ["pull", "push"]                 # pull, push, delete, admin
+
+# [[immutable_tags]]
+# repository = "*"
+# tag = "v*"
+
+# The push gate: judge each pushed image with a customs check policy before it is pullable.
+# [gate]
+# policy = "customs.toml"
+# database = "customs.db"
+# registry = "registry.example.com"
+# watch_secs = 5                              # rematch all stored images when the database changes
+
+# Webhooks: signed JSON events on push, quarantine and new findings.
+# [[webhooks]]
+# url = "https://hooks.example.com/customs"
+# secret = "at least 16 characters"
+# events = ["push", "quarantine", "findings"]
+
+# The pull gate: serve images of these repositories only when signed with every key.
+# [[pull_gate]]
+# repository = "prod/*"
+# keys = ["/etc/customs/release.pub"]
+"#;
+
+/// Where `customs serve` listens when neither the flag nor the file says.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:5000";
+
+/// Everything `customs serve` needs to run. Built from `serve.toml` ([`Config::load`]) or
+/// [`Config::default`], then overridden by flags, then checked by [`Config::validate`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The address to listen on.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// The directory holding blobs, uploads and the SQLite metadata.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// Serve plain HTTP on a non-loopback address (for a TLS-terminating proxy in front).
+    #[serde(default)]
+    pub plain_http: bool,
+    /// TLS certificate chain and key (PEM).
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+    /// Users and permissions.
+    #[serde(default)]
+    pub auth: Option<AuthConfig>,
+    /// Largest manifest accepted, in bytes.
+    #[serde(default = "default_manifest_limit")]
+    pub max_manifest_bytes: u64,
+    /// Tag patterns that a push may not move.
+    #[serde(default)]
+    pub immutable_tags: Vec<ImmutableTags>,
+    /// The push gate: judge each pushed image with a `customs check` policy.
+    #[serde(default)]
+    pub gate: Option<GateConfig>,
+    /// Webhooks fired on push, quarantine and new findings.
+    #[serde(default)]
+    pub webhooks: Vec<WebhookConfig>,
+    /// How long garbage collection spares new blobs and idle uploads, in seconds.
+    #[serde(default = "default_grace")]
+    pub gc_grace_secs: u64,
+    /// The pull gate: images of matching repositories are served only when signed with
+    /// every listed key.
+    #[serde(default)]
+    pub pull_gate: Vec<PullGateRule>,
+}
+
+/// One webhook.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Where to POST (HTTPS, or HTTP to a loopback host).
+    pub url: String,
+    /// The HMAC-SHA256 key that signs each body; never logged.
+    pub secret: String,
+    /// `push`, `quarantine`, `findings`; empty means all.
+    #[serde(default)]
+    pub events: Vec<String>,
+}
+
+impl std::fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("url", &self.url_for_log())
+            .field("events", &self.events)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WebhookConfig {
+    /// The URL without user information or query (which may carry credentials).
+    pub fn url_for_log(&self) -> String {
+        let u = self.url.split(['?', '#']).next().unwrap_or("");
+        match u.split_once("://") {
+            Some((scheme, rest)) => {
+                let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+                format!("{scheme}://{rest}")
+            }
+            None => u.to_string(),
+        }
+    }
+}
+
+/// One pull-gate rule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PullGateRule {
+    /// The repository pattern (`*` matches any characters).
+    pub repository: String,
+    /// Public keys (PEM, cosign or customs format); a signature must verify with each.
+    pub keys: Vec<PathBuf>,
+}
+
+/// The push gate's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateConfig {
+    /// The policy file (the same one `customs check --policy` reads).
+    pub policy: PathBuf,
+    /// The advisory database (`customs db update` writes it); needed for [vulnerabilities].
+    #[serde(default)]
+    pub database: Option<PathBuf>,
+    /// The registry host the policy's `registries` rules see [default: the listen address].
+    #[serde(default)]
+    pub registry: Option<String>,
+    /// How often to look whether the database file changed (then every stored image is
+    /// rematched), in seconds; 0 turns watching off.
+    #[serde(default = "default_watch")]
+    pub watch_secs: u64,
+}
+
+fn default_watch() -> u64 {
+    5
+}
+
+/// TLS files.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The certificate chain (PEM).
+    pub cert: PathBuf,
+    /// The private key (PEM).
+    pub key: PathBuf,
+}
+
+/// Users and who may do what.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// An htpasswd file with bcrypt hashes (`htpasswd -B`).
+    pub htpasswd: PathBuf,
+    /// Run the built-in token server at `/token` and challenge with `Bearer` (else `Basic`).
+    #[serde(default = "yes")]
+    pub token: bool,
+    /// How long an issued token is valid, in seconds.
+    #[serde(default = "default_ttl")]
+    pub token_ttl_secs: u64,
+    /// Repository patterns anyone may pull without logging in.
+    #[serde(default)]
+    pub anonymous_pull: Vec<String>,
+    /// Who may do what, per repository pattern.
+    #[serde(default)]
+    pub access: Vec<AccessRule>,
+}
+
+/// One permission rule: these users may do these actions on repositories matching the
+/// pattern (`*` matches any characters, slashes included).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessRule {
+    /// The repository pattern.
+    pub repository: String,
+    /// User names; `*` is every authenticated user.
+    pub users: Vec<String>,
+    /// `pull`, `push`, `delete` or `admin` (all three).
+    pub actions: Vec<String>,
+}
+
+/// Tags that, once pushed, may never point at another manifest.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImmutableTags {
+    /// The repository pattern.
+    pub repository: String,
+    /// The tag pattern.
+    pub tag: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_grace() -> u64 {
+    3600
+}
+
+fn default_ttl() -> u64 {
+    300
+}
+
+fn default_listen() -> SocketAddr {
+    DEFAULT_LISTEN.parse().expect("valid default address")
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("customs-registry-data")
+}
+
+fn default_manifest_limit() -> u64 {
+    4 * 1024 * 1024
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            listen: default_listen(),
+            data_dir: default_data_dir(),
+            plain_http: false,
+            tls: None,
+            auth: None,
+            max_manifest_bytes: default_manifest_limit(),
+            immutable_tags: Vec::new(),
+            gate: None,
+            pull_gate: Vec::new(),
+            gc_grace_secs: default_grace(),
+            webhooks: Vec::new(),
+        }
+    }
+}
+
+/// Why a configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A setting breaks a rule.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Reads `serve.toml`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Checks the rules that keep a registry safe: on any address but loopback, TLS (or an
+    /// explicit `plain_http`) and users are required.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !self.listen.ip().is_loopback() {
+            if self.tls.is_none() && !self.plain_http {
+                return Err(ConfigError::Invalid(format!(
+                    "refusing to listen on {} without TLS: only loopback addresses may serve plain HTTP (set [tls] cert and key, or plain_http = true behind a TLS proxy)",
+                    self.listen
+                )));
+            }
+            if self.auth.is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "refusing to listen on {} without users: only loopback addresses may allow anonymous push (set [auth] htpasswd)",
+                    self.listen
+                )));
+            }
+        }
+        if let Some(a) = &self.auth {
+            for r in &a.access {
+                if let Some(bad) = r
+                    .actions
+                    .iter()
+                    .find(|x| !matches!(x.as_str(), "pull" | "push" | "delete" | "admin"))
+                {
+                    return Err(ConfigError::Invalid(format!(
+                        "access rule for {}: unknown action {bad:?} (pull, push, delete, admin)",
+                        r.repository
+                    )));
+                }
+            }
+        }
+        for h in &self.webhooks {
+            let host = h
+                .url
+                .strip_prefix("http://")
+                .map(|r| r.split(['/', '?']).next().unwrap_or(""));
+            let ok = h.url.starts_with("https://")
+                || host.is_some_and(|hp| {
+                    let host = hp.rsplit_once(':').map_or(hp, |(h, _)| h);
+                    host == "localhost"
+                        || host
+                            .parse::<std::net::IpAddr>()
+                            .is_ok_and(|ip| ip.is_loopback())
+                });
+            if !ok {
+                return Err(ConfigError::Invalid(format!(
+                    "webhook {}: use https:// (plain http only to loopback hosts)",
+                    h.url_for_log()
+                )));
+            }
+            if h.secret.len() < 16 {
+                return Err(ConfigError::Invalid(format!(
+                    "webhook {}: the secret must be at least 16 characters",
+                    h.url_for_log()
+                )));
+            }
+            if let Some(e) = h
+                .events
+                .iter()
+                .find(|e| !matches!(e.as_str(), "push" | "quarantine" | "findings"))
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "webhook {}: unknown event {e:?}",
+                    h.url_for_log()
+                )));
+            }
+        }
+        if self.max_manifest_bytes == 0 {
+            return Err(ConfigError::Invalid(
+                "max_manifest_bytes must be positive".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_parses_and_validates_commented_parts_too() {
+        let c: Config = toml::from_str(EXAMPLE_CONFIG).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
+        let uncommented: String = EXAMPLE_CONFIG
+            .lines()
+            .map(|l| {
+                l.strip_prefix("# ")
+                    .filter(|r| r.starts_with('[') || r.contains(" = "))
+                    .unwrap_or(l)
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let c: Config = toml::from_str(&uncommented).unwrap();
+        let auth = c.auth.as_ref().unwrap();
+        assert_eq!(auth.access[0].actions, ["pull", "push"]);
+        assert_eq!(c.immutable_tags[0].tag, "v*");
+        assert!(c.gate.is_some() && c.tls.is_some());
+    }
+
+    #[test]
+    fn non_loopback_needs_tls_and_users() {
+        let mut c = Config {
+            listen: "0.0.0.0:5000".parse().unwrap(),
+            ..Config::default()
+        };
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("without TLS"));
+        c.plain_http = true;
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("without users"));
+    }
+}

@@ -1,0 +1,475 @@
+//! `customs serve` with users: TLS from a generated CA, htpasswd (bcrypt) users, the built-in
+//! token server (Docker token flow, ES256 JWTs, challenges with scope), per-repository
+//! permissions allowing and denying, anonymous pull only where configured, an immutable tag
+//! refused, failed logins rate-limited, and no secret in any log line. skopeo drives the
+//! token flow as a real client.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use reqwest::blocking::{Client, Response};
+use reqwest::StatusCode;
+use sha2::{Digest, Sha256};
+
+const BIN: &str = env!("CARGO_BIN_EXE_customs");
+const ALICE_PW: &str = "alice-Secret-7f3e";
+const BOB_PW: &str = "bob-Secret-91ac";
+
+struct Serve {
+    child: Child,
+    addr: String,
+    dir: tempfile::TempDir,
+    ca: PathBuf,
+}
+
+impl Serve {
+    // The child is killed and waited for by Serve's Drop.
+    #[allow(clippy::zombie_processes)]
+    fn start() -> Serve {
+        let dir = tempfile::tempdir().unwrap();
+        let (ca, cert, key) = customs_testkit::registry::tls_certificates();
+        let p = dir.path();
+        std::fs::write(p.join("ca.crt"), ca).unwrap();
+        std::fs::write(p.join("server.crt"), cert).unwrap();
+        std::fs::write(p.join("server.key"), key).unwrap();
+        let htpasswd = format!(
+            "alice:{}\nbob:{}\n",
+            bcrypt::hash(ALICE_PW, 5).unwrap(),
+            bcrypt::hash(BOB_PW, 5).unwrap()
+        );
+        std::fs::write(p.join("users.htpasswd"), htpasswd).unwrap();
+        let config = format!(
+            r#"listen = "127.0.0.1:0"
+data_dir = "{data}"
+[tls]
+cert = "{dir}/server.crt"
+key = "{dir}/server.key"
+[auth]
+htpasswd = "{dir}/users.htpasswd"
+anonymous_pull = ["public/*"]
+[[auth.access]]
+repository = "team/*"
+users = ["alice"]
+actions = ["pull", "push"]
+[[auth.access]]
+repository = "team/*"
+users = ["bob"]
+actions = ["pull"]
+[[auth.access]]
+repository = "public/*"
+users = ["alice"]
+actions = ["admin"]
+[[immutable_tags]]
+repository = "*"
+tag = "v*"
+"#,
+            data = p.join("data").display(),
+            dir = p.display()
+        );
+        std::fs::write(p.join("serve.toml"), config).unwrap();
+        let log = std::fs::File::create(p.join("serve.log")).unwrap();
+        let mut child = Command::new(BIN)
+            .args(["-vv", "serve", "--config"])
+            .arg(p.join("serve.toml"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let text = std::fs::read_to_string(p.join("serve.log")).unwrap_or_default();
+            if let Some(addr) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("customs serve: listening on "))
+            {
+                let addr = addr.trim().to_string();
+                let ca = p.join("ca.crt");
+                return Serve {
+                    child,
+                    addr,
+                    dir,
+                    ca,
+                };
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("customs serve did not start: {text}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn client(&self) -> Client {
+        let ca = reqwest::Certificate::from_pem(&std::fs::read(&self.ca).unwrap()).unwrap();
+        Client::builder()
+            .add_root_certificate(ca)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("https://{}{path}", self.addr)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("serve.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn token(serve: &Serve, creds: Option<(&str, &str)>, scope: &str) -> String {
+    let mut req = serve
+        .client()
+        .get(serve.url(&format!("/token?service=customs&scope={scope}")));
+    if let Some((u, p)) = creds {
+        req = req.basic_auth(u, Some(p));
+    }
+    let r = req.send().unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: serde_json::Value = r.json().unwrap();
+    v["token"].as_str().unwrap().to_string()
+}
+
+fn digest(data: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(data)))
+}
+
+fn push_blob(serve: &Serve, repo: &str, bearer: &str, data: &[u8]) -> Response {
+    serve
+        .client()
+        .post(serve.url(&format!(
+            "/v2/{repo}/blobs/uploads/?digest={}",
+            digest(data)
+        )))
+        .bearer_auth(bearer)
+        .body(data.to_vec())
+        .send()
+        .unwrap()
+}
+
+fn error_code(r: Response) -> String {
+    let v: serde_json::Value = r.json().unwrap();
+    v["errors"][0]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn tls_tokens_permissions_anonymous_pull_immutable_tags_and_rate_limit() {
+    let serve = Serve::start();
+    // Plain clients that do not trust the generated CA cannot talk to it.
+    assert!(Client::new().get(serve.url("/v2/")).send().is_err());
+    let http = serve.client();
+
+    // The base endpoint challenges with the token realm.
+    let r = http.get(serve.url("/v2/")).send().unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let challenge = r.headers()["WWW-Authenticate"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        challenge,
+        format!(
+            "Bearer realm=\"https://{}/token\",service=\"customs\"",
+            serve.addr
+        )
+    );
+    // A repository request's challenge names the scope.
+    let r = http
+        .get(serve.url("/v2/team/app/tags/list"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.headers()["WWW-Authenticate"]
+        .to_str()
+        .unwrap()
+        .ends_with(",scope=\"repository:team/app:pull\""));
+
+    // alice's token is an ES256 JWT granting what she asked for and may have.
+    let alice = token(
+        &serve,
+        Some(("alice", ALICE_PW)),
+        "repository:team/app:pull,push,delete",
+    );
+    let parts: Vec<&str> = alice.split('.').collect();
+    assert_eq!(parts.len(), 3);
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header: serde_json::Value = serde_json::from_slice(&b64.decode(parts[0]).unwrap()).unwrap();
+    assert_eq!(header["alg"], "ES256");
+    let claims: serde_json::Value = serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
+    assert_eq!(claims["sub"], "alice");
+    assert_eq!(
+        claims["access"][0]["actions"],
+        serde_json::json!(["pull", "push"])
+    );
+    assert_eq!(
+        b64.decode(parts[2]).unwrap().len(),
+        64,
+        "an ES256 signature is r||s"
+    );
+    assert_eq!(
+        push_blob(&serve, "team/app", &alice, b"alice's layer").status(),
+        StatusCode::CREATED
+    );
+    // A token altered by one byte is refused.
+    let mut forged = claims.clone();
+    forged["access"][0]["name"] = "team/other".into();
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        b64.encode(forged.to_string()),
+        parts[2]
+    );
+    assert_eq!(
+        push_blob(&serve, "team/other", &forged, b"x").status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // Her token does not reach another repository, and she may not delete.
+    assert_eq!(
+        push_blob(&serve, "other/app", &alice, b"x").status(),
+        StatusCode::FORBIDDEN
+    );
+    let d = digest(b"alice's layer");
+    let r = http
+        .delete(serve.url(&format!("/v2/team/app/blobs/{d}")))
+        .bearer_auth(&alice)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(r), "DENIED");
+
+    // bob may pull team/* but not push.
+    let bob = token(
+        &serve,
+        Some(("bob", BOB_PW)),
+        "repository:team/app:pull,push",
+    );
+    let r = http
+        .get(serve.url(&format!("/v2/team/app/blobs/{d}")))
+        .bearer_auth(&bob)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.bytes().unwrap().as_ref(), b"alice's layer");
+    assert_eq!(
+        push_blob(&serve, "team/app", &bob, b"bob's layer").status(),
+        StatusCode::FORBIDDEN
+    );
+    // Basic credentials work directly too.
+    let r = http
+        .get(serve.url(&format!("/v2/team/app/blobs/{d}")))
+        .basic_auth("bob", Some(BOB_PW))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // Anonymous: pull public/* only.
+    let public = token(
+        &serve,
+        Some(("alice", ALICE_PW)),
+        "repository:public/lib:pull,push",
+    );
+    assert_eq!(
+        push_blob(&serve, "public/lib", &public, b"public layer").status(),
+        StatusCode::CREATED
+    );
+    let anon = token(&serve, None, "repository:public/lib:pull");
+    let pd = digest(b"public layer");
+    let r = http
+        .get(serve.url(&format!("/v2/public/lib/blobs/{pd}")))
+        .bearer_auth(&anon)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = http
+        .get(serve.url(&format!("/v2/public/lib/blobs/{pd}")))
+        .send()
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "anonymous pull without any token"
+    );
+    let anon_team = token(&serve, None, "repository:team/app:pull");
+    let r = http
+        .get(serve.url(&format!("/v2/team/app/blobs/{d}")))
+        .bearer_auth(&anon_team)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    // An immutable tag cannot be moved; a mutable one can.
+    let config = b"{\"os\":\"linux\"}";
+    assert_eq!(
+        push_blob(&serve, "team/app", &alice, config).status(),
+        StatusCode::CREATED
+    );
+    let manifest = |layer: &[u8]| {
+        serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest(config), "size": config.len()},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest(layer), "size": layer.len()}],
+        }))
+        .unwrap()
+    };
+    assert_eq!(
+        push_blob(&serve, "team/app", &alice, b"second").status(),
+        StatusCode::CREATED
+    );
+    let put = |tag: &str, body: &[u8]| {
+        http.put(serve.url(&format!("/v2/team/app/manifests/{tag}")))
+            .bearer_auth(&alice)
+            .header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+            .body(body.to_vec())
+            .send()
+            .unwrap()
+    };
+    let (one, two) = (manifest(b"alice's layer"), manifest(b"second"));
+    assert_eq!(put("v1.0", &one).status(), StatusCode::CREATED);
+    assert_eq!(
+        put("v1.0", &one).status(),
+        StatusCode::CREATED,
+        "same digest again is fine"
+    );
+    let r = put("v1.0", &two);
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let v: serde_json::Value = r.json().unwrap();
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("immutable"),
+        "{v}"
+    );
+    assert_eq!(put("latest", &one).status(), StatusCode::CREATED);
+    assert_eq!(put("latest", &two).status(), StatusCode::CREATED);
+
+    // Failed logins are limited: after five wrong passwords even the right one waits.
+    for _ in 0..5 {
+        let r = http
+            .get(serve.url("/v2/"))
+            .basic_auth("bob", Some("wrong-guess-123"))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = http
+        .get(serve.url("/v2/"))
+        .basic_auth("bob", Some(BOB_PW))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(error_code(r), "TOOMANYREQUESTS");
+
+    // No secret in any log line, though every request above was logged.
+    let log = serve.log();
+    assert!(log.contains("GET /v2/team/app/blobs/"), "{log}");
+    for secret in [
+        ALICE_PW,
+        BOB_PW,
+        "wrong-guess-123",
+        alice.as_str(),
+        bob.as_str(),
+        parts[2],
+    ] {
+        assert!(!log.contains(secret), "a secret is in the log:\n{log}");
+    }
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("bob:{BOB_PW}"));
+    assert!(!log.contains(&basic));
+}
+
+#[test]
+fn skopeo_pushes_and_pulls_through_the_token_flow_over_tls() {
+    let serve = Serve::start();
+    let certs = serve.dir.path().join("certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    std::fs::copy(&serve.ca, certs.join("ca.crt")).unwrap();
+    let src = format!("oci-archive:{}", shared("app-multi.oci.tar").display());
+    let dest = format!("docker://{}/team/app:latest", serve.addr);
+    let certdir = format!("--dest-cert-dir={}", certs.display());
+    skopeo(&[
+        "copy",
+        "--quiet",
+        "--preserve-digests",
+        &certdir,
+        &format!("--dest-creds=alice:{ALICE_PW}"),
+        &src,
+        &dest,
+    ]);
+    // bob may pull it; without credentials it is refused.
+    let out = tempfile::tempdir().unwrap();
+    let back = format!("oci:{}:latest", out.path().join("app").display());
+    let srccert = format!("--src-cert-dir={}", certs.display());
+    skopeo(&[
+        "copy",
+        "--quiet",
+        &srccert,
+        &format!("--src-creds=bob:{BOB_PW}"),
+        &dest,
+        &back,
+    ]);
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("app/index.json")).unwrap()).unwrap();
+    assert_eq!(
+        index["manifests"][0]["digest"],
+        "sha256:658ed7bc2ab5eeea9b26864f73fe9b9c36491bc47dd180cd5c6dea263f510a44"
+    );
+    let denied = skopeo_status(&["inspect", &srccert.replace("src-", ""), &dest]);
+    assert!(
+        !denied.0,
+        "anonymous inspect of team/app must fail: {}",
+        denied.1
+    );
+    let log = serve.log();
+    assert!(!log.contains(ALICE_PW) && !log.contains(BOB_PW), "{log}");
+}
+
+fn shared(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/images")
+        .join(name)
+}
+
+fn skopeo_status(args: &[&str]) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.json");
+    std::fs::write(
+        &policy,
+        r#"{"default":[{"type":"insecureAcceptAnything"}]}"#,
+    )
+    .unwrap();
+    let out = Command::new("skopeo")
+        .arg(format!("--policy={}", policy.display()))
+        .args(args)
+        .env("HOME", dir.path())
+        .env("XDG_RUNTIME_DIR", dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("skopeo must be installed");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn skopeo(args: &[&str]) {
+    let (ok, text) = skopeo_status(args);
+    assert!(ok, "skopeo {args:?}: {text}");
+}

@@ -1,0 +1,661 @@
+//! The push gate of `customs serve`: an image pushed with skopeo is judged with the same
+//! policy file as `customs check`, from the blobs already in storage, before it is pullable.
+//! The vulnerable shared image (app-multi, with the shared advisory data) is quarantined and
+//! its pull error names every CVE that `customs check` names; the clean alpine image is
+//! pullable; a signing round trip works on the quarantined image by digest.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_customs");
+const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
+const APP: &str = "sha256:658ed7bc2ab5eeea9b26864f73fe9b9c36491bc47dd180cd5c6dea263f510a44";
+const POLICY: &str = "[vulnerabilities]\nmax_severity = \"medium\"\nunknown = \"pass\"\n";
+
+struct Serve {
+    child: Child,
+    addr: String,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn customs(dir: &Path, db: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .current_dir(dir)
+        .args(args)
+        .env("CUSTOMS_DB", db)
+        .env("CUSTOMS_MAX_DB_AGE", "100000d")
+        .env("CUSTOMS_CACHE_DIR", dir.join("cache"))
+        .env("CUSTOMS_PASSWORD", "pw")
+        .env_remove("COSIGN_PASSWORD")
+        .output()
+        .unwrap()
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn start() -> (Serve, PathBuf) {
+    start_with(|_| (String::new(), format!("{SHARED}/vulndata")))
+}
+
+// The child is killed and waited for by Serve's Drop.
+#[allow(clippy::zombie_processes)]
+/// Starts the server after `prepare` wrote its files: it returns extra config and the
+/// advisory data directory the database is imported from.
+fn start_with(prepare: impl FnOnce(&Path) -> (String, String)) -> (Serve, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let (extra, source) = prepare(p);
+    let db = p.join("customs.db");
+    ok(&customs(
+        p,
+        &db,
+        &["db", "import", &source, "--db", db.to_str().unwrap()],
+    ));
+    std::fs::write(p.join("policy.toml"), POLICY).unwrap();
+    std::fs::write(
+        p.join("serve.toml"),
+        format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n{extra}\n[gate]\npolicy = \"{}\"\ndatabase = \"{}\"\nwatch_secs = 1\n",
+            p.join("data").display(),
+            p.join("policy.toml").display(),
+            db.display()
+        ),
+    )
+    .unwrap();
+    let log = std::fs::File::create(p.join("serve.log")).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["-v", "serve", "--config"])
+        .arg(p.join("serve.toml"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = std::fs::read_to_string(p.join("serve.log")).unwrap_or_default();
+        if let Some(addr) = text
+            .lines()
+            .find_map(|l| l.strip_prefix("customs serve: listening on "))
+        {
+            let addr = addr.trim().to_string();
+            return (Serve { child, addr, dir }, db);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("customs serve did not start: {text}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn skopeo(args: &[&str]) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.json");
+    std::fs::write(
+        &policy,
+        r#"{"default":[{"type":"insecureAcceptAnything"}]}"#,
+    )
+    .unwrap();
+    let out = Command::new("skopeo")
+        .arg(format!("--policy={}", policy.display()))
+        .args(args)
+        .env("HOME", dir.path())
+        .env("XDG_RUNTIME_DIR", dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("skopeo must be installed");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn vulnerable_image_is_quarantined_naming_its_cves_clean_twin_pulls_and_signing_still_works() {
+    let (serve, db) = start();
+    let work = serve.dir.path();
+    let push = |src: String, dest: &str| {
+        let (ok, text) = skopeo(&[
+            "copy",
+            "--quiet",
+            "--preserve-digests",
+            "--dest-tls-verify=false",
+            &src,
+            &format!("docker://{}/{dest}", serve.addr),
+        ]);
+        assert!(ok, "push {dest}: {text}");
+    };
+    push(
+        format!("oci-archive:{SHARED}/images/app-multi.oci.tar"),
+        "gate/app:v1",
+    );
+    push(
+        format!("docker-archive:{SHARED}/images/alpine-3.10.tar"),
+        "gate/alpine:v1",
+    );
+
+    // What `customs check` says about the same image with the same policy and database.
+    let check = customs(
+        work,
+        &db,
+        &[
+            "check",
+            &format!("oci-archive:{SHARED}/images/app-multi.oci.tar"),
+            "--policy",
+            "policy.toml",
+            "-f",
+            "json",
+        ],
+    );
+    assert_eq!(
+        check.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    let reasons: Vec<String> = doc["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["reason"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!reasons.is_empty());
+
+    // The pull by tag is refused with an OCI DENIED error naming every violated rule.
+    let r =
+        reqwest::blocking::get(format!("http://{}/v2/gate/app/manifests/v1", serve.addr)).unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
+    let err: serde_json::Value = r.json().unwrap();
+    assert_eq!(err["errors"][0]["code"], "DENIED");
+    let message = err["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("quarantined"), "{message}");
+    for reason in &reasons {
+        assert!(
+            message.contains(reason.as_str()),
+            "{reason:?} missing from {message}"
+        );
+    }
+    let cves = err["errors"][0]["detail"]["cves"].as_array().unwrap();
+    assert!(!cves.is_empty(), "{err}");
+    for cve in cves {
+        let cve = cve.as_str().unwrap();
+        assert!(message.contains(cve));
+        assert!(
+            reasons.iter().any(|r| r.contains(cve)),
+            "{cve} not in customs check's reasons"
+        );
+    }
+    // The quarantine is visible through the API, by tag and by digest.
+    for reference in ["v1", APP] {
+        let r = reqwest::blocking::get(format!(
+            "http://{}/v2/gate/app/_customs/status/{reference}",
+            serve.addr
+        ))
+        .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::OK);
+        let v: serde_json::Value = r.json().unwrap();
+        assert_eq!(v["status"], "quarantined");
+        assert_eq!(v["digest"], APP);
+        assert_eq!(v["verdict"]["cves"], serde_json::Value::Array(cves.clone()));
+    }
+    let v: serde_json::Value = reqwest::blocking::get(format!(
+        "http://{}/v2/gate/alpine/_customs/status/v1",
+        serve.addr
+    ))
+    .unwrap()
+    .json()
+    .unwrap();
+    assert_eq!(v["status"], "passed");
+    assert_eq!(v["verdict"]["violations"], serde_json::json!([]));
+    // skopeo sees the refusal too.
+    let out = tempfile::tempdir().unwrap();
+    let (ok, text) = skopeo(&[
+        "copy",
+        "--src-tls-verify=false",
+        &format!("docker://{}/gate/app:v1", serve.addr),
+        &format!("oci:{}:v1", out.path().join("app").display()),
+    ]);
+    assert!(!ok && text.contains("quarantined"), "{text}");
+
+    // The clean twin passed and is pullable.
+    let (ok, text) = skopeo(&[
+        "copy",
+        "--quiet",
+        "--src-tls-verify=false",
+        &format!("docker://{}/gate/alpine:v1", serve.addr),
+        &format!("oci:{}:v1", out.path().join("alpine").display()),
+    ]);
+    assert!(ok, "{text}");
+
+    // The pusher can still read the quarantined manifest by digest, so signing works.
+    let by_digest = format!("{}/gate/app@{APP}", serve.addr);
+    ok_out(&customs(
+        work,
+        &db,
+        &["key", "generate", "--output-key-prefix", "k"],
+    ));
+    let signed = ok_out(&customs(work, &db, &["sign", "--key", "k.key", &by_digest]));
+    assert!(signed.contains(APP), "{signed}");
+    ok_out(&customs(
+        work,
+        &db,
+        &["verify", "--key", "k.pub", &by_digest],
+    ));
+    // Signing does not release it.
+    let r =
+        reqwest::blocking::get(format!("http://{}/v2/gate/app/manifests/v1", serve.addr)).unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
+
+    // An admin's reviewed exception (a reason and an expiry are required) releases it until
+    // it expires, and is recorded.
+    let exception = |body: serde_json::Value| {
+        reqwest::blocking::Client::new()
+            .put(format!(
+                "http://{}/v2/gate/app/_customs/exception/{APP}",
+                serve.addr
+            ))
+            .json(&body)
+            .send()
+            .unwrap()
+    };
+    assert_eq!(
+        exception(serde_json::json!({"expires_in_secs": 60})).status(),
+        reqwest::StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        exception(serde_json::json!({"reason": "x"})).status(),
+        reqwest::StatusCode::BAD_REQUEST
+    );
+    let r = exception(
+        serde_json::json!({"reason": "PYSEC fixes reviewed: not reachable", "expires_in_secs": 2}),
+    );
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    let granted = std::time::Instant::now();
+    let r =
+        reqwest::blocking::get(format!("http://{}/v2/gate/app/manifests/v1", serve.addr)).unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK, "under an exception");
+    let v: serde_json::Value = reqwest::blocking::get(format!(
+        "http://{}/v2/gate/app/_customs/status/v1",
+        serve.addr
+    ))
+    .unwrap()
+    .json()
+    .unwrap();
+    assert_eq!(v["status"], "quarantined");
+    assert_eq!(
+        v["exception"]["reason"],
+        "PYSEC fixes reviewed: not reachable"
+    );
+    std::thread::sleep(Duration::from_secs(3).saturating_sub(granted.elapsed()));
+    let r =
+        reqwest::blocking::get(format!("http://{}/v2/gate/app/manifests/v1", serve.addr)).unwrap();
+    assert_eq!(
+        r.status(),
+        reqwest::StatusCode::FORBIDDEN,
+        "the exception expired"
+    );
+    assert!(serve_log(&serve).contains("exception granted by"));
+}
+
+fn ok_out(o: &Output) -> String {
+    ok(o)
+}
+
+#[test]
+fn pull_gate_refuses_unsigned_and_wrong_key_and_admits_the_right_key() {
+    let (serve, db) = start_with(|p| {
+        let gen = |prefix: &str| {
+            let o = Command::new(BIN)
+                .current_dir(p)
+                .args(["key", "generate", "--output-key-prefix", prefix])
+                .env("CUSTOMS_PASSWORD", "pw")
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        };
+        gen("release");
+        gen("other");
+        (
+            format!(
+                "[[pull_gate]]\nrepository = \"signed/*\"\nkeys = [\"{}\"]\n",
+                p.join("release.pub").display()
+            ),
+            format!("{SHARED}/vulndata"),
+        )
+    });
+    let work = serve.dir.path();
+    let (ok, text) = skopeo(&[
+        "copy",
+        "--quiet",
+        "--preserve-digests",
+        "--dest-tls-verify=false",
+        &format!("docker-archive:{SHARED}/images/alpine-3.10.tar"),
+        &format!("docker://{}/signed/alpine:v1", serve.addr),
+    ]);
+    assert!(ok, "{text}");
+    let tag_url = format!("http://{}/v2/signed/alpine/manifests/v1", serve.addr);
+    let refused = |what: &str| {
+        let r = reqwest::blocking::get(&tag_url).unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN, "{what}");
+        let v: serde_json::Value = r.json().unwrap();
+        let message = v["errors"][0]["message"].as_str().unwrap().to_string();
+        assert!(
+            message.contains("refused by the pull gate"),
+            "{what}: {message}"
+        );
+        assert!(
+            message.contains("release.pub"),
+            "{what}: names the missing key: {message}"
+        );
+        assert!(v["errors"][0]["detail"]["missing_keys"][0]
+            .as_str()
+            .unwrap()
+            .ends_with("release.pub"));
+    };
+    refused("unsigned");
+    // The digest of the pushed manifest, readable by the pusher.
+    let (_, raw) = skopeo(&["inspect", "--raw", "--tls-verify=false", &format!("docker://{}/signed/alpine@sha256:808fcd364a3abbe46fcb6f56ceb1a21940c8897a66591fbb06fec7546d73ac2e", serve.addr)]);
+    assert!(raw.contains("schemaVersion"), "{raw}");
+    let by_digest = format!(
+        "{}/signed/alpine@sha256:808fcd364a3abbe46fcb6f56ceb1a21940c8897a66591fbb06fec7546d73ac2e",
+        serve.addr
+    );
+    ok_out(&customs(
+        work,
+        &db,
+        &["sign", "--key", "other.key", &by_digest],
+    ));
+    refused("signed with another key only");
+    ok_out(&customs(
+        work,
+        &db,
+        &["sign", "--key", "release.key", &by_digest],
+    ));
+    let r = reqwest::blocking::get(&tag_url).unwrap();
+    assert_eq!(
+        r.status(),
+        reqwest::StatusCode::OK,
+        "{}",
+        r.text().unwrap_or_default()
+    );
+    let out = tempfile::tempdir().unwrap();
+    let (ok, text) = skopeo(&[
+        "copy",
+        "--quiet",
+        "--src-tls-verify=false",
+        &format!("docker://{}/signed/alpine:v1", serve.addr),
+        &format!("oci:{}:v1", out.path().join("a").display()),
+    ]);
+    assert!(ok, "{text}");
+    // Repositories outside the pattern are not gated.
+    let (ok, text) = skopeo(&[
+        "copy",
+        "--quiet",
+        "--preserve-digests",
+        "--dest-tls-verify=false",
+        &format!("docker-archive:{SHARED}/images/alpine-3.10.tar"),
+        &format!("docker://{}/open/alpine:v1", serve.addr),
+    ]);
+    assert!(ok, "{text}");
+    let r = reqwest::blocking::get(format!("http://{}/v2/open/alpine/manifests/v1", serve.addr))
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+}
+
+/// `db import` of newer data rematches every stored inventory: an image that was clean is
+/// quarantined, and the CVE query finds it by tag and digest.
+#[test]
+fn newer_advisory_data_quarantines_a_clean_image_and_the_cve_query_finds_it() {
+    let hooks = Receiver::start();
+    let hook_url = hooks.url.clone();
+    let (serve, db) = start_with(|p| {
+        // The older data: Go advisories only, all unrated, which the policy lets pass.
+        let old = p.join("old/osv/Go");
+        std::fs::create_dir_all(&old).unwrap();
+        std::fs::copy(
+            format!("{SHARED}/vulndata/osv/Go/all.zip"),
+            old.join("all.zip"),
+        )
+        .unwrap();
+        (
+            format!("[[webhooks]]\nurl = \"{hook_url}\"\nsecret = \"{HOOK_SECRET}\"\n"),
+            p.join("old").display().to_string(),
+        )
+    });
+    let work = serve.dir.path();
+    let (ok, text) = skopeo(&[
+        "copy",
+        "--quiet",
+        "--preserve-digests",
+        "--dest-tls-verify=false",
+        &format!("oci-archive:{SHARED}/images/app-multi.oci.tar"),
+        &format!("docker://{}/watch/app:v1", serve.addr),
+    ]);
+    assert!(ok, "{text}");
+    let status = || -> serde_json::Value {
+        reqwest::blocking::get(format!(
+            "http://{}/v2/watch/app/_customs/status/v1",
+            serve.addr
+        ))
+        .unwrap()
+        .json()
+        .unwrap()
+    };
+    assert_eq!(status()["status"], "passed", "{}", status());
+    let manifest = format!("http://{}/v2/watch/app/manifests/v1", serve.addr);
+    assert_eq!(
+        reqwest::blocking::get(&manifest).unwrap().status(),
+        reqwest::StatusCode::OK
+    );
+
+    // The newer data, imported into the database the server watches.
+    ok_out(&customs(
+        work,
+        &db,
+        &[
+            "db",
+            "import",
+            &format!("{SHARED}/vulndata"),
+            "--db",
+            db.to_str().unwrap(),
+        ],
+    ));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while status()["status"] != "quarantined" {
+        assert!(Instant::now() < deadline, "not rematched: {}", status());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let r = reqwest::blocking::get(&manifest).unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
+    let cves = status()["verdict"]["cves"].as_array().unwrap().clone();
+    assert!(!cves.is_empty());
+    // Each blocking id is one `customs scan` reports for the image with the newer data.
+    let scan = ok_out(&customs(
+        work,
+        &db,
+        &[
+            "scan",
+            &format!("oci-archive:{SHARED}/images/app-multi.oci.tar"),
+            "-f",
+            "json",
+        ],
+    ));
+    let scan: serde_json::Value = serde_json::from_str(&scan).unwrap();
+    let scanned: Vec<&str> = scan["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    for cve in &cves {
+        let id = cve.as_str().unwrap();
+        assert!(scanned.contains(&id), "{id} not in customs scan");
+        let hits: serde_json::Value =
+            reqwest::blocking::get(format!("http://{}/v2/_customs/cves/{id}", serve.addr))
+                .unwrap()
+                .json()
+                .unwrap();
+        assert_eq!(
+            hits["images"],
+            serde_json::json!([{"repository": "watch/app", "digest": APP, "status": "quarantined", "tags": ["v1"]}]),
+            "{id}"
+        );
+    }
+    // A Go finding, present in both databases, is found too; an unknown id hits nothing.
+    let go = scan["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["package"]["ecosystem"] == "Go")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let hits: serde_json::Value =
+        reqwest::blocking::get(format!("http://{}/v2/_customs/cves/{go}", serve.addr))
+            .unwrap()
+            .json()
+            .unwrap();
+    assert_eq!(hits["images"][0]["digest"], APP);
+    // Webhooks: push, then quarantine and the new findings, each signed with HMAC-SHA256
+    // (checked with Python's hmac module, an independent implementation).
+    let events = hooks.wait_for(&["push", "quarantine", "findings"]);
+    for (headers, body) in &events {
+        let sig = headers
+            .lines()
+            .find_map(|l| l.strip_prefix("x-customs-signature-256: "))
+            .unwrap()
+            .trim();
+        let py = Command::new("python3")
+            .args(["-c", "import hmac,hashlib,sys; print('sha256='+hmac.new(sys.argv[1].encode(), sys.stdin.buffer.read(), hashlib.sha256).hexdigest())", HOOK_SECRET])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        py.stdin
+            .as_ref()
+            .unwrap()
+            .write_all(body.as_bytes())
+            .unwrap();
+        let out = py.wait_with_output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), sig, "{body}");
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(v["digest"], APP);
+    }
+    let quarantine: serde_json::Value = serde_json::from_str(
+        &events
+            .iter()
+            .find(|(h, _)| h.contains("x-customs-event: quarantine"))
+            .unwrap()
+            .1,
+    )
+    .unwrap();
+    assert_eq!(quarantine["cves"], serde_json::Value::Array(cves.clone()));
+    let log = std::fs::read_to_string(serve.dir.path().join("serve.log")).unwrap();
+    assert!(
+        !log.contains(HOOK_SECRET),
+        "the webhook secret is in the log"
+    );
+    let none: serde_json::Value = reqwest::blocking::get(format!(
+        "http://{}/v2/_customs/cves/CVE-0000-0000",
+        serve.addr
+    ))
+    .unwrap()
+    .json()
+    .unwrap();
+    assert_eq!(none["images"], serde_json::json!([]));
+}
+
+fn serve_log(serve: &Serve) -> String {
+    std::fs::read_to_string(serve.dir.path().join("serve.log")).unwrap_or_default()
+}
+
+const HOOK_SECRET: &str = "hook-secret-5c1e9b7a";
+
+/// A webhook receiver on loopback: answers 200 and keeps (lower-cased headers, body).
+struct Receiver {
+    url: String,
+    rx: std::sync::mpsc::Receiver<(String, String)>,
+}
+
+impl Receiver {
+    fn start() -> Receiver {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut headers = String::new();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    headers.push_str(&line.to_ascii_lowercase());
+                }
+                let len: usize = headers
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length: "))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                let mut body = vec![0u8; len];
+                let _ = reader.read_exact(&mut body);
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+                if tx
+                    .send((headers, String::from_utf8_lossy(&body).into_owned()))
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        });
+        Receiver { url, rx }
+    }
+
+    /// Waits until each event has arrived at least once; returns everything received.
+    fn wait_for(&self, events: &[&str]) -> Vec<(String, String)> {
+        let mut got = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !events.iter().all(|e| {
+            got.iter()
+                .any(|(h, _): &(String, String)| h.contains(&format!("x-customs-event: {e}")))
+        }) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "webhooks received: {got:?}");
+            if let Ok(m) = self.rx.recv_timeout(left) {
+                got.push(m);
+            }
+        }
+        got
+    }
+}
