@@ -1,8 +1,9 @@
 //! customs-audit checks an image against container best practice: least privilege, secrets,
 //! minimal layers, immutability and trusted bases. Each rule has a stable id
 //! (`CUS-PRIV-001`), a default severity and one message site ([`rules`]). It reads images
-//! through customs-image and renders through customs-report; it does not match
-//! vulnerabilities or sign anything.
+//! through customs-image (in its own walk, or as a [`Collector`] fed by the inventory's walk so
+//! that `customs check` reads each layer once) and produces a plain [`AuditReport`]; it renders
+//! nothing (customs-report does), matches no vulnerabilities and signs nothing.
 //!
 //! ```no_run
 //! use customs_audit::{audit, AuditOptions};

@@ -36,4 +36,4 @@ pub mod yarn;
 
 pub use error::ExtractError;
 pub use package::{Inventory, OsInfo, Package, Warning};
-pub use scan::{scan_image, ScanOptions, ScanResult};
+pub use scan::{scan_image, scan_image_observed, ScanOptions, ScanResult};

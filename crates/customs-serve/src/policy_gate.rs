@@ -359,24 +359,40 @@ impl PolicyGate {
         };
         let image = Image::open(&target, &OpenOptions::default())
             .map_err(|e| format!("opening the image: {e}"))?;
-        let inventory = if self.policy.vulnerabilities.is_some() {
-            let result = customs_inventory::scan_image(
-                &image,
-                &customs_inventory::ScanOptions { cache: None },
-            )
-            .map_err(|e| format!("inventorying the image: {e}"))?;
-            Some(result.inventory)
-        } else {
-            None
-        };
         let mut ctx = Context {
             base_name: image.base_image().map(|(name, _)| name),
             age: ImageAge::Unknown("the registry gate measures age only with [audit]".into()),
             audit: None,
         };
-        if let Some(opts) = customs_policy::audit_options(&self.policy, None) {
-            let report =
-                customs_audit::audit(&image, &opts).map_err(|e| format!("auditing: {e}"))?;
+        // One walk of each stored layer feeds both the inventory and the audit, as in
+        // `customs check`.
+        let audit_opts = customs_policy::audit_options(&self.policy, None);
+        let scan_opts = customs_inventory::ScanOptions { cache: None };
+        let (inventory, report) = match (self.policy.vulnerabilities.is_some(), &audit_opts) {
+            (true, Some(opts)) => {
+                let mut collector = customs_audit::Collector::new(&image, opts)
+                    .map_err(|e| format!("audit options: {e}"))?;
+                let result = customs_inventory::scan_image_observed(
+                    &image,
+                    &scan_opts,
+                    Some(&mut collector),
+                )
+                .map_err(|e| format!("inventorying the image: {e}"))?;
+                let report = collector.finish().map_err(|e| format!("auditing: {e}"))?;
+                (Some(result.inventory), Some(report))
+            }
+            (true, None) => {
+                let result = customs_inventory::scan_image(&image, &scan_opts)
+                    .map_err(|e| format!("inventorying the image: {e}"))?;
+                (Some(result.inventory), None)
+            }
+            (false, Some(opts)) => (
+                None,
+                Some(customs_audit::audit(&image, opts).map_err(|e| format!("auditing: {e}"))?),
+            ),
+            (false, None) => (None, None),
+        };
+        if let Some(report) = report {
             ctx.age = match (report.age.days, &report.age.unknown_reason) {
                 (Some(days), _) => ImageAge::Days(days),
                 (None, Some(r)) => ImageAge::Unknown(r.clone()),
