@@ -5,41 +5,23 @@
 //! outputs, file changes from Python's own reading of both archives); the table, an image
 //! against itself, running without a database, the HTML report's diff section, and bad input.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use serde_json::Value;
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
+use common::{db_fixture, Fixture, SHARED};
+
 const CHECK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/diff_check.py");
 const OLD: &str = "alpine-3.10.tar";
 const NEW: &str = "alpine-3.11.tar.gz";
 
-struct Fixture {
-    dir: PathBuf,
-    db: PathBuf,
-}
-
 fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
-    F.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("diff_cli");
-        std::fs::create_dir_all(&dir).unwrap();
-        let db = dir.join("customs.db");
-        let out = Command::new(env!("CARGO_BIN_EXE_customs"))
-            .args(["db", "import", "--db"])
-            .arg(&db)
-            .arg(format!("{SHARED}/vulndata"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Fixture { dir, db }
-    })
+    F.get_or_init(|| db_fixture("diff_cli", &["vulndata"]))
 }
 
 fn customs_with(args: &[&str], db: Option<&Path>) -> Output {

@@ -8,14 +8,17 @@
 //! without its controls. A hand-made image with hostile names and a planted secret checks
 //! escaping and masking.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use serde_json::Value;
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
+use common::{db_fixture, Fixture, SHARED};
+
 const CHECK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser_check.py");
 const IMAGES: &[&str] = &[
     "alpine-3.10.tar",
@@ -25,34 +28,9 @@ const IMAGES: &[&str] = &[
 ];
 const SEVERITIES: [&str; 5] = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"];
 
-struct Fixture {
-    dir: PathBuf,
-    db: PathBuf,
-}
-
 fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
-    F.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("html_report");
-        std::fs::create_dir_all(&dir).unwrap();
-        let db = dir.join("customs.db");
-        let out = Command::new(env!("CARGO_BIN_EXE_customs"))
-            .args(["db", "import", "--db"])
-            .arg(&db)
-            .args([
-                format!("{SHARED}/vulndata"),
-                format!("{SHARED}/ratings"),
-                format!("{SHARED}/distro-osv"),
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Fixture { dir, db }
-    })
+    F.get_or_init(|| db_fixture("html_report", &["vulndata", "ratings", "distro-osv"]))
 }
 
 fn customs(args: &[&str]) -> Output {

@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use customs_testkit::registry::skopeo_status;
 use reqwest::blocking::{Client, Response};
 use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
@@ -441,32 +442,6 @@ fn shared(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/images")
         .join(name)
-}
-
-fn skopeo_status(args: &[&str]) -> (bool, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let policy = dir.path().join("policy.json");
-    std::fs::write(
-        &policy,
-        r#"{"default":[{"type":"insecureAcceptAnything"}]}"#,
-    )
-    .unwrap();
-    let out = Command::new("skopeo")
-        .arg(format!("--policy={}", policy.display()))
-        .args(args)
-        .env("HOME", dir.path())
-        .env("XDG_RUNTIME_DIR", dir.path())
-        .stdin(Stdio::null())
-        .output()
-        .expect("skopeo must be installed");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
 }
 
 fn skopeo(args: &[&str]) {

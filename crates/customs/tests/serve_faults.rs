@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use customs_testkit::registry::skopeo_status as skopeo;
 use sha2::{Digest, Sha256};
 
 const BIN: &str = env!("CARGO_BIN_EXE_customs");
@@ -42,32 +43,6 @@ fn start(data: &Path, log: &Path, listen: &str) -> (Child, String) {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-fn skopeo(args: &[&str]) -> (bool, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let policy = dir.path().join("policy.json");
-    std::fs::write(
-        &policy,
-        r#"{"default":[{"type":"insecureAcceptAnything"}]}"#,
-    )
-    .unwrap();
-    let out = Command::new("skopeo")
-        .arg(format!("--policy={}", policy.display()))
-        .args(args)
-        .env("HOME", dir.path())
-        .env("XDG_RUNTIME_DIR", dir.path())
-        .stdin(Stdio::null())
-        .output()
-        .expect("skopeo must be installed");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! its pull error names every CVE that `customs check` names; the clean alpine image is
 //! pullable; a signing round trip works on the quarantined image by digest.
 
+use customs_testkit::registry::skopeo_status as skopeo;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -105,32 +106,6 @@ fn start_with(prepare: impl FnOnce(&Path) -> (String, String)) -> (Serve, PathBu
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-fn skopeo(args: &[&str]) -> (bool, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let policy = dir.path().join("policy.json");
-    std::fs::write(
-        &policy,
-        r#"{"default":[{"type":"insecureAcceptAnything"}]}"#,
-    )
-    .unwrap();
-    let out = Command::new("skopeo")
-        .arg(format!("--policy={}", policy.display()))
-        .args(args)
-        .env("HOME", dir.path())
-        .env("XDG_RUNTIME_DIR", dir.path())
-        .stdin(Stdio::null())
-        .output()
-        .expect("skopeo must be installed");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
 }
 
 #[test]

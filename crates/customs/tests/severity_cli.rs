@@ -6,43 +6,21 @@
 //! `cvss` library), plus the gates that must never let an unrated or exploited finding pass
 //! unnoticed.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use serde_json::{json, Value};
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
-const CHECK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ratings_check.py");
+use common::{db_fixture, Fixture, SHARED};
 
-struct Fixture {
-    dir: PathBuf,
-    db: PathBuf,
-}
+const CHECK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ratings_check.py");
 
 fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
-    F.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("severity_cli");
-        std::fs::create_dir_all(&dir).unwrap();
-        let db = dir.join("customs.db");
-        let out = Command::new(env!("CARGO_BIN_EXE_customs"))
-            .args(["db", "import", "--db"])
-            .arg(&db)
-            .args([
-                format!("{SHARED}/vulndata"),
-                format!("{SHARED}/ratings"),
-                format!("{SHARED}/distro-osv"),
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Fixture { dir, db }
-    })
+    F.get_or_init(|| db_fixture("severity_cli", &["vulndata", "ratings", "distro-osv"]))
 }
 
 fn customs_in(cwd: &Path, args: &[&str]) -> Output {

@@ -219,7 +219,16 @@ impl Drop for Registry {
 }
 
 /// Runs skopeo with an accept-anything policy; panics with its output on failure.
-pub fn skopeo(args: &[String]) -> String {
+pub fn skopeo<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S]) -> String {
+    let (ok, output) = skopeo_status(args);
+    assert!(ok, "skopeo {args:?} failed: {output}");
+    output
+}
+
+/// Runs skopeo with an accept-anything policy, a fresh HOME (so no blob cache of an earlier run
+/// is reused) and no standard input: whether it succeeded, and its standard output then
+/// standard error.
+pub fn skopeo_status<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (bool, String) {
     let dir = tempfile::tempdir().unwrap();
     let policy = dir.path().join("policy.json");
     std::fs::write(
@@ -235,13 +244,14 @@ pub fn skopeo(args: &[String]) -> String {
         .stdin(Stdio::null())
         .output()
         .expect("skopeo must be installed");
-    assert!(
+    (
         out.status.success(),
-        "skopeo {args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
 }
 
 /// A CA, and a server certificate it signed for `127.0.0.1` and `localhost`: (CA PEM,
