@@ -611,17 +611,7 @@ fn status(
     reference: &str,
     head: bool,
 ) -> Result<Response<Body>, ApiError> {
-    let unknown = || {
-        ApiError::new(
-            Code::ManifestUnknown,
-            format!("manifest {reference} is not in {name}"),
-        )
-    };
-    let digest = resolve(state, name, reference)?.ok_or_else(unknown)?;
-    let row = state
-        .store
-        .manifest_by_digest(name, &digest)?
-        .ok_or_else(unknown)?;
+    let (_, row) = stored_manifest(state, name, reference)?;
     let verdict: Option<serde_json::Value> = row
         .verdict
         .as_deref()
@@ -1186,6 +1176,27 @@ fn hash_file(path: &Path) -> io::Result<String> {
     Ok(hex::encode(h.finalize()))
 }
 
+/// The stored manifest a tag or digest names in repository `name`, with its digest; the
+/// spec's MANIFEST_UNKNOWN when there is none.
+fn stored_manifest(
+    state: &State,
+    name: &str,
+    reference: &str,
+) -> Result<(String, crate::store::ManifestRow), ApiError> {
+    let unknown = || {
+        ApiError::new(
+            Code::ManifestUnknown,
+            format!("manifest {reference} is not in {name}"),
+        )
+    };
+    let digest = resolve(state, name, reference)?.ok_or_else(unknown)?;
+    let row = state
+        .store
+        .manifest_by_digest(name, &digest)?
+        .ok_or_else(unknown)?;
+    Ok((digest, row))
+}
+
 /// Resolves a tag or digest to a manifest digest of `name`.
 fn resolve(state: &State, name: &str, reference: &str) -> Result<Option<String>, ApiError> {
     if reference.contains(':') {
@@ -1208,17 +1219,7 @@ async fn manifest_get(
     head: bool,
     can_push: bool,
 ) -> Result<Response<Body>, ApiError> {
-    let unknown = || {
-        ApiError::new(
-            Code::ManifestUnknown,
-            format!("manifest {reference} is not in {name}"),
-        )
-    };
-    let digest = resolve(state, name, reference)?.ok_or_else(unknown)?;
-    let row = state
-        .store
-        .manifest_by_digest(name, &digest)?
-        .ok_or_else(unknown)?;
+    let (digest, row) = stored_manifest(state, name, reference)?;
     if row.status != "passed"
         && !(can_push && reference.contains(':'))
         && state.store.exception(name, &digest, now_secs())?.is_none()
@@ -1231,7 +1232,12 @@ async fn manifest_get(
             pull_gate_check(state, pg, name, reference, &digest, &row).await?;
         }
     }
-    let hex = sha256_hex(&digest).ok_or_else(unknown)?;
+    let hex = sha256_hex(&digest).ok_or_else(|| {
+        ApiError::new(
+            Code::ManifestUnknown,
+            format!("manifest {reference} is not in {name}"),
+        )
+    })?;
     let bytes = if head {
         Bytes::new()
     } else {
