@@ -14,6 +14,8 @@
 //! assert!(parse(Scheme::Pep440, "2.0.1rc1").unwrap() < fixed);
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod apk;
 pub mod composer;
 pub mod dpkg;
@@ -31,15 +33,25 @@ use std::cmp::Ordering;
 /// A version ordering scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Scheme {
+    /// Debian and Ubuntu (`deb-version(7)`: epoch, upstream, revision).
     Dpkg,
+    /// Alpine and the other apk distributions (apk-tools' ordering).
     Apk,
+    /// RPM distributions (`rpmvercmp`, with epoch and release).
     Rpm,
+    /// Python packages (PEP 440).
     Pep440,
+    /// SemVer 2.0 (npm, crates.io, Hex).
     Semver,
+    /// Go modules (SemVer with `v` and pseudo-versions).
     Go,
+    /// Maven's ComparableVersion.
     Maven,
+    /// `Gem::Version`.
     RubyGems,
+    /// NuGet (SemVer 2 with four numeric parts).
     NuGet,
+    /// Composer / Packagist (`version_compare` with stabilities).
     Composer,
 }
 
@@ -88,7 +100,9 @@ impl Scheme {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{input:?} is not a valid {scheme:?} version")]
 pub struct ParseError {
+    /// The scheme it was read under.
     pub scheme: Scheme,
+    /// The text given.
     pub input: String,
 }
 
@@ -98,15 +112,25 @@ pub struct ParseError {
 /// there to make `Ord` total (by [`Scheme`] declaration order) and means nothing.
 #[derive(Debug, Clone)]
 pub enum Version {
+    /// A [`Scheme::Dpkg`] version.
     Dpkg(dpkg::Version),
+    /// A [`Scheme::Apk`] version.
     Apk(apk::Version),
+    /// A [`Scheme::Rpm`] version.
     Rpm(rpm::Version),
+    /// A [`Scheme::Pep440`] version.
     Pep440(pep440::Version),
+    /// A [`Scheme::Semver`] version.
     Semver(semver::Version),
+    /// A [`Scheme::Go`] version.
     Go(go::Version),
+    /// A [`Scheme::Maven`] version.
     Maven(maven::Version),
+    /// A [`Scheme::RubyGems`] version.
     RubyGems(rubygems::Version),
+    /// A [`Scheme::NuGet`] version.
     NuGet(nuget::Version),
+    /// A [`Scheme::Composer`] version.
     Composer(composer::Version),
 }
 
