@@ -54,6 +54,7 @@ pub fn parse(path: &str, data: &[u8]) -> Result<Vec<Package>, ExtractError> {
 /// What the version resource says.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct VersionInfo {
+    /// `ProductName` string, when present.
     pub product_name: Option<String>,
     /// `FileVersion` string (first word, `6.0.1 (build)` -> `6.0.1`), else the fixed file
     /// version `a.b.c.d`.

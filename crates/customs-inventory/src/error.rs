@@ -7,24 +7,30 @@ pub enum ExtractError {
     /// The bytes are not a valid instance of the format.
     #[error("malformed {format}: {reason}")]
     Malformed {
+        /// The format the file claimed to be (`dpkg status`, `package.json`, ...).
         format: &'static str,
+        /// What is wrong.
         reason: String,
     },
     /// A size, count or depth limit was hit (decompression bombs, deep nesting).
     #[error("limit exceeded in {format}: {reason}")]
     Limit {
+        /// The format being read.
         format: &'static str,
+        /// Which limit, and the value met.
         reason: String,
     },
 }
 
 impl ExtractError {
+    /// A [`ExtractError::Malformed`].
     pub fn malformed(format: &'static str, reason: impl Into<String>) -> Self {
         ExtractError::Malformed {
             format,
             reason: reason.into(),
         }
     }
+    /// A [`ExtractError::Limit`].
     pub fn limit(format: &'static str, reason: impl Into<String>) -> Self {
         ExtractError::Limit {
             format,

@@ -37,10 +37,12 @@ const BUILDINFO_SECTIONS: &[&str] = &[".go.buildinfo", "__go_buildinfo"];
 /// One module of the build: the main module, a dependency, or a replacement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Module {
+    /// Module path (`golang.org/x/net`).
     pub path: String,
     /// As written by Go, with its leading `v` (`v0.3.0`), or `(devel)`; empty for a local
     /// directory replacement.
     pub version: String,
+    /// `go.sum` hash (`h1:…`), empty when not recorded.
     pub sum: String,
     /// The module that a `replace` directive substituted for this one.
     pub replace: Option<Box<Module>>,
@@ -53,7 +55,9 @@ pub struct BuildInfo {
     pub go_version: String,
     /// Import path of the main package (`path` line).
     pub path: String,
+    /// The main module (`mod` line), when recorded.
     pub main: Option<Module>,
+    /// Dependencies (`dep` lines), in order.
     pub deps: Vec<Module>,
     /// `build` settings in order (`GOOS`, `GOARCH`, `-ldflags`, `vcs.revision`, ...).
     pub settings: Vec<(String, String)>,

@@ -7,6 +7,8 @@
 //! tested on a single fixture without an image. Paths handed to extractors are relative to the
 //! image root, without a leading `/` (`var/lib/dpkg/status`).
 
+#![deny(missing_docs)]
+
 pub mod error;
 pub mod package;
 pub mod purl;

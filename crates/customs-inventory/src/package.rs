@@ -9,8 +9,11 @@ use serde::{Deserialize, Serialize};
 /// `RubyGems`, `NuGet`, `Packagist`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
 pub struct Package {
+    /// OSV ecosystem name, as above.
     pub ecosystem: String,
+    /// Name, as the ecosystem writes it.
     pub name: String,
+    /// Version, as installed or locked.
     pub version: String,
     /// Package URL (`pkg:deb/debian/bash@5.2.15-2%2Bb2?arch=amd64&distro=debian-12`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -25,6 +28,7 @@ pub struct Package {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_version: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Architecture of an OS package (`amd64`, `x86_64`).
     pub arch: Option<String>,
     /// Which extractor found it (`dpkg`, `apk`, `rpm`, `python-dist-info`, `npm-package-json`,
     /// `go-binary`, ...).
@@ -49,17 +53,22 @@ pub struct OsInfo {
     /// `VERSION_ID`: `12`, `3.11.5`.
     pub version: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `VERSION_CODENAME` (`bookworm`), when given.
     pub codename: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `PRETTY_NAME`, when given.
     pub pretty_name: Option<String>,
 }
 
 /// A problem that did not stop the scan: a corrupt database, a truncated binary, a zip bomb.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Warning {
+    /// The file (absolute inside the image), or the document, it is about.
     pub path: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// diff-id of the layer the file is in, when known.
     pub layer: Option<String>,
+    /// What went wrong, for a person.
     pub message: String,
 }
 
@@ -67,11 +76,14 @@ pub struct Warning {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Inventory {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The operating system, when one was detected.
     pub os: Option<OsInfo>,
+    /// Every package, OS and language, in a stable order.
     pub packages: Vec<Package>,
     /// Language packages not reported because an OS package owns their files.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub suppressed: Vec<Package>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Problems met on the way; the inventory is still usable.
     pub warnings: Vec<Warning>,
 }

@@ -14,17 +14,25 @@ use crate::{Inventory, OsInfo, Package, Warning};
 #[derive(Debug, thiserror::Error)]
 pub enum SbomInputError {
     #[error("not JSON: {0}")]
+    /// The bytes are not JSON; the parser's message.
     NotJson(String),
     #[error("neither a CycloneDX (bomFormat) nor an SPDX 2.x (spdxVersion) JSON document")]
+    /// JSON, but neither SBOM format.
     UnknownFormat,
     #[error("unsupported {format} version {version}")]
+    /// A spec version customs does not read.
     UnsupportedVersion {
+        /// `CycloneDX` or `SPDX`.
         format: &'static str,
+        /// The version the document declares.
         version: String,
     },
     #[error("malformed {format}: {reason}")]
+    /// The document breaks its format.
     Malformed {
+        /// `CycloneDX` or `SPDX`.
         format: &'static str,
+        /// What is wrong, and where.
         reason: String,
     },
 }
@@ -32,18 +40,26 @@ pub enum SbomInputError {
 /// Which kind of SBOM a document is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SbomFormat {
+    /// CycloneDX JSON (1.2–1.7).
     CycloneDx,
+    /// SPDX 2.x JSON.
     Spdx,
 }
 
 /// A parsed package URL (`pkg:type/namespace/name@version?qualifiers#subpath`), decoded.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Purl {
+    /// The type (`deb`, `npm`, `pypi`), lower-cased.
     pub ty: String,
+    /// The namespace (`debian`, `@scope`, a Maven group), when given.
     pub namespace: Option<String>,
+    /// The name.
     pub name: String,
+    /// The version, when given.
     pub version: Option<String>,
+    /// Qualifiers (`arch`, `distro`, ...), keys lower-cased.
     pub qualifiers: BTreeMap<String, String>,
+    /// The subpath, when given.
     pub subpath: Option<String>,
 }
 

@@ -26,13 +26,17 @@ pub const MAX_FILE_BYTES: u64 = 512 << 20;
 /// How to scan.
 #[derive(Debug, Clone, Default)]
 pub struct ScanOptions {
+    /// The per-layer analysis cache; `None` reads every layer.
     pub cache: Option<LayerCache>,
 }
 
 /// The inventory and the filesystem it was read from (audit and reports reuse both).
 pub struct ScanResult {
+    /// Every package, with the layer that introduced it.
     pub inventory: Inventory,
+    /// The merged filesystem view of the image.
     pub fs: FileSystem,
+    /// One summary per layer, in order.
     pub layers: Vec<LayerSummary>,
 }
 

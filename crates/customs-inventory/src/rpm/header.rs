@@ -34,14 +34,19 @@ const TYPE_I18NSTRING: u32 = 9;
 /// The fields of one installed package, decoded from its header.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RpmHeader {
+    /// `NAME`.
     pub name: String,
     /// Present only when the header carries an `EPOCH` tag.
     pub epoch: Option<u32>,
+    /// `VERSION`.
     pub version: String,
+    /// `RELEASE`.
     pub release: String,
+    /// `ARCH`, when present.
     pub arch: Option<String>,
     /// File name of the source rpm (`bash-4.4-19.6.1.src.rpm`).
     pub source_rpm: Option<String>,
+    /// `LICENSE`, when present.
     pub license: Option<String>,
     /// Absolute paths of the files the package owns.
     pub files: Vec<String>,

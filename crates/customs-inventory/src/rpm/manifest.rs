@@ -8,12 +8,15 @@ use crate::ExtractError;
 /// One line of the manifest, borrowed from the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ManifestEntry<'a> {
+    /// The package name.
     pub name: &'a str,
     /// `VERSION-RELEASE`, without epoch.
     pub version_release: &'a str,
     /// `None` when the EPOCH column is `(none)`; otherwise the numeric EPOCHNUM column.
     pub epoch: Option<&'a str>,
+    /// The architecture column.
     pub arch: &'a str,
+    /// The source rpm file name column.
     pub source_rpm: &'a str,
 }
 
