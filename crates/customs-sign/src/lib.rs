@@ -18,6 +18,8 @@
 //! simple_signing::verify(&payload, &sig, &key.public_key(), &expected).unwrap();
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod blob;
 pub mod bundle;
 pub mod certs;
