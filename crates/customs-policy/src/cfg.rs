@@ -46,10 +46,15 @@ pub enum PolicyError {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
+    /// `[vulnerabilities]`.
     pub vulnerabilities: Option<Vulnerabilities>,
+    /// `[signatures]`.
     pub signatures: Option<Signatures>,
+    /// `[attestations]`.
     pub attestations: Option<Attestations>,
+    /// `[registries]`.
     pub registries: Option<Registries>,
+    /// `[audit]`.
     pub audit: Option<Audit>,
 }
 

@@ -79,70 +79,122 @@ codes! {
 /// One violation, with the facts its message needs.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Diag {
+    /// A finding above `vulnerabilities.max_severity`.
     VulnAboveMax {
+        /// The advisory id.
         id: String,
+        /// The package name.
         package: String,
+        /// The installed version.
         version: String,
+        /// Its severity.
         severity: customs_vulndb::Severity,
+        /// The policy's limit.
         max: customs_vulndb::Severity,
     },
+    /// More findings than `vulnerabilities.max_count`.
     VulnTooMany {
+        /// How many findings count.
         count: usize,
+        /// The policy's limit.
         max: usize,
+        /// The worst severity among them.
         worst: customs_vulndb::Severity,
     },
+    /// The policy has vulnerability rules but no scan result was given.
     VulnNotScanned,
+    /// A finding no source rates, with `unknown = "fail"`.
     VulnUnknownSeverity {
+        /// The advisory id.
         id: String,
+        /// The package name.
         package: String,
+        /// The installed version.
         version: String,
     },
+    /// A finding in CISA's KEV catalogue, with `fail_on_kev`.
     VulnKnownExploited {
+        /// The advisory id.
         id: String,
+        /// The package name.
         package: String,
+        /// The installed version.
         version: String,
+        /// When CISA added it (`YYYY-MM-DD`).
         date_added: String,
     },
+    /// A finding whose EPSS score is above `max_epss`.
     VulnEpssAboveMax {
+        /// The advisory id.
         id: String,
+        /// The package name.
         package: String,
+        /// The installed version.
         version: String,
+        /// Its EPSS score (0–1).
         epss: f64,
+        /// The policy's limit.
         max: f64,
     },
+    /// No signature verified with a required key.
     SignatureMissing {
+        /// The key file.
         key: String,
+        /// Why it is missing, or why the fact is unknown.
         reason: String,
     },
+    /// No attestation of a required type verified.
     AttestationMissing {
+        /// The attestation type (`slsaprovenance`, …).
         kind: String,
+        /// Why it is missing, or why the fact is unknown.
         reason: String,
     },
+    /// Registry rules apply but the image was not named by a registry reference.
     NotFromRegistry {
+        /// The image as named.
         image: String,
     },
+    /// The image comes from a registry outside `registries.trusted`.
     UntrustedRegistry {
+        /// `registry/repository` of the image.
         reference: String,
+        /// The trusted prefixes.
         trusted: Vec<String>,
     },
+    /// The base image is outside `registries.base.trusted`.
     UntrustedBase {
+        /// The base image as the image names it.
         base: String,
+        /// The trusted prefixes.
         trusted: Vec<String>,
     },
+    /// `registries.base.required` is set but the image does not name its base.
     BaseUnknown,
+    /// The image is older than `registries.max_age_days`.
     TooOld {
+        /// Its age in whole days.
         days: i64,
+        /// The policy's limit.
         max: u64,
     },
+    /// Age rules apply but the image's age cannot be told.
     AgeUnknown {
+        /// Why it is missing, or why the fact is unknown.
         reason: String,
     },
+    /// An audit finding at or above `audit.fail_on`.
     AuditFinding {
+        /// The audit rule id.
         rule: &'static str,
+        /// The finding's severity.
         severity: Severity,
+        /// The audit's message.
         message: String,
+        /// The policy's threshold.
         fail_on: Severity,
     },
+    /// The policy enables the audit but no audit result was given.
     AuditNotRun,
 }
 

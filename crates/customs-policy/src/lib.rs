@@ -21,6 +21,8 @@
 //! # Ok::<(), customs_policy::PolicyError>(())
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod cfg;
 pub mod diags;
 
@@ -76,6 +78,7 @@ pub struct CheckInput {
     pub reference: Option<String>,
     /// `org.opencontainers.image.base.name`, as written.
     pub base_name: Option<String>,
+    /// How old the image is, or why that is unknown.
     pub age: ImageAge,
     /// Vulnerability findings after the ignore file and VEX; `None` when not scanned.
     pub findings: Option<Vec<Finding>>,
@@ -96,6 +99,7 @@ pub struct Violation {
     pub rule: &'static str,
     /// Why, in one sentence.
     pub reason: String,
+    /// How serious the broken rule is (SARIF level).
     pub severity: Severity,
 }
 
@@ -310,6 +314,8 @@ pub fn unknown_passed(policy: &Policy, findings: &[Finding]) -> usize {
         .count()
 }
 
+/// `registry/repository` of an image reference (Docker Hub's defaults filled in); the text as
+/// given when it does not parse.
 pub fn normalise(reference: &str) -> String {
     match customs_image::Reference::parse(reference) {
         Ok(r) => format!("{}/{}", r.registry, r.repository),
