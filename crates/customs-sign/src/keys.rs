@@ -297,47 +297,17 @@ impl PublicKey {
     }
 
     /// Verify `sig` over `msg`, hashing with `hash` (ignored for Ed25519, which hashes itself).
+    /// ECDSA and RSA hash `msg` and check through [`PublicKey::verify_digest`].
     pub fn verify_with(&self, hash: HashAlg, msg: &[u8], sig: &[u8]) -> Result<()> {
-        let bad = |what: &str| Error::BadSignature(what.to_string());
         match self {
-            PublicKey::EcdsaP256(k) => {
-                let sig = p256::ecdsa::Signature::from_der(sig)
-                    .map_err(|_| bad("not a DER ECDSA P-256 signature"))?;
-                k.verify_prehash(&hash.digest(msg), &sig)
-                    .map_err(|_| bad("ECDSA P-256 signature does not match"))
-            }
-            PublicKey::EcdsaP384(k) => {
-                let sig = p384::ecdsa::Signature::from_der(sig)
-                    .map_err(|_| bad("not a DER ECDSA P-384 signature"))?;
-                k.verify_prehash(&hash.digest(msg), &sig)
-                    .map_err(|_| bad("ECDSA P-384 signature does not match"))
-            }
-            PublicKey::Rsa(k) => {
-                let sig = rsa::pkcs1v15::Signature::try_from(sig)
-                    .map_err(|_| bad("not an RSA signature"))?;
-                let ok = match hash {
-                    HashAlg::Sha256 => rsa::pkcs1v15::VerifyingKey::<Sha256>::new(k.clone())
-                        .verify(msg, &sig)
-                        .is_ok(),
-                    HashAlg::Sha384 => rsa::pkcs1v15::VerifyingKey::<Sha384>::new(k.clone())
-                        .verify(msg, &sig)
-                        .is_ok(),
-                    HashAlg::Sha512 => rsa::pkcs1v15::VerifyingKey::<Sha512>::new(k.clone())
-                        .verify(msg, &sig)
-                        .is_ok(),
-                };
-                if ok {
-                    Ok(())
-                } else {
-                    Err(bad("RSA PKCS#1 v1.5 signature does not match"))
-                }
-            }
             PublicKey::Ed25519(k) => {
+                let bad = |what: &str| Error::BadSignature(what.to_string());
                 let sig = ed25519_dalek::Signature::from_slice(sig)
                     .map_err(|_| bad("not a 64-byte Ed25519 signature"))?;
                 k.verify(msg, &sig)
                     .map_err(|_| bad("Ed25519 signature does not match"))
             }
+            _ => self.verify_digest(hash, &hash.digest(msg), sig),
         }
     }
 
