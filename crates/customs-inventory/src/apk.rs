@@ -2,8 +2,8 @@
 //! `lib/apk/db/installed` (`usr/lib/apk/db/installed` on newer layouts): blank-line separated
 //! records of `X:value` lines.
 
-use crate::purl::purl;
 use crate::text::lines;
+use crate::Purl;
 use crate::{ExtractError, OsInfo, Package};
 
 const PATHS: &[&str] = &["lib/apk/db/installed", "usr/lib/apk/db/installed"];
@@ -62,14 +62,14 @@ pub fn parse_installed(data: &[u8]) -> Result<Vec<Package>, ExtractError> {
 /// `pkg:apk/<os id>/<name>@<version>?arch=..&distro=<id>-<version_id>`, plus `upstream=<origin>`
 /// when the origin differs from the name (as Syft writes it). Without an OS the namespace is
 /// `alpine` and `distro` is left out.
-pub fn purl_for(pkg: &Package, os: Option<&OsInfo>) -> String {
+pub fn purl_for(pkg: &Package, os: Option<&OsInfo>) -> Option<Purl> {
     let distro = os.map(crate::os::distro_qualifier).unwrap_or_default();
     let upstream = pkg
         .source_name
         .as_deref()
         .filter(|s| *s != pkg.name)
         .unwrap_or("");
-    purl(
+    Purl::new(
         "apk",
         Some(os.map_or("alpine", |o| o.family.as_str())),
         &pkg.name,
@@ -153,7 +153,7 @@ mod tests {
             ..OsInfo::default()
         };
         assert_eq!(
-            purl_for(&pkg, Some(&os)),
+            purl_for(&pkg, Some(&os)).unwrap().to_string(),
             "pkg:apk/alpine/libcrypto3@3.1.0-r4?arch=x86_64&distro=alpine-3.18.0&upstream=openssl"
         );
     }

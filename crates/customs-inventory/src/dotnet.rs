@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::purl::purl;
+use crate::Purl;
 use crate::{ExtractError, Package};
 
 /// Library types that are NuGet packages or projects; `reference` (a bare assembly) is not.
@@ -49,10 +49,10 @@ pub fn parse_deps_json(path: &str, data: &[u8]) -> Result<Vec<Package>, ExtractE
             continue;
         }
         out.push(Package {
-            ecosystem: "NuGet".to_string(),
+            ecosystem: "NuGet".into(),
             name: name.to_string(),
             version: version.to_string(),
-            purl: purl("nuget", None, name, version, &[]),
+            purl: Purl::new("nuget", None, name, version, &[]),
             found_by: "dotnet-deps".to_string(),
             locations: vec![format!("/{}", path.trim_start_matches('/'))],
             ..Package::default()
@@ -71,7 +71,7 @@ mod tests {
             br#"{"libraries":{"A/1.0.0":{"type":"package"},"B/2.0.0":{"type":"reference"}}}"#;
         let p = parse_deps_json("app/App.deps.json", deps).unwrap();
         assert_eq!(p.len(), 1);
-        assert_eq!(p[0].purl, "pkg:nuget/A@1.0.0");
+        assert_eq!(p[0].purl_string(), "pkg:nuget/A@1.0.0");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use object::pe;
 use object::read::pe::{ImageNtHeaders, PeFile, ResourceDirectoryEntryData, ResourceNameOrId};
 use object::LittleEndian as LE;
 
-use crate::{purl::purl, ExtractError, Package};
+use crate::{ExtractError, Package, Purl};
 
 const FORMAT: &str = "PE version resource";
 /// `RT_VERSION` resource type id.
@@ -42,7 +42,7 @@ pub fn parse(path: &str, data: &[u8]) -> Result<Vec<Package>, ExtractError> {
     };
     Ok(vec![Package {
         ecosystem: "NuGet".into(),
-        purl: purl("nuget", None, &name, &version, &[]),
+        purl: Purl::new("nuget", None, &name, &version, &[]),
         name,
         version,
         found_by: "dotnet-pe".into(),

@@ -2,8 +2,8 @@
 //! `var/lib/dpkg/status.d/*` control files, and the per-package file lists in
 //! `var/lib/dpkg/info/*.list` / `*.md5sums`.
 
-use crate::purl::purl;
 use crate::text::lines;
+use crate::Purl;
 use crate::{ExtractError, OsInfo, Package};
 
 const STATUS: &str = "var/lib/dpkg/status";
@@ -110,14 +110,14 @@ pub fn file_list_owner(path: &str) -> Option<(&str, Option<&str>)> {
 /// `pkg:deb/<os id>/<name>@<version>?arch=..&distro=<id>-<version_id>&upstream=..`, with
 /// `upstream` the source (`name` or `name@version`) as Syft writes it. Without an OS the
 /// namespace is `debian` and `distro` is left out.
-pub fn purl_for(pkg: &Package, os: Option<&OsInfo>) -> String {
+pub fn purl_for(pkg: &Package, os: Option<&OsInfo>) -> Option<Purl> {
     let distro = os.map(crate::os::distro_qualifier).unwrap_or_default();
     let upstream = match (&pkg.source_name, &pkg.source_version) {
         (Some(n), Some(v)) => format!("{n}@{v}"),
         (Some(n), None) => n.clone(),
         _ => String::new(),
     };
-    purl(
+    Purl::new(
         "deb",
         Some(os.map_or("debian", |o| o.family.as_str())),
         &pkg.name,
@@ -352,7 +352,7 @@ mod tests {
             ..OsInfo::default()
         };
         assert_eq!(
-            purl_for(&pkg, Some(&os)),
+            purl_for(&pkg, Some(&os)).unwrap().to_string(),
             "pkg:deb/debian/util-linux-extra@2.38.1-5%2Bb1?arch=amd64&distro=debian-12&upstream=util-linux%402.38.1-5"
         );
     }

@@ -24,7 +24,7 @@
 
 use object::{Object, ObjectSection, ObjectSegment};
 
-use crate::{purl::purl, ExtractError, Package};
+use crate::{ExtractError, Package, Purl};
 
 const FORMAT: &str = "Go build info";
 const MAGIC: &[u8] = b"\xff Go buildinf:";
@@ -459,7 +459,7 @@ fn packages(path: &str, info: &BuildInfo) -> Vec<Package> {
             ecosystem: "Go".into(),
             name: module_path.to_string(),
             version: version.to_string(),
-            purl: purl("golang", namespace, name, &purl_version, &[]),
+            purl: Purl::new("golang", namespace, name, &purl_version, &[]),
             found_by: "go-binary".into(),
             locations: vec![location.clone()],
             ..Package::default()
@@ -635,7 +635,7 @@ mod tests {
         let info = parse_modinfo("mod\tex.com/a\tv1.0.0\n=>\tex.com/b\tv2.0.0\n");
         let pkgs = packages("bin/a", &info);
         assert_eq!(pkgs[0].name, "ex.com/b");
-        assert_eq!(pkgs[0].purl, "pkg:golang/ex.com/b@v2.0.0");
+        assert_eq!(pkgs[0].purl_string(), "pkg:golang/ex.com/b@v2.0.0");
         assert_eq!(pkgs[0].locations, ["/bin/a"]);
     }
 

@@ -4,7 +4,7 @@
 
 use std::io::{Cursor, Read};
 
-use crate::{purl::purl, ExtractError, Package};
+use crate::{ExtractError, Package, Purl};
 
 const FORMAT: &str = "Java archive";
 /// Archive extensions read as Java archives, top level or nested.
@@ -178,7 +178,7 @@ impl Walk {
         }
         self.out.push(Package {
             ecosystem: "Maven".into(),
-            purl: purl("maven", Some(&c.group_id), &c.artifact_id, &c.version, &[]),
+            purl: Purl::new("maven", Some(&c.group_id), &c.artifact_id, &c.version, &[]),
             name,
             version: c.version,
             found_by: "java-archive".into(),
@@ -349,7 +349,7 @@ mod tests {
         assert_eq!(pkgs.len(), 1);
         assert_eq!(pkgs[0].name, "org.example:thing");
         assert_eq!(pkgs[0].version, "2.0");
-        assert_eq!(pkgs[0].purl, "pkg:maven/org.example/thing@2.0");
+        assert_eq!(pkgs[0].purl_string(), "pkg:maven/org.example/thing@2.0");
     }
 
     #[test]

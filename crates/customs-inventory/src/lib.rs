@@ -9,6 +9,7 @@
 
 #![deny(missing_docs)]
 
+pub mod ecosystem;
 pub mod error;
 pub mod package;
 pub mod purl;
@@ -36,6 +37,8 @@ pub mod rust;
 pub mod rust_audit;
 pub mod yarn;
 
+pub use ecosystem::Ecosystem;
 pub use error::ExtractError;
 pub use package::{Inventory, OsInfo, Package, Warning};
+pub use purl::{Purl, PurlError};
 pub use scan::{scan_image, scan_image_observed, ScanOptions, ScanResult};

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::purl::purl;
+use crate::Purl;
 use crate::{ExtractError, Package};
 
 const ECOSYSTEM: &str = "npm";
@@ -183,17 +183,17 @@ pub(crate) fn alias_target(spec: &str) -> Option<(&str, &str)> {
 }
 
 /// `pkg:npm/%40scope/name@version` or `pkg:npm/name@version`.
-pub fn npm_purl(name: &str, version: &str) -> String {
+pub fn npm_purl(name: &str, version: &str) -> Option<Purl> {
     match name.strip_prefix('@').and_then(|_| name.split_once('/')) {
-        Some((scope, base)) => purl("npm", Some(scope), base, version, &[]),
-        None => purl("npm", None, name, version, &[]),
+        Some((scope, base)) => Purl::new("npm", Some(scope), base, version, &[]),
+        None => Purl::new("npm", None, name, version, &[]),
     }
 }
 
 /// An npm package found in the file at `path` (relative to the image root).
 pub(crate) fn package(name: &str, version: &str, found_by: &str, path: &str) -> Package {
     Package {
-        ecosystem: ECOSYSTEM.to_string(),
+        ecosystem: ECOSYSTEM.into(),
         name: name.to_string(),
         version: version.to_string(),
         purl: npm_purl(name, version),
@@ -263,10 +263,13 @@ mod tests {
     #[test]
     fn scoped_purl_is_encoded() {
         assert_eq!(
-            npm_purl("@babel/cli", "7.16.8"),
+            npm_purl("@babel/cli", "7.16.8").unwrap().to_string(),
             "pkg:npm/%40babel/cli@7.16.8"
         );
-        assert_eq!(npm_purl("undici", "5.28.3"), "pkg:npm/undici@5.28.3");
+        assert_eq!(
+            npm_purl("undici", "5.28.3").unwrap().to_string(),
+            "pkg:npm/undici@5.28.3"
+        );
     }
 
     #[test]

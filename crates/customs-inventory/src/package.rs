@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::{Ecosystem, Purl};
+
 /// One package found in an image (or in a single file, for unit tests).
 ///
 /// `ecosystem` uses OSV ecosystem names without a release suffix: `Debian`, `Alpine`, `rpm`
@@ -9,15 +11,15 @@ use serde::{Deserialize, Serialize};
 /// `RubyGems`, `NuGet`, `Packagist`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
 pub struct Package {
-    /// OSV ecosystem name, as above.
-    pub ecosystem: String,
+    /// The ecosystem, as above.
+    pub ecosystem: Ecosystem,
     /// Name, as the ecosystem writes it.
     pub name: String,
     /// Version, as installed or locked.
     pub version: String,
     /// Package URL (`pkg:deb/debian/bash@5.2.15-2%2Bb2?arch=amd64&distro=debian-12`).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub purl: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purl: Option<Purl>,
     /// Declared licences, as written by the package.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub licenses: Vec<String>,
@@ -43,6 +45,13 @@ pub struct Package {
     /// Files the package owns (OS packages), used to avoid double counting. Not serialised.
     #[serde(skip)]
     pub files: Vec<String>,
+}
+
+impl Package {
+    /// The package URL as text, or an empty string when the package has none.
+    pub fn purl_string(&self) -> String {
+        self.purl.as_ref().map(Purl::to_string).unwrap_or_default()
+    }
 }
 
 /// Operating system of an image, from `os-release` and friends.

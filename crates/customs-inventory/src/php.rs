@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::purl::purl;
+use crate::Purl;
 use crate::{ExtractError, Package};
 
 const ECOSYSTEM: &str = "Packagist";
@@ -91,10 +91,10 @@ fn collect<'a>(lists: impl Iterator<Item = &'a Value>, found_by: &str, path: &st
             _ => Vec::new(),
         };
         out.push(Package {
-            ecosystem: ECOSYSTEM.to_string(),
+            ecosystem: ECOSYSTEM.into(),
             name: name.to_string(),
             version: version.to_string(),
-            purl: purl("composer", namespace, base, version, &[]),
+            purl: Purl::new("composer", namespace, base, version, &[]),
             licenses,
             found_by: found_by.to_string(),
             locations: vec![format!("/{}", path.trim_start_matches('/'))],
@@ -116,7 +116,7 @@ mod tests {
         for data in [&v1[..], &v2[..]] {
             let p = parse("app/vendor/composer/installed.json", data).unwrap();
             assert_eq!(p.len(), 1);
-            assert_eq!(p[0].purl, "pkg:composer/psr/log@1.1.4");
+            assert_eq!(p[0].purl_string(), "pkg:composer/psr/log@1.1.4");
             assert_eq!(p[0].licenses, ["MIT"]);
             assert_eq!(p[0].found_by, "composer-installed");
         }

@@ -4,7 +4,7 @@
 
 use std::io::{Cursor, Read};
 
-use crate::purl::purl;
+use crate::Purl;
 use crate::{ExtractError, Package};
 
 const ECOSYSTEM: &str = "PyPI";
@@ -99,10 +99,10 @@ fn package_from_metadata(path: &str, data: &[u8], found_by: &str) -> Result<Pack
         ));
     }
     Ok(Package {
-        ecosystem: ECOSYSTEM.to_string(),
+        ecosystem: ECOSYSTEM.into(),
         name: name.to_string(),
         version: version.to_string(),
-        purl: purl("pypi", None, &normalize_name(name), version, &[]),
+        purl: Purl::new("pypi", None, &normalize_name(name), version, &[]),
         licenses: meta.licenses(),
         found_by: found_by.to_string(),
         locations: vec![format!("/{}", path.trim_start_matches('/'))],

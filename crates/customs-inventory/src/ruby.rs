@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::purl::purl;
+use crate::Purl;
 use crate::{ExtractError, Package};
 
 const ECOSYSTEM: &str = "RubyGems";
@@ -179,10 +179,10 @@ pub fn parse_gemfile_lock(path: &str, data: &[u8]) -> Result<Vec<Package>, Extra
 
 fn gem(name: &str, version: &str, platform: Option<&str>, found_by: &str, path: &str) -> Package {
     Package {
-        ecosystem: ECOSYSTEM.to_string(),
+        ecosystem: ECOSYSTEM.into(),
         name: name.to_string(),
         version: version.to_string(),
-        purl: purl(
+        purl: Purl::new(
             "gem",
             None,
             name,
@@ -221,7 +221,10 @@ mod tests {
             (p.name.as_str(), p.version.as_str()),
             ("nokogiri", "1.13.3")
         );
-        assert_eq!(p.purl, "pkg:gem/nokogiri@1.13.3?platform=x86_64-linux");
+        assert_eq!(
+            p.purl_string(),
+            "pkg:gem/nokogiri@1.13.3?platform=x86_64-linux"
+        );
         assert_eq!(p.licenses, ["MIT"]);
     }
 

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::purl::purl;
+use crate::Purl;
 use crate::{ExtractError, Package};
 
 /// Whether `path` is a `Cargo.lock`.
@@ -39,8 +39,8 @@ pub fn parse_cargo_lock(path: &str, data: &[u8]) -> Result<Vec<Package>, Extract
         .into_iter()
         .filter(|p| !p.name.is_empty() && !p.version.is_empty())
         .map(|p| Package {
-            ecosystem: "crates.io".to_string(),
-            purl: purl("cargo", None, &p.name, &p.version, &[]),
+            ecosystem: "crates.io".into(),
+            purl: Purl::new("cargo", None, &p.name, &p.version, &[]),
             name: p.name,
             version: p.version,
             found_by: "cargo-lock".to_string(),

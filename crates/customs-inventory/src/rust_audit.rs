@@ -6,7 +6,7 @@ use std::io::Read;
 use object::{Object, ObjectSection};
 use serde::Deserialize;
 
-use crate::{purl::purl, ExtractError, Package};
+use crate::{ExtractError, Package, Purl};
 
 const FORMAT: &str = "cargo-auditable data";
 /// Section names per object format (ELF and PE share one).
@@ -59,7 +59,7 @@ pub fn parse(path: &str, data: &[u8]) -> Result<Vec<Package>, ExtractError> {
         .into_iter()
         .map(|p| Package {
             ecosystem: "crates.io".into(),
-            purl: purl("cargo", None, &p.name, &p.version, &[]),
+            purl: Purl::new("cargo", None, &p.name, &p.version, &[]),
             name: p.name,
             version: p.version,
             found_by: "rust-audit-binary".into(),

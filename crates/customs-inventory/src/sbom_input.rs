@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::{Inventory, OsInfo, Package, Warning};
+use crate::{Ecosystem, Inventory, OsInfo, Package, Purl, Warning};
 
 /// Why a document could not be read as an SBOM at all.
 #[derive(Debug, thiserror::Error)]
@@ -46,136 +46,6 @@ pub enum SbomFormat {
     Spdx,
 }
 
-/// A parsed package URL (`pkg:type/namespace/name@version?qualifiers#subpath`), decoded.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Purl {
-    /// The type (`deb`, `npm`, `pypi`), lower-cased.
-    pub ty: String,
-    /// The namespace (`debian`, `@scope`, a Maven group), when given.
-    pub namespace: Option<String>,
-    /// The name.
-    pub name: String,
-    /// The version, when given.
-    pub version: Option<String>,
-    /// Qualifiers (`arch`, `distro`, ...), keys lower-cased.
-    pub qualifiers: BTreeMap<String, String>,
-    /// The subpath, when given.
-    pub subpath: Option<String>,
-}
-
-/// Percent-decodes `s`; invalid escapes are kept as written.
-fn decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-impl Purl {
-    /// Parses a package URL; `None` when it is not one (no `pkg:` scheme, no type or name).
-    pub fn parse(s: &str) -> Option<Purl> {
-        let rest = s.trim().strip_prefix("pkg:")?;
-        let rest = rest.trim_start_matches('/');
-        let (rest, subpath) = match rest.split_once('#') {
-            Some((r, sp)) => (r, Some(decode(sp.trim_matches('/')))),
-            None => (rest, None),
-        };
-        let (rest, query) = match rest.split_once('?') {
-            Some((r, q)) => (r, Some(q)),
-            None => (rest, None),
-        };
-        let mut qualifiers = BTreeMap::new();
-        for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-            if let Some((k, v)) = pair.split_once('=') {
-                if !v.is_empty() {
-                    qualifiers.insert(k.to_ascii_lowercase(), decode(v));
-                }
-            }
-        }
-        let (ty, path) = rest.split_once('/')?;
-        let ty = ty.to_ascii_lowercase();
-        if ty.is_empty() {
-            return None;
-        }
-        let path = path.trim_end_matches('/');
-        // The version follows the last `@` of the last segment; a scope's `@` is encoded.
-        let (path, version) = match path.rfind('@') {
-            Some(at) if !path[at..].contains('/') => (
-                &path[..at],
-                Some(decode(&path[at + 1..])).filter(|v| !v.is_empty()),
-            ),
-            _ => (path, None),
-        };
-        let mut segments: Vec<String> = path
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .map(decode)
-            .collect();
-        let name = segments.pop()?;
-        if name.is_empty() {
-            return None;
-        }
-        let namespace = (!segments.is_empty()).then(|| segments.join("/"));
-        Some(Purl {
-            ty,
-            namespace,
-            name,
-            version,
-            qualifiers,
-            subpath,
-        })
-    }
-
-    /// The OSV-style ecosystem customs files packages of this purl type under.
-    pub fn ecosystem(&self) -> Option<&'static str> {
-        Some(match self.ty.as_str() {
-            "apk" => "Alpine",
-            "deb" => "Debian",
-            "rpm" => "rpm",
-            "pypi" => "PyPI",
-            "npm" => "npm",
-            "golang" => "Go",
-            "cargo" => "crates.io",
-            "maven" => "Maven",
-            "gem" => "RubyGems",
-            "nuget" => "NuGet",
-            "composer" => "Packagist",
-            _ => return None,
-        })
-    }
-
-    /// The package name as the ecosystem writes it: Go module paths and Composer names keep
-    /// their namespace, npm scopes are `@scope/name`, Maven is `group:artifact`; the OS types'
-    /// namespace is the distribution and is not part of the name.
-    pub fn package_name(&self) -> String {
-        match (self.ty.as_str(), &self.namespace) {
-            ("golang" | "composer", Some(ns)) => format!("{ns}/{}", self.name),
-            ("npm", Some(ns)) => {
-                let scope = if ns.starts_with('@') {
-                    ns.clone()
-                } else {
-                    format!("@{ns}")
-                };
-                format!("{scope}/{}", self.name)
-            }
-            ("maven", Some(ns)) => format!("{ns}:{}", self.name),
-            _ => self.name.clone(),
-        }
-    }
-}
-
 /// `alpine-3.11.5` → family `alpine`, version `3.11.5`: the version starts after the last
 /// `-` that is followed by a digit.
 fn os_from_distro(distro: &str) -> Option<OsInfo> {
@@ -202,11 +72,11 @@ fn os_from_distro(distro: &str) -> Option<OsInfo> {
 
 /// Whether two spellings name the same package: equal ignoring ASCII case, and for PyPI also
 /// after PEP 503 normalisation.
-fn same_name(ecosystem: &str, a: &str, b: &str) -> bool {
+fn same_name(ecosystem: &Ecosystem, a: &str, b: &str) -> bool {
     if a.eq_ignore_ascii_case(b) {
         return true;
     }
-    ecosystem == "PyPI"
+    *ecosystem == Ecosystem::PyPI
         && crate::python::normalize_name(a).eq_ignore_ascii_case(&crate::python::normalize_name(b))
 }
 
@@ -263,7 +133,7 @@ impl Reader {
             self.skipped_no_purl += 1;
             return;
         };
-        let Some(purl) = Purl::parse(purl_text) else {
+        let Ok(purl) = Purl::parse(purl_text) else {
             self.skipped_no_purl += 1;
             return;
         };
@@ -276,7 +146,7 @@ impl Reader {
         }
         let purl_name = purl.package_name();
         let name = match e.name {
-            Some(n) if !n.is_empty() && same_name(ecosystem, n, &purl_name) => n.to_string(),
+            Some(n) if !n.is_empty() && same_name(&ecosystem, n, &purl_name) => n.to_string(),
             _ => purl_name,
         };
         let version = e
@@ -291,14 +161,15 @@ impl Reader {
                 (source_name, source_version) = upstream(&purl.ty, up);
             }
         }
+        let arch = purl.qualifier("arch").map(str::to_string);
         self.inventory.packages.push(Package {
-            ecosystem: ecosystem.to_string(),
+            ecosystem,
             name,
             version,
-            purl: purl_text.to_string(),
+            purl: Some(purl),
             source_name,
             source_version,
-            arch: purl.qualifiers.get("arch").cloned(),
+            arch,
             found_by: "sbom".to_string(),
             locations: e.locations,
             layer: e.layer,
@@ -326,7 +197,7 @@ impl Reader {
             .inventory
             .packages
             .iter()
-            .filter(|p| matches!(p.ecosystem.as_str(), "Debian" | "Alpine" | "rpm"))
+            .filter(|p| p.ecosystem.is_os())
             .filter(|p| p.source_name.as_deref().is_none_or(str::is_empty))
             .count();
         if os_without_source > 0 && !self.source_elided_when_equal {
@@ -614,7 +485,7 @@ mod tests {
     fn go_module_path_keeps_its_namespace() {
         let p = Purl::parse("pkg:golang/github.com/golang/xerrors@v0.0.0-2022").unwrap();
         assert_eq!(p.package_name(), "github.com/golang/xerrors");
-        assert_eq!(p.ecosystem(), Some("Go"));
+        assert_eq!(p.ecosystem(), Some(crate::Ecosystem::Go));
     }
 
     #[test]
@@ -625,10 +496,10 @@ mod tests {
 
     #[test]
     fn not_a_purl_is_none() {
-        assert!(Purl::parse("npm/foo@1").is_none());
-        assert!(Purl::parse("pkg:").is_none());
-        assert!(Purl::parse("pkg:npm/").is_none());
-        assert!(Purl::parse("pkg:%").is_none());
+        assert!(Purl::parse("npm/foo@1").is_err());
+        assert!(Purl::parse("pkg:").is_err());
+        assert!(Purl::parse("pkg:npm/").is_err());
+        assert!(Purl::parse("pkg:%").is_err());
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::{
     apk, dotnet, dotnet_pe, dpkg, golang, java, npm, os, php, pnpm, python, rpm, ruby, rust,
     rust_audit, yarn,
 };
-use crate::{Inventory, OsInfo, Package, Warning};
+use crate::{Ecosystem, Inventory, OsInfo, Package, Purl, Warning};
 
 /// Bump when any extractor's output changes, so cached layer results are not reused.
 pub const INVENTORY_VERSION: u32 = 1;
@@ -401,12 +401,12 @@ fn assemble(image: &Image, fs: &FileSystem, per_layer: &[LayerResults]) -> Inven
                 if p.locations.is_empty() {
                     p.locations.push(format!("/{path}"));
                 }
-                let is_os = matches!(p.found_by.as_str(), "dpkg" | "apk" | "rpm")
-                    || matches!(p.ecosystem.as_str(), "Debian" | "Alpine" | "rpm");
+                let is_os =
+                    matches!(p.found_by.as_str(), "dpkg" | "apk" | "rpm") || p.ecosystem.is_os();
                 if is_os {
-                    p.purl = match p.ecosystem.as_str() {
-                        "Debian" => dpkg::purl_for(&p, os_info.as_ref()),
-                        "Alpine" => apk::purl_for(&p, os_info.as_ref()),
+                    p.purl = match p.ecosystem {
+                        Ecosystem::Debian => dpkg::purl_for(&p, os_info.as_ref()),
+                        Ecosystem::Alpine => apk::purl_for(&p, os_info.as_ref()),
                         _ => rpm::purl_for(&p, os_info.as_ref()),
                     };
                     os_packages.push(p);
@@ -433,7 +433,7 @@ fn assemble(image: &Image, fs: &FileSystem, per_layer: &[LayerResults]) -> Inven
 /// One package per (ecosystem, name, version, purl), with every location it was seen at and
 /// the lowest introducing layer.
 fn dedupe(pkgs: Vec<Package>) -> Vec<Package> {
-    let mut map: BTreeMap<(String, String, String, String), Package> = BTreeMap::new();
+    let mut map: BTreeMap<(Ecosystem, String, String, Option<Purl>), Package> = BTreeMap::new();
     for p in pkgs {
         let key = (
             p.ecosystem.clone(),

@@ -65,7 +65,7 @@ fn assert_matches(key: &str, got: &[Package], want: &[Expected]) {
                 .iter()
                 .find(|p| p.name == e.name && p.version == e.version)
                 .unwrap();
-            assert_eq!(&p.purl, purl, "{key}: purl of {}", e.name);
+            assert_eq!(&p.purl_string(), purl, "{key}: purl of {}", e.name);
         }
     }
 }

@@ -160,7 +160,7 @@ fn every_language_fixture_gives_exactly_the_expected_packages() {
 
         let mut got_triples: Vec<_> = got
             .iter()
-            .map(|p| (p.ecosystem.clone(), p.name.clone(), p.version.clone()))
+            .map(|p| (p.ecosystem.to_string(), p.name.clone(), p.version.clone()))
             .collect();
         got_triples.sort();
         let mut want_triples: Vec<_> = want
@@ -176,7 +176,13 @@ fn every_language_fixture_gives_exactly_the_expected_packages() {
                 .iter()
                 .find(|p| p.name == e.name && p.version == e.version)
                 .unwrap();
-            assert_eq!(&p.purl, purl, "{key}: purl of {} {}", e.name, e.version);
+            assert_eq!(
+                &p.purl_string(),
+                purl,
+                "{key}: purl of {} {}",
+                e.name,
+                e.version
+            );
         }
         for p in &got {
             assert!(!p.found_by.is_empty(), "{key}: {} has no found_by", p.name);

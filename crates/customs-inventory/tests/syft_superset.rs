@@ -54,7 +54,7 @@ fn ours(file: &str) -> BTreeSet<Key> {
         .inventory;
     inv.packages
         .iter()
-        .map(|p| normalise(&p.ecosystem, &p.name, &p.version))
+        .map(|p| normalise(p.ecosystem.as_str(), &p.name, &p.version))
         .collect()
 }
 

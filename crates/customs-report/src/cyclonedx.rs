@@ -315,7 +315,7 @@ fn licenses(declared: &[String]) -> Vec<LicenseChoice> {
 }
 
 fn package_component(p: &Package, bom_ref: String) -> Component<'_> {
-    let mut properties = vec![property("customs:ecosystem", &p.ecosystem)];
+    let mut properties = vec![property("customs:ecosystem", p.ecosystem.as_str())];
     if !p.found_by.is_empty() {
         properties.push(property("customs:found-by", &p.found_by));
     }
@@ -339,11 +339,7 @@ fn package_component(p: &Package, bom_ref: String) -> Component<'_> {
         description: None,
         hashes: Vec::new(),
         licenses: licenses(&p.licenses),
-        purl: if ids::plausible_purl(&p.purl) {
-            p.purl.clone()
-        } else {
-            String::new()
-        },
+        purl: p.purl_string(),
         properties,
     }
 }
@@ -511,12 +507,9 @@ fn render(
     packages.dedup_by(|a, b| ids::fingerprint(a) == ids::fingerprint(b));
     let bom_refs = ids::unique_ids(
         &packages,
-        |p| {
-            if ids::plausible_purl(&p.purl) {
-                p.purl.clone()
-            } else {
-                format!("{}:{}@{}", p.ecosystem, p.name, p.version)
-            }
+        |p| match &p.purl {
+            Some(purl) => purl.to_string(),
+            None => format!("{}:{}@{}", p.ecosystem, p.name, p.version),
         },
         "#",
     );

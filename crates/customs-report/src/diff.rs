@@ -240,7 +240,7 @@ type Versions = BTreeMap<(String, String), BTreeSet<String>>;
 fn versions(inv: &Inventory) -> Versions {
     let mut out: Versions = BTreeMap::new();
     for p in &inv.packages {
-        out.entry((p.ecosystem.clone(), p.name.clone()))
+        out.entry((p.ecosystem.to_string(), p.name.clone()))
             .or_default()
             .insert(p.version.clone());
     }
@@ -284,7 +284,7 @@ type FindingKey = (String, String, String);
 fn finding_key(f: &Finding) -> FindingKey {
     (
         f.id.clone(),
-        f.package.ecosystem.clone(),
+        f.package.ecosystem.to_string(),
         f.package.name.clone(),
     )
 }
@@ -294,7 +294,7 @@ fn finding_ref(f: &Finding) -> FindingRef {
         id: f.id.clone(),
         aliases: f.aliases.clone(),
         severity: severity_label(f.severity),
-        ecosystem: f.package.ecosystem.clone(),
+        ecosystem: f.package.ecosystem.to_string(),
         package: f.package.name.clone(),
         version: f.package.version.clone(),
         fixed_versions: f.fixed_versions.clone(),

@@ -780,7 +780,7 @@ fn findings_table(out: &mut String, scan: &Scan<'_>) {
             escape(&f.package.name),
             escape(&f.package.version),
             escape(&fixed),
-            escape(&f.package.ecosystem),
+            escape(f.package.ecosystem.as_str()),
             layer.map_or(-1, |l| l as i64),
             layer.map_or_else(|| "-".to_string(), |l| l.to_string()),
             u8::from(f.kev.is_some()),

@@ -58,8 +58,8 @@ struct PackageView<'a> {
     ecosystem: &'a str,
     name: &'a str,
     version: &'a str,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    purl: &'a str,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    purl: String,
     licenses: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     source_name: Option<&'a str>,
@@ -165,10 +165,10 @@ fn os(os: &Option<OsInfo>) -> Option<Os<'_>> {
 
 fn package(p: &Package) -> PackageView<'_> {
     PackageView {
-        ecosystem: &p.ecosystem,
+        ecosystem: p.ecosystem.as_str(),
         name: &p.name,
         version: &p.version,
-        purl: &p.purl,
+        purl: p.purl_string(),
         licenses: &p.licenses,
         source_name: p.source_name.as_deref(),
         source_version: p.source_version.as_deref(),

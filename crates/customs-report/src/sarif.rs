@@ -9,7 +9,6 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::json::severity_label;
-use crate::subject::percent_encode;
 use crate::{ids, DocumentInfo, ReportError, Scan, TOOL_NAME, TOOL_URI};
 
 const SCHEMA: &str =
@@ -486,4 +485,21 @@ pub fn scan(scan: &Scan<'_>, info: &DocumentInfo) -> Result<String, ReportError>
         })
         .collect();
     build(&Tool::customs(&info.tool_version), &rules, &results)
+}
+
+/// Percent-encodes a path for a SARIF artifact URI: everything but RFC 3986 unreserved
+/// characters (and `/` when `keep_slash`).
+fn percent_encode(text: &str, keep_slash: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        let keep = byte.is_ascii_alphanumeric()
+            || matches!(byte, b'-' | b'.' | b'_' | b'~')
+            || (keep_slash && byte == b'/');
+        if keep {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }

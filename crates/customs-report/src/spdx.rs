@@ -187,11 +187,11 @@ fn package<'a>(p: &'a Package, spdx_id: String, refs: &mut LicenseRefs) -> SpdxP
         source_info,
         description: None,
         comment: Some(comment.join("; ")),
-        external_refs: if !ids::plausible_purl(&p.purl) {
-            Vec::new()
-        } else {
-            vec![purl_ref(p.purl.clone())]
-        },
+        external_refs: p
+            .purl
+            .iter()
+            .map(|purl| purl_ref(purl.to_string()))
+            .collect(),
         primary_package_purpose: "LIBRARY",
     }
 }

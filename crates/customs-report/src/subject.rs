@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use customs_inventory::Purl;
 use serde::{Deserialize, Serialize};
 
 /// The image a report is about.
@@ -98,7 +99,8 @@ impl Subject {
     }
 
     /// Package URL of the image, following the purl `oci` type:
-    /// `pkg:oci/alpine@sha256%3A…?arch=amd64&repository_url=docker.io/library/alpine&tag=3.20`.
+    /// `pkg:oci/alpine@sha256:…?arch=amd64&repository_url=docker.io%2Flibrary%2Falpine&tag=3.20`
+    /// (the colon is never encoded and `/` in a qualifier value always is, per the purl spec).
     pub fn purl(&self) -> String {
         let (repository, tag) = self.repository_and_tag();
         let last = repository.rsplit('/').next().unwrap_or(repository);
@@ -107,12 +109,7 @@ impl Subject {
         } else {
             last.to_lowercase()
         };
-        let mut purl = format!("pkg:oci/{}", percent_encode(&name, false));
         let digest = self.digest();
-        if !digest.is_empty() {
-            purl.push('@');
-            purl.push_str(&percent_encode(digest, false));
-        }
         let mut qualifiers = Vec::new();
         if !self.platform.architecture.is_empty() {
             qualifiers.push(("arch", self.platform.architecture.as_str()));
@@ -123,31 +120,10 @@ impl Subject {
         if let Some(tag) = tag.filter(|t| !t.is_empty()) {
             qualifiers.push(("tag", tag));
         }
-        for (i, (key, value)) in qualifiers.iter().enumerate() {
-            purl.push(if i == 0 { '?' } else { '&' });
-            purl.push_str(key);
-            purl.push('=');
-            purl.push_str(&percent_encode(value, true));
-        }
-        purl
+        Purl::new("oci", None, &name, digest, &qualifiers)
+            .map(|p| p.to_string())
+            .unwrap_or_default()
     }
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters (and `/` in qualifier values,
-/// as the purl examples for `repository_url` do).
-pub(crate) fn percent_encode(text: &str, keep_slash: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        let keep = byte.is_ascii_alphanumeric()
-            || matches!(byte, b'-' | b'.' | b'_' | b'~')
-            || (keep_slash && byte == b'/');
-        if keep {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 /// The first 12 hex digits of a digest, without its algorithm (`sha256:0123…` → `0123…`).
@@ -178,15 +154,15 @@ mod tests {
         // Shape from the purl spec's `oci` type examples.
         assert_eq!(
             subject("docker.io/library/debian:latest").purl(),
-            "pkg:oci/debian@sha256%3Aabc?arch=amd64&repository_url=docker.io/library/debian&tag=latest"
+            "pkg:oci/debian@sha256:abc?arch=amd64&repository_url=docker.io%2Flibrary%2Fdebian&tag=latest"
         );
         assert_eq!(
             subject("localhost:5000/Team/App@sha256:abc").purl(),
-            "pkg:oci/app@sha256%3Aabc?arch=amd64&repository_url=localhost%3A5000/Team/App"
+            "pkg:oci/app@sha256:abc?arch=amd64&repository_url=localhost:5000%2FTeam%2FApp"
         );
         assert_eq!(
             subject("busybox").purl(),
-            "pkg:oci/busybox@sha256%3Aabc?arch=amd64"
+            "pkg:oci/busybox@sha256:abc?arch=amd64"
         );
     }
 

@@ -113,7 +113,7 @@ pub fn sbom(subject: &Subject, inventory: &Inventory, color: bool) -> String {
         rows.push(vec![
             clean(&p.name),
             clean(&p.version),
-            clean(&p.ecosystem),
+            clean(p.ecosystem.as_str()),
             layer_column(p.layer.as_deref()),
         ]);
     }
@@ -139,7 +139,7 @@ pub fn sbom(subject: &Subject, inventory: &Inventory, color: bool) -> String {
                 "  {} {} ({}) {}",
                 clean(&p.name),
                 clean(&p.version),
-                clean(&p.ecosystem),
+                clean(p.ecosystem.as_str()),
                 clean(at)
             );
         }
@@ -262,7 +262,7 @@ pub fn scan_in(scan: &Scan<'_>, color: bool, order: Order) -> String {
             "{bold}{} {}{reset} ({})",
             clean(&p.name),
             clean(&p.version),
-            clean(&p.ecosystem)
+            clean(p.ecosystem.as_str())
         );
         if let Some(layer) = &p.layer {
             let _ = write!(out, "  layer {}", short_digest(layer));

@@ -9,10 +9,17 @@ use proptest::prelude::*;
 
 fn package(fields: &[String]) -> Package {
     Package {
-        ecosystem: fields[0].clone(),
+        ecosystem: fields[0].clone().into(),
         name: fields[1].clone(),
         version: fields[2].clone(),
-        purl: fields[3].clone(),
+        // Arbitrary text in every purl component.
+        purl: customs_inventory::Purl::new(
+            "npm",
+            Some(&fields[3]),
+            &fields[1],
+            &fields[2],
+            &[("k", &fields[4])],
+        ),
         licenses: vec![fields[4].clone(), fields[5].clone()],
         source_name: Some(fields[6].clone()),
         found_by: fields[7].clone(),

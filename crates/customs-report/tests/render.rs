@@ -160,7 +160,7 @@ fn cyclonedx_lists_every_package_once_with_a_unique_ref_and_an_image_dependency(
     assert_eq!(depends_on, refs, "the image depends on every component");
     assert_eq!(bom["metadata"]["component"]["type"], "container");
     let purl = format!(
-        "pkg:oci/app@sha256%3A{}?arch=amd64&repository_url=registry.example.test/team/app&tag=1.0",
+        "pkg:oci/app@sha256:{}?arch=amd64&repository_url=registry.example.test%2Fteam%2Fapp&tag=1.0",
         "a".repeat(64)
     );
     assert_eq!(bom["metadata"]["component"]["purl"], purl.as_str());

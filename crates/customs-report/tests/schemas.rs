@@ -91,7 +91,10 @@ fn awkward_inventory() -> Inventory {
         ecosystem: "Alpine".into(),
         name: "busybox".into(),
         version: "1.36.1-r15".into(),
-        purl: "pkg:apk/alpine/busybox@1.36.1-r15?arch=x86_64&distro=alpine-3.19".into(),
+        purl: customs_inventory::Purl::parse(
+            "pkg:apk/alpine/busybox@1.36.1-r15?arch=x86_64&distro=alpine-3.19",
+        )
+        .ok(),
         licenses: vec!["GPL-2.0".into(), "GPL-2.0-only".into()],
         locations: vec!["/lib/apk/db/installed".into()],
         ..Package::default()
@@ -100,7 +103,7 @@ fn awkward_inventory() -> Inventory {
         ecosystem: "PyPI".into(),
         name: String::new(),
         version: "1.0".into(),
-        purl: "not a purl\n".into(),
+        purl: customs_inventory::Purl::parse("not a purl\n").ok(),
         locations: vec!["/usr/lib/python3/dist-packages/x y#?.dist-info/METADATA".into()],
         ..Package::default()
     };

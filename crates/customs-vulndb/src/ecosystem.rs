@@ -1,36 +1,12 @@
 //! Ecosystem names and package-name keys: which OSV ecosystem an OS package belongs to, and
 //! how names are normalised before they become database keys.
 
-use customs_inventory::OsInfo;
-
-/// Package ecosystems that are OS package managers: their advisories are per distribution
-/// release, so the image's OS decides the ecosystem string.
-const OS_PACKAGE_ECOSYSTEMS: &[&str] = &[
-    "Alpine",
-    "apk",
-    "Debian",
-    "deb",
-    "dpkg",
-    "Ubuntu",
-    "rpm",
-    "Red Hat",
-    "Rocky Linux",
-    "AlmaLinux",
-    "Wolfi",
-    "Chainguard",
-    "SUSE",
-    "openSUSE",
-];
-
-/// Whether `pkg_ecosystem` names an OS package manager rather than a language ecosystem.
-pub fn is_os_ecosystem(pkg_ecosystem: &str) -> bool {
-    OS_PACKAGE_ECOSYSTEMS.contains(&pkg_ecosystem)
-}
+use customs_inventory::{Ecosystem, OsInfo};
 
 /// The OSV ecosystem string for an OS package on `os`: alpine 3.11.5 gives `Alpine:v3.11`,
 /// debian 12 `Debian:12`, ubuntu 22.04 `Ubuntu:22.04:LTS`, rocky 9.3 `Rocky Linux:9`.
 /// `None` for language ecosystems and for an OS release that cannot be told.
-pub fn os_ecosystem(os: &OsInfo, pkg_ecosystem: &str) -> Option<String> {
+pub fn os_ecosystem(os: &OsInfo, pkg_ecosystem: &Ecosystem) -> Option<String> {
     os_ecosystem_candidates(os, pkg_ecosystem)
         .into_iter()
         .next()
@@ -38,8 +14,8 @@ pub fn os_ecosystem(os: &OsInfo, pkg_ecosystem: &str) -> Option<String> {
 
 /// Every ecosystem string advisories for this OS release may use, best first (Ubuntu LTS
 /// releases appear both as `Ubuntu:22.04:LTS` and `Ubuntu:22.04`; Red Hat streams per repo).
-pub fn os_ecosystem_candidates(os: &OsInfo, pkg_ecosystem: &str) -> Vec<String> {
-    if !is_os_ecosystem(pkg_ecosystem) {
+pub fn os_ecosystem_candidates(os: &OsInfo, pkg_ecosystem: &Ecosystem) -> Vec<String> {
+    if !pkg_ecosystem.is_os() {
         return Vec::new();
     }
     let version = os.version.trim();
@@ -166,35 +142,35 @@ mod tests {
     #[test]
     fn distro_releases_map_to_osv_ecosystems() {
         assert_eq!(
-            os_ecosystem(&os("alpine", "3.11.5"), "Alpine").as_deref(),
+            os_ecosystem(&os("alpine", "3.11.5"), &"Alpine".into()).as_deref(),
             Some("Alpine:v3.11")
         );
         assert_eq!(
-            os_ecosystem(&os("debian", "12"), "Debian").as_deref(),
+            os_ecosystem(&os("debian", "12"), &"Debian".into()).as_deref(),
             Some("Debian:12")
         );
         assert_eq!(
-            os_ecosystem_candidates(&os("ubuntu", "22.04"), "Debian"),
+            os_ecosystem_candidates(&os("ubuntu", "22.04"), &"Debian".into()),
             vec!["Ubuntu:22.04:LTS".to_string(), "Ubuntu:22.04".to_string()]
         );
         assert_eq!(
-            os_ecosystem(&os("ubuntu", "23.10"), "Debian").as_deref(),
+            os_ecosystem(&os("ubuntu", "23.10"), &"Debian".into()).as_deref(),
             Some("Ubuntu:23.10")
         );
         assert_eq!(
-            os_ecosystem(&os("rocky", "9.3"), "rpm").as_deref(),
+            os_ecosystem(&os("rocky", "9.3"), &"rpm".into()).as_deref(),
             Some("Rocky Linux:9")
         );
         assert_eq!(
-            os_ecosystem(&os("almalinux", "8.9"), "rpm").as_deref(),
+            os_ecosystem(&os("almalinux", "8.9"), &"rpm".into()).as_deref(),
             Some("AlmaLinux:8")
         );
         assert_eq!(
-            os_ecosystem(&os("wolfi", "20230201"), "Alpine").as_deref(),
+            os_ecosystem(&os("wolfi", "20230201"), &"Alpine".into()).as_deref(),
             Some("Wolfi")
         );
-        assert_eq!(os_ecosystem(&os("alpine", "3.11.5"), "PyPI"), None);
-        assert_eq!(os_ecosystem(&os("alpine", ""), "Alpine"), None);
+        assert_eq!(os_ecosystem(&os("alpine", "3.11.5"), &"PyPI".into()), None);
+        assert_eq!(os_ecosystem(&os("alpine", ""), &"Alpine".into()), None);
     }
 
     #[test]

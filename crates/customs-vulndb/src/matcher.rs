@@ -6,10 +6,10 @@
 use crate::advisory::{Advisory, Event, Range, RangeKind};
 use crate::cvss;
 use crate::db::Database;
-use crate::ecosystem::{is_os_ecosystem, os_ecosystem_candidates};
+use crate::ecosystem::os_ecosystem_candidates;
 use crate::finding::{Finding, FixStatus, Severity, SeveritySource};
 use crate::rating::{self, Rating};
-use customs_inventory::{Inventory, OsInfo, Package, Warning};
+use customs_inventory::{Ecosystem, Inventory, OsInfo, Package, Warning};
 use customs_version::{compare, Scheme};
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
@@ -32,7 +32,7 @@ pub fn match_inventory(db: &Database, inv: &Inventory) -> MatchResult {
     for pkg in &inv.packages {
         if let Some(q) = match_package_into(db, inv.os.as_ref(), pkg, &mut result) {
             if !q.ecosystems.iter().any(|e| held.contains_key(e)) {
-                let key = (q.ecosystems.join(" or "), is_os_ecosystem(&pkg.ecosystem));
+                let key = (q.ecosystems.join(" or "), pkg.ecosystem.is_os());
                 *missing.entry(key).or_default() += 1;
             }
         }
@@ -73,7 +73,7 @@ pub struct Query {
 /// The lookup for `pkg`: OS packages by their source package under the OS-derived
 /// ecosystem, Go modules without the `v` prefix, the Go standard library as semver.
 pub fn query_for(os: Option<&OsInfo>, pkg: &Package) -> Result<Option<Query>, String> {
-    if is_os_ecosystem(&pkg.ecosystem) {
+    if pkg.ecosystem.is_os() {
         let Some(os) = os else {
             return Err(format!(
                 "{} package {}: the image's OS is unknown, not matched",
@@ -103,7 +103,7 @@ pub fn query_for(os: Option<&OsInfo>, pkg: &Package) -> Result<Option<Query>, St
             version,
         }));
     }
-    let version = if pkg.ecosystem == "Go" {
+    let version = if pkg.ecosystem == Ecosystem::Go {
         if pkg.version.is_empty()
             || pkg.version.starts_with('(')
             || pkg.version.starts_with("devel")
@@ -133,7 +133,7 @@ pub fn query_for(os: Option<&OsInfo>, pkg: &Package) -> Result<Option<Query>, St
         return Ok(None);
     }
     Ok(Some(Query {
-        ecosystems: vec![pkg.ecosystem.clone()],
+        ecosystems: vec![pkg.ecosystem.to_string()],
         name: pkg.name.clone(),
         version,
     }))
@@ -186,7 +186,7 @@ fn warn(pkg: &Package, message: String) -> Warning {
         .locations
         .first()
         .cloned()
-        .or_else(|| (!pkg.purl.is_empty()).then(|| pkg.purl.clone()))
+        .or_else(|| pkg.purl.as_ref().map(ToString::to_string))
         .unwrap_or_else(|| format!("{}/{}", pkg.ecosystem, pkg.name));
     Warning {
         path,
@@ -254,7 +254,7 @@ fn match_package_into(
             ),
         ));
     }
-    let os_package = is_os_ecosystem(&pkg.ecosystem);
+    let os_package = pkg.ecosystem.is_os();
     let (groups, folded) = group_by_alias(&hits);
     let mut findings: Vec<Finding> = groups
         .into_iter()

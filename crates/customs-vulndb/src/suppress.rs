@@ -35,7 +35,7 @@
 
 use std::path::{Path, PathBuf};
 
-use customs_inventory::sbom_input::Purl;
+use customs_inventory::Purl;
 use customs_inventory::{Package, Warning};
 use jiff::civil::Date;
 use serde::Deserialize;
@@ -173,7 +173,7 @@ fn check_purl(
     what: &str,
     err: &dyn Fn(String) -> SuppressError,
 ) -> Result<(), SuppressError> {
-    if Purl::parse(p).is_none() {
+    if Purl::parse(p).is_err() {
         return Err(err(format!("{what}: {p:?} is not a package URL")));
     }
     Ok(())
@@ -381,7 +381,7 @@ fn names_vulnerability(f: &Finding, id: &str) -> bool {
 /// version only when the pattern has one; each of the pattern's qualifiers must be present
 /// with the same value (a pattern without qualifiers matches any).
 pub fn purl_matches(pattern: &str, pkg: &Package) -> bool {
-    let (Some(want), Some(have)) = (Purl::parse(pattern), Purl::parse(&pkg.purl)) else {
+    let (Ok(want), Some(have)) = (Purl::parse(pattern), pkg.purl.as_ref()) else {
         return false;
     };
     let norm = |p: &Purl| -> (String, Option<String>, String) {
@@ -392,7 +392,7 @@ pub fn purl_matches(pattern: &str, pkg: &Package) -> bool {
             (p.ty.clone(), p.namespace.clone(), p.name.clone())
         }
     };
-    if norm(&want) != norm(&have) {
+    if norm(&want) != norm(have) {
         return false;
     }
     if let Some(v) = &want.version {
@@ -713,7 +713,7 @@ mod tests {
                 ecosystem: "Alpine".into(),
                 name: name.into(),
                 version: "1.1.1d-r3".into(),
-                purl: purl.into(),
+                purl: customs_inventory::Purl::parse(purl).ok(),
                 source_name: Some("openssl".into()),
                 ..Package::default()
             },

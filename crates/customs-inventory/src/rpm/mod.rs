@@ -8,7 +8,7 @@ pub mod manifest;
 pub mod ndb;
 pub mod sqlite;
 
-use crate::purl::purl;
+use crate::Purl;
 use crate::{ExtractError, OsInfo, Package};
 
 /// Directories rpm keeps its database in, across distributions and rpm versions.
@@ -122,7 +122,7 @@ pub fn split_source_rpm(file: Option<&str>) -> (Option<String>, Option<String>) 
 /// `pkg:rpm/<os id>/<name>@<version>-<release>?arch=..&distro=<id>-<version_id>&epoch=..`,
 /// with `upstream=<source rpm file>` when the source is known, as Syft writes it. Without an
 /// OS the namespace and `distro` are left out.
-pub fn purl_for(pkg: &Package, os: Option<&OsInfo>) -> String {
+pub fn purl_for(pkg: &Package, os: Option<&OsInfo>) -> Option<Purl> {
     let (epoch, version) = match pkg.version.split_once(':') {
         Some((e, v)) if !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit()) => (e, v),
         _ => ("", pkg.version.as_str()),
@@ -132,7 +132,7 @@ pub fn purl_for(pkg: &Package, os: Option<&OsInfo>) -> String {
         (Some(n), Some(v)) => format!("{n}-{v}.src.rpm"),
         _ => String::new(),
     };
-    purl(
+    Purl::new(
         "rpm",
         os.map(|o| o.family.as_str()),
         &pkg.name,
@@ -186,11 +186,11 @@ mod tests {
             ..OsInfo::default()
         };
         assert_eq!(
-            purl_for(&pkg, Some(&os)),
+            purl_for(&pkg, Some(&os)).unwrap().to_string(),
             "pkg:rpm/mariner/vim@9.0-1.cm2?arch=x86_64&distro=mariner-2.0&epoch=2&upstream=vim-9.0-1.cm2.src.rpm"
         );
         assert_eq!(
-            purl_for(&pkg, None),
+            purl_for(&pkg, None).unwrap().to_string(),
             "pkg:rpm/vim@9.0-1.cm2?arch=x86_64&epoch=2&upstream=vim-9.0-1.cm2.src.rpm"
         );
     }

@@ -66,9 +66,12 @@ fn deb(name: &str, version: &str, source: Option<(&str, &str)>, licenses: &[&str
         ecosystem: "Debian".into(),
         name: name.into(),
         version: version.into(),
-        purl: format!(
-            "pkg:deb/debian/{name}@{}?arch=amd64&distro=debian-12",
-            version.replace('+', "%2B").replace('~', "%7E")
+        purl: customs_inventory::Purl::new(
+            "deb",
+            Some("debian"),
+            name,
+            version,
+            &[("arch", "amd64"), ("distro", "debian-12")],
         ),
         licenses: licenses.iter().map(|l| l.to_string()).collect(),
         source_name: source.map(|s| s.0.into()),
@@ -94,7 +97,7 @@ fn lang(
         ecosystem: ecosystem.into(),
         name: name.into(),
         version: version.into(),
-        purl: purl.into(),
+        purl: customs_inventory::Purl::parse(purl).ok(),
         licenses: licenses.iter().map(|l| l.to_string()).collect(),
         found_by: found_by.into(),
         locations: vec![location.into()],
