@@ -44,8 +44,11 @@ impl WasteKind {
 /// One superseded copy of a file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WasteItem {
+    /// Path of the file, without a leading `/`.
     pub path: String,
+    /// Size in bytes of the superseded copy.
     pub bytes: u64,
+    /// How the copy was superseded.
     pub kind: WasteKind,
     /// Layer holding the superseded copy.
     pub layer: usize,
@@ -56,12 +59,15 @@ pub struct WasteItem {
 /// Layer statistics for the report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LayerStats {
+    /// Number of layers.
     pub count: usize,
     /// Size of every regular file in every layer.
     pub total_bytes: u64,
+    /// Bytes of files a later layer replaced or removed.
     pub wasted_bytes: u64,
     /// `1 − wasted/total`, 1.0 for an empty image.
     pub efficiency: f64,
+    /// Per-layer figures, bottom layer first.
     pub layers: Vec<LayerEntry>,
     /// Superseded copies, largest first.
     pub waste: Vec<WasteItem>,

@@ -6,26 +6,27 @@
 //! use customs_vulndb::{build, Database, Source};
 //! use std::path::Path;
 //! let sources = Source::discover(Path::new("vulndata"))?;
-//! build(&sources, Path::new("vuln.db"))?;
+//! build(&sources, Path::new("vuln.db"), None)?;
 //! let db = Database::open(Path::new("vuln.db"))?;
 //! let advisories = db.lookup("PyPI", "Django")?;
 //! # Ok::<(), customs_vulndb::Error>(())
 //! ```
+#![deny(missing_docs)]
 
-pub mod advisory;
+mod advisory;
 pub mod cvss;
 pub mod db;
 pub mod ecosystem;
-pub mod error;
+mod error;
 mod fetch;
 pub mod finding;
-pub mod matcher;
+mod matcher;
 pub mod osv;
-pub mod rating;
+mod rating;
 pub mod scan;
 pub mod secdb;
-pub mod source;
-pub mod suppress;
+mod source;
+mod suppress;
 pub mod update;
 
 pub use advisory::{Advisory, Affected, Event, Range, RangeKind, SeverityEntry};

@@ -35,3 +35,30 @@ pub enum ScanFormat {
     /// CycloneDX 1.6 JSON with vulnerabilities.
     Cyclonedx,
 }
+
+/// `customs audit -f` and `customs check -f`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TableJsonSarif {
+    /// Plain text for a terminal.
+    Table,
+    /// customs' JSON (docs/).
+    Json,
+    /// SARIF 2.1.0, for code-scanning dashboards.
+    Sarif,
+}
+
+/// `customs report -f`: the one format a report has today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// One self-contained HTML page (no external resources).
+    Html,
+}
+
+/// `customs verify -o` and `customs verify-bundle -o`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TextOrJson {
+    /// One verified payload per line.
+    Text,
+    /// A JSON array with each payload and its source.
+    Json,
+}

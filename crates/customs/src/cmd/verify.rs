@@ -18,11 +18,7 @@ use serde_json::{json, Value};
 use crate::cmd::image_args::ImageArgs;
 use crate::cmd::key::{load_public_key, parse_annotations};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum OutputFormat {
-    Text,
-    Json,
-}
+pub use crate::cmd::format::TextOrJson as OutputFormat;
 
 #[derive(clap::Args)]
 pub struct Args {

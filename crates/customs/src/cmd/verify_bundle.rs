@@ -16,11 +16,7 @@ use serde_json::json;
 use crate::cmd::key::load_public_key;
 use customs_sign::certs::{IdentityMatcher, Matcher};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum OutputFormat {
-    Text,
-    Json,
-}
+pub use crate::cmd::format::TextOrJson as OutputFormat;
 
 #[derive(clap::Args)]
 pub struct Args {
