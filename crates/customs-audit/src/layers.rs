@@ -76,14 +76,18 @@ pub struct LayerStats {
 /// One layer's size.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LayerEntry {
+    /// Position in the manifest, 0 for the bottom layer.
     pub index: usize,
+    /// Diff-id of the layer (`sha256:…`).
     pub diff_id: String,
     /// Uncompressed tar size.
     pub size: u64,
     /// Bytes of regular files.
     pub file_bytes: u64,
+    /// Tar entries in the layer.
     pub entries: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The history step that made the layer (`created_by`), when the history says.
     pub created_by: Option<String>,
 }
 

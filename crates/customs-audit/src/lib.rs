@@ -22,6 +22,7 @@
 //! contents; then each family module (`privilege`, `secrets`, `layers`, `freshness`, `base`)
 //! turns those facts into [`rules::Diag`]s, which become [`Finding`]s here.
 #![deny(missing_docs)]
+#![warn(unnameable_types)]
 
 mod cfg;
 mod eol;
@@ -44,7 +45,7 @@ use serde::Serialize;
 
 pub use cfg::{AuditOptions, DigestLookup};
 pub use collect::{Collector, LayerFacts};
-pub use layers::{LayerStats, WasteItem};
+pub use layers::{LayerEntry, LayerStats, WasteItem, WasteKind};
 pub use rules::{Diag, Severity};
 
 /// Version of the JSON report schema (`docs/audit.md`).

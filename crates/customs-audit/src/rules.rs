@@ -229,7 +229,7 @@ pub enum Diag {
     RunsAsRoot {
         /// `config.User` as written (empty: unset).
         user: String,
-        /// Why it counts as root (no USER, uid 0, a name that resolves to 0).
+        /// Why it counts as root (`uid 0`, `the root account`, `the default user is root`).
         reason: String,
     },
     /// `USER` is a name, not a numeric uid.
@@ -262,7 +262,7 @@ pub enum Diag {
     EntrypointWritable {
         /// Path of the entrypoint, without a leading `/`.
         path: String,
-        /// How the user can write it (owner, group, mode).
+        /// What makes it writable (the file itself, or `its directory /…`).
         what: String,
         /// The runtime user.
         user: String,
@@ -308,7 +308,7 @@ pub enum Diag {
     },
     /// The build history holds a secret.
     SecretInHistory {
-        /// Where in the history (`history[3].created_by`).
+        /// Where in the history (`created_by of step 3`).
         what: String,
         /// The value, masked.
         masked: String,

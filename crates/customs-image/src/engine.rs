@@ -126,7 +126,7 @@ pub enum EngineError {
         message: String,
     },
     #[error("{0}")]
-    /// The engine answered with something customs cannot read (the message says what).
+    /// The engine is configured in a way customs does not support (a `DOCKER_HOST` that is not `unix://`; the message says what).
     Unsupported(String),
     #[error("reading {name:?} from {engine}: {source}")]
     /// Reading the image stream from the engine failed.

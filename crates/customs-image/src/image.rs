@@ -42,7 +42,7 @@ pub enum ImageError {
         source: io::Error,
     },
     #[error("{what}: {reason}")]
-    /// The image is malformed (bad digest, missing blob, mismatched diff-ids, a limit exceeded).
+    /// The image is malformed or breaks a limit (the reason says how).
     Invalid {
         /// What was read.
         what: String,

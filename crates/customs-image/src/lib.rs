@@ -12,6 +12,7 @@
 //! # Ok::<(), customs_image::ImageError>(())
 //! ```
 #![deny(missing_docs)]
+#![warn(unnameable_types)]
 
 pub mod archive;
 pub mod cache;

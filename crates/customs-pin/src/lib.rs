@@ -12,6 +12,7 @@
 //! }
 //! ```
 #![deny(missing_docs)]
+#![warn(unnameable_types)]
 
 pub mod dockerfile;
 pub mod lint;

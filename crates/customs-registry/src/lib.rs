@@ -20,6 +20,7 @@
 //! # Ok::<(), customs_image::ImageError>(())
 //! ```
 #![deny(missing_docs)]
+#![warn(unnameable_types)]
 
 pub mod auth;
 pub mod copy;

@@ -3,6 +3,7 @@
 //! ([`registry`]), and single-layer OCI layouts written from hand-made tar bytes ([`oci`]).
 //! It is a dev-dependency only; nothing here ships in the binary.
 #![deny(missing_docs)]
+#![warn(unnameable_types)]
 
 pub mod oci;
 pub mod ocibuild;

@@ -12,6 +12,7 @@
 //! # Ok::<(), customs_vulndb::Error>(())
 //! ```
 #![deny(missing_docs)]
+#![warn(unnameable_types)]
 
 mod advisory;
 pub mod cvss;
@@ -39,7 +40,7 @@ pub use rating::{CveFacts, Epss, Kev, Rating};
 pub use scan::{scan, ScanOutcome, Suppression};
 pub use source::{Source, SourceInfo, SourceKind};
 pub use suppress::{
-    suppress, IgnoreFile, Suppressed, SuppressedBy, SuppressedFinding, VexDocument,
-    DEFAULT_IGNOREFILES,
+    suppress, IgnoreEntry, IgnoreFile, SuppressError, Suppressed, SuppressedBy, SuppressedFinding,
+    VexDocument, VexStatement, VexStatus, DEFAULT_IGNOREFILES,
 };
 pub use update::{update, update_with, UpdateEvent, UpdateOptions, UpdateReport};

@@ -41,7 +41,7 @@ pub enum ScanFormat {
 pub enum TableJsonSarif {
     /// Plain text for a terminal.
     Table,
-    /// customs' JSON (docs/).
+    /// customs' JSON (docs/audit.md, docs/policy.md).
     Json,
     /// SARIF 2.1.0, for code-scanning dashboards.
     Sarif,
@@ -54,11 +54,20 @@ pub enum ReportFormat {
     Html,
 }
 
-/// `customs verify -o` and `customs verify-bundle -o`.
+/// `customs verify -o`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum TextOrJson {
+pub enum VerifyOutput {
     /// One verified payload per line.
     Text,
     /// A JSON array with each payload and its source.
+    Json,
+}
+
+/// `customs verify-bundle -o`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BundleOutput {
+    /// A summary on standard error.
+    Text,
+    /// What was verified, as JSON on standard output.
     Json,
 }
