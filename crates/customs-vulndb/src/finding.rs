@@ -24,7 +24,7 @@ pub enum Severity {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SeveritySource {
     /// Who gave the rating that won: `nvd`, `cna:<org>`, `cisa-adp`, `ghsa`, `debian`,
-    /// `ubuntu`, `alpine`, … (see [`crate::rating::precedence`]), or empty for none.
+    /// `ubuntu`, `alpine`, … (ranked by `rating::precedence`), or empty for none.
     #[serde(default)]
     pub source: String,
     /// `CVSS_V2`, `CVSS_V3`, `CVSS_V4`, `ecosystem` (a vendor's or database's own word) or

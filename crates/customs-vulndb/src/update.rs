@@ -4,7 +4,7 @@
 //! again. Nothing is replaced until every download and the build succeeded, so an
 //! interrupted update leaves the old database working.
 //!
-//! Beside the advisories, an update fetches what rates them (see [`crate::rating`]): CISA's
+//! Beside the advisories, an update fetches what rates them (the `rating` module): CISA's
 //! KEV catalogue, FIRST's EPSS scores and NVD's yearly CVE feeds (API 2.0 JSON, gzipped),
 //! each from its publisher, or all from one mirror laid out as:
 //!
