@@ -28,6 +28,7 @@ fn is_captured(path: &str) -> bool {
 /// One layer as the checks see it: its entries and the content hash of each regular file.
 #[derive(Debug, Clone)]
 pub struct LayerFacts {
+    /// The layer's entries, as the layer cache stores them.
     pub summary: LayerSummary,
     /// First 16 bytes of the SHA-256 of each regular file, by path (only for images with more
     /// than one layer: hashes serve the wasted-bytes check).

@@ -44,8 +44,11 @@ impl WasteKind {
 /// One superseded copy of a file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WasteItem {
+    /// Path of the file, without a leading `/`.
     pub path: String,
+    /// Size in bytes of the superseded copy.
     pub bytes: u64,
+    /// How the copy was superseded.
     pub kind: WasteKind,
     /// Layer holding the superseded copy.
     pub layer: usize,
@@ -56,12 +59,15 @@ pub struct WasteItem {
 /// Layer statistics for the report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LayerStats {
+    /// Number of layers.
     pub count: usize,
     /// Size of every regular file in every layer.
     pub total_bytes: u64,
+    /// Bytes of files a later layer replaced or removed.
     pub wasted_bytes: u64,
     /// `1 − wasted/total`, 1.0 for an empty image.
     pub efficiency: f64,
+    /// Per-layer figures, bottom layer first.
     pub layers: Vec<LayerEntry>,
     /// Superseded copies, largest first.
     pub waste: Vec<WasteItem>,
@@ -70,14 +76,18 @@ pub struct LayerStats {
 /// One layer's size.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LayerEntry {
+    /// Position in the manifest, 0 for the bottom layer.
     pub index: usize,
+    /// Diff-id of the layer (`sha256:…`).
     pub diff_id: String,
     /// Uncompressed tar size.
     pub size: u64,
     /// Bytes of regular files.
     pub file_bytes: u64,
+    /// Tar entries in the layer.
     pub entries: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The history step that made the layer (`created_by`), when the history says.
     pub created_by: Option<String>,
 }
 

@@ -21,9 +21,11 @@
 //! (`/etc/passwd`, `/etc/shadow`, `/etc/group`, os-release) and secret matches in file
 //! contents; then each family module (`privilege`, `secrets`, `layers`, `freshness`, `base`)
 //! turns those facts into [`rules::Diag`]s, which become [`Finding`]s here.
+#![deny(missing_docs)]
+#![warn(unnameable_types)]
 
-pub mod cfg;
-pub mod eol;
+mod cfg;
+mod eol;
 pub mod redact;
 pub mod rules;
 pub mod secrets;
@@ -43,23 +45,32 @@ use serde::Serialize;
 
 pub use cfg::{AuditOptions, DigestLookup};
 pub use collect::{Collector, LayerFacts};
-pub use layers::{LayerStats, WasteItem};
+pub use layers::{LayerEntry, LayerStats, WasteItem, WasteKind};
 pub use rules::{Diag, Severity};
 
 /// Version of the JSON report schema (`docs/audit.md`).
 pub const SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, thiserror::Error)]
+/// Why an audit could not run.
 pub enum AuditError {
     #[error(transparent)]
+    /// The image could not be read.
     Image(#[from] ImageError),
     #[error("unknown rule id {0:?}")]
+    /// An enabled or disabled rule id is not a rule.
     UnknownRule(String),
     #[error("invalid audit option: {0}")]
+    /// An audit option is out of range (the message says which).
     InvalidOption(String),
     /// A [`Collector`] was finished before it saw every layer.
     #[error("the audit saw {seen} of the image's {layers} layers")]
-    Incomplete { seen: usize, layers: usize },
+    Incomplete {
+        /// Layers the collector saw.
+        seen: usize,
+        /// Layers the image has.
+        layers: usize,
+    },
 }
 
 /// Where a finding was seen. Every field is optional; layers are named by diff-id and index.
@@ -93,9 +104,11 @@ pub struct Evidence {
 pub struct Finding {
     /// Stable rule id (`CUS-PRIV-001`).
     pub id: &'static str,
+    /// How serious the finding is.
     pub severity: Severity,
     /// The rule's title.
     pub title: &'static str,
+    /// Where it was seen.
     pub evidence: Evidence,
     /// What was found; secret values masked.
     pub message: String,
@@ -106,10 +119,14 @@ pub struct Finding {
 /// What was audited.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImageInfo {
+    /// The image as the user named it.
     pub name: String,
+    /// Digest of the manifest audited.
     pub manifest_digest: String,
+    /// Digest of the image config.
     pub config_digest: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The OS the image's release files name, when they name one.
     pub os: Option<OsInfo>,
     /// `config.User` as written (empty: unset).
     pub user: String,
@@ -132,10 +149,13 @@ pub struct Age {
 /// The base image, from the `org.opencontainers.image.base.*` annotations.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BaseInfo {
+    /// The base image's name, as annotated.
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The base image's digest, as annotated.
     pub digest: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The registry the base image comes from.
     pub registry: Option<String>,
     /// What the registry look-up returned for `name` now.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -145,13 +165,18 @@ pub struct BaseInfo {
 /// The audit's result.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditReport {
+    /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
+    /// What was audited.
     pub image: ImageInfo,
     /// Findings ordered by severity (highest first), then id, then evidence path.
     pub findings: Vec<Finding>,
+    /// Layer sizes and wasted bytes.
     pub layers: LayerStats,
+    /// How old the image is.
     pub age: Age,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The base image, when the image names one.
     pub base: Option<BaseInfo>,
     /// Problems that did not stop the audit.
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -68,7 +68,9 @@ pub struct RuleInfo {
     pub id: &'static str,
     /// Short CamelCase name.
     pub name: &'static str,
+    /// The family the rule is in.
     pub family: Family,
+    /// How serious a finding of the rule is.
     pub severity: Severity,
     /// One-line title.
     pub title: &'static str,
@@ -223,125 +225,220 @@ fn human_bytes(n: u64) -> String {
 /// A finding's facts before they become text. One variant per way a rule can fire.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Diag {
+    /// The container runs as root.
     RunsAsRoot {
+        /// `config.User` as written (empty: unset).
         user: String,
+        /// Why it counts as root (`uid 0`, `the root account`, `the default user is root`).
         reason: String,
     },
+    /// `USER` is a name, not a numeric uid.
     NonNumericUser {
+        /// `config.User` as written.
         user: String,
     },
+    /// A file has the setuid or setgid bit.
     Setid {
+        /// Path of the file, without a leading `/`.
         path: String,
+        /// Its mode bits.
         mode: u32,
     },
+    /// A file carries file capabilities (`security.capability`).
     FileCapability {
+        /// Path of the file, without a leading `/`.
         path: String,
     },
+    /// A file, or a directory without the sticky bit, is writable by everyone.
     WorldWritable {
+        /// Path, without a leading `/`.
         path: String,
+        /// Whether it is a directory.
         dir: bool,
+        /// Its mode bits.
         mode: u32,
     },
+    /// The runtime user can write the entrypoint.
     EntrypointWritable {
+        /// Path of the entrypoint, without a leading `/`.
         path: String,
+        /// What makes it writable (the file itself, or `its directory /…`).
         what: String,
+        /// The runtime user.
         user: String,
     },
+    /// Tools an attacker could use are installed (shells, package managers, compilers, …).
     ToolPresent {
+        /// Which of the tool rules fired.
         rule: &'static RuleInfo,
+        /// The tools found.
         tools: Vec<String>,
     },
+    /// An SSH port is exposed.
     SshPort {
+        /// The port as declared (`22/tcp`).
         port: String,
     },
+    /// An account has an empty password.
     EmptyPassword {
+        /// The account's name.
         account: String,
+        /// The file it is in (`etc/shadow`).
         file: &'static str,
     },
+    /// Several accounts or groups share one numeric id.
     DuplicateId {
+        /// Which of the duplicate-id rules fired (users or groups).
         rule: &'static RuleInfo,
+        /// The file they are in (`etc/passwd`).
         file: &'static str,
+        /// The shared id.
         id: u64,
+        /// The names sharing it.
         names: Vec<String>,
     },
+    /// An environment variable holds a secret.
     SecretInEnv {
+        /// The variable's name.
         key: String,
+        /// The value, masked.
         masked: String,
+        /// The detector that matched.
         detector: String,
     },
+    /// The build history holds a secret.
     SecretInHistory {
+        /// Where in the history (`created_by of step 3`).
         what: String,
+        /// The value, masked.
         masked: String,
+        /// The detector that matched.
         detector: String,
     },
+    /// A file is itself a secret (a private key, a credentials file).
     SecretFile {
+        /// Path of the file, without a leading `/`.
         path: String,
+        /// What kind of secret it is.
         kind: String,
+        /// `(added in, removed in)` layer indices when a later layer deleted it; it is still in the earlier layer.
         deleted: Option<(usize, usize)>,
     },
+    /// A file's contents hold a secret.
     SecretInFile {
+        /// Path of the file, without a leading `/`.
         path: String,
+        /// The detector that matched.
         detector: String,
+        /// The match, masked.
         masked: String,
+        /// 1-based line of the match.
         line: u64,
+        /// `(added in, removed in)` layer indices when a later layer deleted the file.
         deleted: Option<(usize, usize)>,
     },
+    /// A file's bytes are wasted: a later layer replaced or removed it.
     WastedFile {
+        /// Path of the file, without a leading `/`.
         path: String,
+        /// Size in bytes of the wasted copy.
         bytes: u64,
+        /// How it was superseded (replaced, removed, re-added).
         kind: String,
+        /// Layer holding the wasted copy.
         layer: usize,
+        /// Layer that superseded it.
         superseded_in: usize,
     },
+    /// The image's layer efficiency is below the minimum.
     LowEfficiency {
+        /// `1 − wasted/total`, 0 to 1.
         efficiency: f64,
+        /// Wasted bytes.
         wasted: u64,
+        /// Bytes of every regular file in every layer.
         total: u64,
+        /// The minimum efficiency, 0 to 1.
         minimum: f64,
     },
+    /// The image has more layers than the maximum.
     TooManyLayers {
+        /// Its number of layers.
         count: usize,
+        /// The maximum.
         maximum: usize,
     },
+    /// A layer adds almost nothing.
     TinyLayer {
+        /// The layer's index.
         index: usize,
+        /// Bytes of file data it adds.
         bytes: u64,
+        /// Entries it holds.
         entries: usize,
     },
+    /// A package manager's cache was left in the image.
     PackageCache {
+        /// The cache directory, without a leading `/`.
         path: String,
+        /// Which cache (`apt package lists`).
         what: String,
+        /// Files in it.
         files: usize,
+        /// Their bytes.
         bytes: u64,
     },
+    /// The image is older than the maximum age.
     OldImage {
+        /// When it was built, RFC 3339 as written.
         created: String,
+        /// Its age in whole days.
         days: i64,
+        /// The maximum age in days.
         maximum: u64,
     },
+    /// The OS release has reached end of life.
     EolOs {
+        /// The release (`Debian 10`).
         os: String,
+        /// Its end-of-life date.
         eol: String,
+        /// Where the date comes from.
         source: String,
     },
+    /// A `VOLUME` shadows a filesystem the runtime provides (`/proc`, `/sys`, `/dev`).
     SystemVolume {
+        /// The volume path.
         volume: String,
     },
+    /// The image has an `ONBUILD` trigger.
     Onbuild {
+        /// The trigger as written.
         trigger: String,
     },
+    /// The image defines no `HEALTHCHECK`.
     NoHealthcheck,
+    /// A layer was added from a URL without a checksum.
     AddFromUrl {
+        /// The URL.
         url: String,
     },
+    /// The base image comes from a registry not in the allow-list.
     DisallowedRegistry {
+        /// The base image's name.
         base: String,
+        /// Its registry.
         registry: String,
+        /// The registries allowed.
         allowed: Vec<String>,
     },
+    /// The base image's tag now points at another digest than at build time.
     OutdatedBase {
+        /// The base image's name.
         base: String,
+        /// The digest recorded at build time.
         recorded: String,
+        /// The digest the registry gives now.
         current: String,
     },
 }

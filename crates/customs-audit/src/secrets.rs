@@ -290,10 +290,15 @@ pub fn looks_random(v: &str) -> bool {
 /// One secret found in a file's contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContentHit {
+    /// The file the secret is in, without a leading `/`.
     pub path: String,
+    /// Index of the layer holding the file.
     pub layer: usize,
+    /// The detector that matched (`aws-access-key-id`).
     pub detector: &'static str,
+    /// The match with most of it masked, safe to print.
     pub masked: String,
+    /// 1-based line of the match in the file.
     pub line: u64,
 }
 

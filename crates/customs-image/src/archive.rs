@@ -31,7 +31,9 @@ pub enum Container {
     Dir(PathBuf),
     /// An uncompressed tar file, indexed: member path → (data offset, size).
     Tar {
+        /// The archive file.
         path: PathBuf,
+        /// Member path → (byte offset of the member's data in the file, its size in bytes).
         members: HashMap<String, (u64, u64)>,
     },
     /// A compressed tar file, indexed in one pass; large members are spooled on first use.

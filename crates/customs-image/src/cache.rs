@@ -125,6 +125,7 @@ impl LayerCache {
         Ok(LayerCache { dir, cap })
     }
 
+    /// The directory the summaries are stored in.
     pub fn dir(&self) -> &Path {
         &self.dir
     }

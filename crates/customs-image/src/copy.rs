@@ -23,6 +23,7 @@ pub struct OciLayoutWriter {
 }
 
 impl OciLayoutWriter {
+    /// Creates (or reopens) an OCI layout at `dir`: `oci-layout`, `blobs/sha256/` and an `index.json`.
     pub fn create(dir: &Path) -> Result<OciLayoutWriter, ImageError> {
         let what = format!("creating OCI layout {}", dir.display());
         fs::create_dir_all(dir.join("blobs/sha256")).map_err(io_err(what.clone()))?;
@@ -100,6 +101,7 @@ impl OciLayoutWriter {
         fs::rename(&tmp, &path).map_err(io_err(what))
     }
 
+    /// The layout's root directory.
     pub fn dir(&self) -> &Path {
         &self.dir
     }

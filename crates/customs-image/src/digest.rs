@@ -16,12 +16,16 @@ pub struct Digest {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A digest algorithm the OCI image spec registers.
 pub enum Algorithm {
+    /// SHA-256, 64 hex digits; what every image uses.
     Sha256,
+    /// SHA-512, 128 hex digits.
     Sha512,
 }
 
 impl Algorithm {
+    /// The algorithm's name as written before the `:` (`sha256`).
     pub fn name(self) -> &'static str {
         match self {
             Algorithm::Sha256 => "sha256",
@@ -38,6 +42,7 @@ impl Algorithm {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("invalid digest {0:?}: expected sha256:<64 lowercase hex> or sha512:<128 lowercase hex>")]
+/// A string that is not `<algorithm>:<lowercase hex of the right length>`; holds the input.
 pub struct DigestParseError(pub String);
 
 impl Digest {
@@ -49,6 +54,7 @@ impl Digest {
         }
     }
 
+    /// The algorithm this digest was computed with.
     pub fn algorithm(&self) -> Algorithm {
         self.algorithm
     }
@@ -121,23 +127,28 @@ impl<'de> Deserialize<'de> for Digest {
 /// An incremental hasher for either algorithm.
 #[derive(Clone)]
 pub enum Hasher {
+    /// Hashing with SHA-256.
     Sha256(Sha256),
+    /// Hashing with SHA-512.
     Sha512(Sha512),
 }
 
 impl Hasher {
+    /// A fresh hasher for `algorithm`.
     pub fn new(algorithm: Algorithm) -> Hasher {
         match algorithm {
             Algorithm::Sha256 => Hasher::Sha256(Sha256::new()),
             Algorithm::Sha512 => Hasher::Sha512(Sha512::new()),
         }
     }
+    /// Feeds `bytes` into the hash.
     pub fn update(&mut self, bytes: &[u8]) {
         match self {
             Hasher::Sha256(h) => h.update(bytes),
             Hasher::Sha512(h) => h.update(bytes),
         }
     }
+    /// The digest of everything fed so far.
     pub fn finish(self) -> Digest {
         match self {
             Hasher::Sha256(h) => Digest {
@@ -190,6 +201,7 @@ impl<R: Read> VerifyingReader<R> {
         self.read
     }
 
+    /// The wrapped reader, without checking the digest.
     pub fn into_inner(self) -> R {
         self.inner
     }

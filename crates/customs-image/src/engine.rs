@@ -30,7 +30,9 @@ const MAX_ERROR_BODY: u64 = 64 << 10;
 /// A local engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Engine {
+    /// Docker Engine, at `DOCKER_HOST` or `/var/run/docker.sock`.
     Docker,
+    /// Podman's Docker-compatible API, at `CONTAINER_HOST` or the user's podman socket.
     Podman,
 }
 
@@ -91,30 +93,49 @@ impl fmt::Display for Engine {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// A local engine could not give an image.
 pub enum EngineError {
     /// The engine is not running here (no socket, or nothing listening).
     #[error("{engine} is not reachable at {socket}: {source}")]
     Unreachable {
+        /// The engine that was asked.
         engine: Engine,
+        /// The socket that was tried.
         socket: PathBuf,
+        /// Why connecting failed.
         source: io::Error,
     },
     /// The engine has no such image.
     #[error("{engine} has no image {name:?}")]
-    NotFound { engine: Engine, name: String },
-    #[error("{engine} answered {status} for {name:?}: {message}")]
-    Status {
+    NotFound {
+        /// The engine that was asked.
         engine: Engine,
+        /// The image name asked for.
         name: String,
+    },
+    #[error("{engine} answered {status} for {name:?}: {message}")]
+    /// The engine answered with an error status.
+    Status {
+        /// The engine that answered.
+        engine: Engine,
+        /// The image name asked for.
+        name: String,
+        /// The HTTP status code.
         status: u16,
+        /// The engine's error message (truncated).
         message: String,
     },
     #[error("{0}")]
+    /// The engine is configured in a way customs does not support (a `DOCKER_HOST` that is not `unix://`; the message says what).
     Unsupported(String),
     #[error("reading {name:?} from {engine}: {source}")]
+    /// Reading the image stream from the engine failed.
     Io {
+        /// The engine being read.
         engine: Engine,
+        /// The image being read.
         name: String,
+        /// The I/O error.
         source: io::Error,
     },
 }

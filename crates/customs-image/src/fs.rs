@@ -26,33 +26,46 @@ pub enum Whiteout {
 /// Metadata of one layer entry, path normalised (no leading `/`, no `..`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EntryMeta {
+    /// Path inside the image, normalised.
     pub path: String,
+    /// File, directory, link or device.
     pub kind: EntryKind,
+    /// Permission bits (and setuid/setgid/sticky), as in the tar header.
     pub mode: u32,
+    /// Owner's numeric user id.
     pub uid: u64,
+    /// Owner's numeric group id.
     pub gid: u64,
+    /// Size in bytes of the entry's data (0 for all but regular files).
     pub size: u64,
+    /// Modification time, in seconds since the Unix epoch.
     pub mtime: i64,
     /// Symlink target as written, or the normalised path a hardlink points at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Extended attributes (name, raw value), such as `security.capability`.
     pub xattrs: Vec<(String, Vec<u8>)>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Set when the entry is a whiteout: it deletes rather than adds.
     pub whiteout: Option<Whiteout>,
 }
 
 impl EntryMeta {
+    /// Whether this is a regular file that adds content (not a whiteout).
     pub fn is_file(&self) -> bool {
         self.kind == EntryKind::File && self.whiteout.is_none()
     }
 }
 
 #[derive(Debug, thiserror::Error)]
+/// A layer could not be walked.
 pub enum WalkError {
     #[error(transparent)]
+    /// The layer's tar stream is malformed.
     Tar(#[from] TarError),
     #[error("reading layer: {0}")]
+    /// Reading the layer blob failed.
     Io(#[from] io::Error),
 }
 
@@ -112,15 +125,23 @@ pub fn walk_layer<R: Read>(
 /// A path as the merged filesystem shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Node {
+    /// File, directory, link or device.
     pub kind: EntryKind,
+    /// Permission bits, as in the tar header.
     pub mode: u32,
+    /// Owner's numeric user id.
     pub uid: u64,
+    /// Owner's numeric group id.
     pub gid: u64,
+    /// Size in bytes of the data (0 for all but regular files).
     pub size: u64,
+    /// Modification time, in seconds since the Unix epoch.
     pub mtime: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Symlink target as written, or the normalised path a hardlink points at.
     pub link: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Extended attributes (name, raw value).
     pub xattrs: Vec<(String, Vec<u8>)>,
     /// Layer index where the path first appeared (and has stayed since).
     pub added_in: usize,
@@ -134,8 +155,11 @@ pub struct Node {
 /// A path that a later layer removed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deletion {
+    /// The normalised path that was removed.
     pub path: String,
+    /// What it was before it was removed.
     pub kind: EntryKind,
+    /// Its size in bytes before it was removed.
     pub size: u64,
     /// Layer whose entry was hidden.
     pub layer: usize,
@@ -152,6 +176,7 @@ pub struct FileSystem {
 }
 
 impl FileSystem {
+    /// An empty filesystem, no layers applied.
     pub fn new() -> Self {
         Self::default()
     }
@@ -295,6 +320,7 @@ impl FileSystem {
         self.nodes.len()
     }
 
+    /// Whether no path is visible.
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty()
     }

@@ -28,32 +28,68 @@ pub const MAX_LAYERS: usize = 500;
 const MAX_CROSS_CHECKED: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
+/// Why an image could not be opened or read.
 pub enum ImageError {
     #[error(transparent)]
+    /// The reference could not be parsed.
     Reference(#[from] crate::reference::ReferenceError),
     #[error("{what}: {source}")]
-    Io { what: String, source: io::Error },
+    /// Reading or writing a file or stream failed.
+    Io {
+        /// What was being read or written.
+        what: String,
+        /// The I/O error.
+        source: io::Error,
+    },
     #[error("{what}: {reason}")]
-    Invalid { what: String, reason: String },
+    /// The image is malformed or breaks a limit (the reason says how).
+    Invalid {
+        /// What was read.
+        what: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     #[error(transparent)]
+    /// A manifest or index could not be parsed.
     Manifest(#[from] crate::manifest::ManifestError),
     /// A registry failed (the [`Remote`]'s own error, which callers may downcast).
     #[error(transparent)]
     Remote(crate::remote::RemoteError),
     #[error("{what} names a registry image, but no registry client was given to open it")]
-    NoRemote { what: String },
-    #[error("no image for platform {wanted} in {what}; available: {available}")]
-    NoPlatform {
-        wanted: String,
+    /// A registry reference was given without a [`Remote`] to open it.
+    NoRemote {
+        /// The reference given.
         what: String,
+    },
+    #[error("no image for platform {wanted} in {what}; available: {available}")]
+    /// An index holds no image for the wanted platform.
+    NoPlatform {
+        /// The platform asked for (`linux/amd64`).
+        wanted: String,
+        /// The index that was searched.
+        what: String,
+        /// The platforms the index does offer.
         available: String,
     },
     #[error("{what} holds several images ({choices}); name one")]
-    Ambiguous { what: String, choices: String },
+    /// An archive or layout holds several images and none was named.
+    Ambiguous {
+        /// The archive or layout.
+        what: String,
+        /// The names or tags it holds.
+        choices: String,
+    },
     #[error(transparent)]
+    /// A local engine failed.
     Engine(#[from] crate::engine::EngineError),
     #[error("no image {name:?} in any source tried: {tried}")]
-    NotFound { name: String, tried: String },
+    /// A bare name was found in none of the sources tried.
+    NotFound {
+        /// The bare name given.
+        name: String,
+        /// The sources that were tried, with why each failed.
+        tried: String,
+    },
 }
 
 fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> ImageError {
@@ -76,6 +112,7 @@ pub struct OpenOptions {
     /// The registry client that opens registry images (`customs-registry` provides one);
     /// without it, registry references are refused.
     pub remote: Option<Arc<dyn Remote>>,
+    /// Limits on each layer's size and expansion ratio.
     pub limits: LayerLimits,
     /// Where a bare name (no transport, not a path) is looked for, in order; empty means
     /// [`ImageSource::DEFAULT_ORDER`].
@@ -115,8 +152,11 @@ impl ImageSource {
 /// One layer: its descriptor in the manifest and its diff-id from the config.
 #[derive(Debug, Clone)]
 pub struct Layer {
+    /// Position in the manifest, 0 for the bottom layer.
     pub index: usize,
+    /// The layer blob's descriptor: media type, compressed digest and size.
     pub descriptor: Descriptor,
+    /// Digest of the uncompressed tar, as the config's `rootfs.diff_ids` lists it.
     pub diff_id: Digest,
 }
 
@@ -162,17 +202,27 @@ enum Store {
 pub struct Image {
     /// What the user named, resolved (`docker.io/library/alpine:3.20`, `oci-archive:x.tar:tag`).
     pub name: String,
+    /// The parsed reference or path the image was opened from.
     pub target: Target,
     /// Digest of the index the manifest was chosen from, if any.
     pub index_digest: Option<Digest>,
+    /// Digest of the manifest bytes, verified when read.
     pub manifest_digest: Digest,
+    /// The manifest's media type (OCI or Docker schema 2).
     pub manifest_media_type: String,
+    /// The parsed image manifest.
     pub manifest: Manifest,
+    /// The manifest exactly as read, for signatures and copies.
     pub manifest_bytes: Vec<u8>,
+    /// Digest of the config blob, verified when read.
     pub config_digest: Digest,
+    /// The config blob exactly as read.
     pub config_bytes: Vec<u8>,
+    /// The parsed config.
     pub config: ImageConfig,
+    /// The platform of the manifest that was chosen.
     pub platform: Platform,
+    /// The layers, bottom first.
     pub layers: Vec<Layer>,
     /// Tags the source records for the image (docker-archive `RepoTags`, OCI `ref.name`).
     pub repo_tags: Vec<String>,

@@ -10,12 +10,16 @@ use crate::digest::{Digest, VerifyingReader};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Compression {
+    /// A plain tar.
     None,
+    /// gzip (magic `1f 8b`).
     Gzip,
+    /// zstd (magic `28 b5 2f fd`).
     Zstd,
 }
 
 impl Compression {
+    /// Judges the compression from the first bytes of a blob (four are enough).
     pub fn detect(prefix: &[u8]) -> Compression {
         if prefix.starts_with(&[0x1f, 0x8b]) {
             Compression::Gzip
@@ -34,6 +38,7 @@ pub struct LayerLimits {
     pub max_uncompressed: u64,
     /// Largest expansion ratio accepted once the layer is past `ratio_floor` bytes.
     pub max_ratio: u64,
+    /// Bytes of output below which the ratio is not checked, so small layers that compress well pass.
     pub ratio_floor: u64,
 }
 

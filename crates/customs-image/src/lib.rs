@@ -11,28 +11,32 @@
 //! println!("{} has {} paths", image.name, fs.len());
 //! # Ok::<(), customs_image::ImageError>(())
 //! ```
+#![deny(missing_docs)]
+#![warn(unnameable_types)]
 
 pub mod archive;
 pub mod cache;
 pub mod copy;
 pub mod digest;
-pub mod dir;
-pub mod engine;
+mod dir;
+mod engine;
 pub mod fs;
-pub mod image;
+mod image;
 pub mod layer;
 pub mod manifest;
-pub mod observe;
+mod observe;
 pub mod reference;
-pub mod remote;
-pub mod storage;
+mod remote;
+mod storage;
 pub mod summary;
 pub mod tar;
 
 pub use cache::LayerCache;
 pub use digest::Digest;
+pub use dir::DirKind;
+pub use engine::{Engine, EngineError};
 pub use fs::{walk_layer, EntryMeta, FileSystem, Node};
-pub use image::{Image, ImageError, ImageSource, Layer, OpenOptions};
+pub use image::{Image, ImageError, ImageSource, Layer, OpenOptions, ProgressHook};
 pub use manifest::{Descriptor, ImageConfig, Index, Manifest, ManifestKind, Platform};
 pub use observe::{observe_entry, walk_layer_observed, EntryObserver};
 pub use reference::{Reference, Target};

@@ -9,19 +9,32 @@ use serde::{Deserialize, Serialize};
 
 use crate::digest::Digest;
 
+/// Media types customs reads and writes.
 pub mod media_type {
+    /// An OCI image manifest.
     pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+    /// An OCI image index.
     pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+    /// An OCI image config.
     pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+    /// An uncompressed OCI layer.
     pub const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
+    /// A gzip-compressed OCI layer.
     pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+    /// A zstd-compressed OCI layer.
     pub const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
+    /// The OCI empty descriptor (`{}`), used as the config of artifacts.
     pub const OCI_EMPTY: &str = "application/vnd.oci.empty.v1+json";
+    /// A Docker schema 2 manifest.
     pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+    /// A Docker manifest list (Docker's index).
     pub const DOCKER_MANIFEST_LIST: &str =
         "application/vnd.docker.distribution.manifest.list.v2+json";
+    /// A Docker image config.
     pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+    /// A gzip-compressed Docker layer.
     pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+    /// A Docker layer that registries do not serve (Windows base layers); fetched from its `urls`, if at all.
     pub const DOCKER_FOREIGN_LAYER: &str =
         "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
 
@@ -44,16 +57,23 @@ pub mod media_type {
 #[serde(rename_all = "camelCase")]
 pub struct Descriptor {
     #[serde(default)]
+    /// The media type of what the descriptor points at.
     pub media_type: String,
+    /// Digest of the referenced content.
     pub digest: Digest,
+    /// Size in bytes of the referenced content.
     pub size: u64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Where else the content may be fetched from (foreign layers).
     pub urls: Vec<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Free-form `key → value` metadata.
     pub annotations: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The platform of the referenced manifest, in an index.
     pub platform: Option<Platform>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The artifact type of the referenced manifest, for referrers.
     pub artifact_type: Option<String>,
 }
 
@@ -61,17 +81,24 @@ pub struct Descriptor {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Manifest {
+    /// Always 2.
     pub schema_version: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The manifest's media type, when it names it.
     pub media_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The artifact type, for artifacts that are not images.
     pub artifact_type: Option<String>,
+    /// The config blob.
     pub config: Descriptor,
     #[serde(default)]
+    /// The layer blobs, bottom first.
     pub layers: Vec<Descriptor>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The manifest this one refers to (signatures, attestations, SBOMs).
     pub subject: Option<Descriptor>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Free-form `key → value` metadata.
     pub annotations: BTreeMap<String, String>,
 }
 
@@ -79,16 +106,22 @@ pub struct Manifest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Index {
+    /// Always 2.
     pub schema_version: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The index's media type, when it names it.
     pub media_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The artifact type, for artifacts that are not images.
     pub artifact_type: Option<String>,
     #[serde(default)]
+    /// The manifests it lists, one per platform or artifact.
     pub manifests: Vec<Descriptor>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The manifest this index refers to.
     pub subject: Option<Descriptor>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Free-form `key → value` metadata.
     pub annotations: BTreeMap<String, String>,
 }
 
@@ -146,17 +179,23 @@ impl Index {
 #[derive(Debug, Clone)]
 #[allow(clippy::large_enum_variant)] // parsed once per image; boxing buys nothing
 pub enum ManifestKind {
+    /// A single-image manifest.
     Image(Manifest),
+    /// An index (or Docker manifest list) of manifests.
     Index(Index),
 }
 
 #[derive(Debug, thiserror::Error)]
+/// A manifest or index that could not be read.
 pub enum ManifestError {
     #[error("manifest is not valid JSON: {0}")]
+    /// Not JSON, or JSON of the wrong shape.
     Json(#[from] serde_json::Error),
     #[error("unsupported manifest media type {0:?}")]
+    /// A media type that is neither OCI nor Docker schema 2.
     UnsupportedMediaType(String),
     #[error("unsupported schemaVersion {0}; only schema 2 manifests are supported")]
+    /// A `schemaVersion` other than 2.
     SchemaVersion(u32),
 }
 
@@ -208,20 +247,25 @@ pub fn parse_manifest(bytes: &[u8], declared: Option<&str>) -> Result<ManifestKi
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 pub struct Platform {
     #[serde(default)]
+    /// Operating system (`linux`, `windows`).
     pub os: String,
     #[serde(default)]
+    /// CPU architecture in Go's spelling (`amd64`, `arm64`).
     pub architecture: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// CPU variant (`v8` for arm64, `v7` for arm).
     pub variant: Option<String>,
     #[serde(
         default,
         rename = "os.version",
         skip_serializing_if = "Option::is_none"
     )]
+    /// Windows build, for Windows images.
     pub os_version: Option<String>,
 }
 
 impl Platform {
+    /// `linux/amd64`, the platform picked when none is asked for.
     pub fn linux_amd64() -> Platform {
         Platform {
             os: "linux".into(),
@@ -276,24 +320,33 @@ impl fmt::Display for Platform {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct ImageConfig {
     #[serde(default)]
+    /// CPU architecture in Go's spelling.
     pub architecture: String,
     #[serde(default)]
+    /// Operating system.
     pub os: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// CPU variant.
     pub variant: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// When the image was built, RFC 3339.
     pub created: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Who built it, as recorded.
     pub author: Option<String>,
     #[serde(default)]
+    /// How a container of this image runs.
     pub config: ContainerConfig,
     #[serde(default)]
+    /// The layers' diff-ids.
     pub rootfs: RootFs,
     #[serde(default)]
+    /// The build steps, oldest first; layer-less steps included.
     pub history: Vec<History>,
 }
 
 impl ImageConfig {
+    /// The platform this config describes.
     pub fn platform(&self) -> Platform {
         Platform {
             os: self.os.clone(),
@@ -309,36 +362,51 @@ impl ImageConfig {
 #[serde(rename_all = "PascalCase")]
 pub struct ContainerConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// User (name or uid, optionally `:group`) the container runs as; unset means root.
     pub user: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Environment, as `NAME=value` strings.
     pub env: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The entrypoint, in exec form.
     pub entrypoint: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Default arguments, or the command when there is no entrypoint.
     pub cmd: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The working directory.
     pub working_dir: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Labels.
     pub labels: Option<BTreeMap<String, String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Ports (`80/tcp`) the image declares.
     pub exposed_ports: Option<BTreeMap<String, serde_json::Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Mount points the image declares.
     pub volumes: Option<BTreeMap<String, serde_json::Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The signal that stops the container.
     pub stop_signal: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The health check, as written.
     pub healthcheck: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `ONBUILD` instructions for images built from this one.
     pub on_build: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The shell `RUN` uses.
     pub shell: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+/// The layers the image's root filesystem is built from.
 pub struct RootFs {
     #[serde(default, rename = "type")]
+    /// Always `layers`.
     pub kind: String,
     #[serde(default)]
+    /// Digests of the uncompressed layers, bottom first.
     pub diff_ids: Vec<Digest>,
 }
 
@@ -346,14 +414,19 @@ pub struct RootFs {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct History {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// When the step ran, RFC 3339.
     pub created: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The instruction that ran (`/bin/sh -c …`).
     pub created_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Who ran it.
     pub author: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Free-form comment.
     pub comment: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    /// The step produced no layer.
     pub empty_layer: bool,
 }
 

@@ -22,23 +22,57 @@ const MAX_NAME_LEN: usize = 255;
 const MAX_TAG_LEN: usize = 128;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+/// A reference that could not be parsed.
 pub enum ReferenceError {
     #[error("empty image reference")]
+    /// The reference is empty.
     Empty,
     #[error("invalid image reference {input:?}: {reason}")]
-    Invalid { input: String, reason: &'static str },
+    /// The reference breaks the distribution spec's grammar.
+    Invalid {
+        /// The reference given (truncated).
+        input: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     #[error("invalid image reference {input:?}: repository name must be lowercase")]
-    Uppercase { input: String },
+    /// The repository has uppercase letters.
+    Uppercase {
+        /// The reference given (truncated).
+        input: String,
+    },
     #[error("invalid image reference {input:?}: repository name longer than 255 characters")]
-    NameTooLong { input: String },
+    /// The repository name is longer than 255 characters.
+    NameTooLong {
+        /// The reference given (truncated).
+        input: String,
+    },
     #[error("invalid tag {tag:?}: a tag is 1 to 128 of [A-Za-z0-9_.-] and does not start with '.' or '-'")]
-    InvalidTag { tag: String },
+    /// The tag breaks the tag grammar.
+    InvalidTag {
+        /// The tag given (truncated).
+        tag: String,
+    },
     #[error("invalid digest {digest:?} in image reference")]
-    InvalidDigest { digest: String },
+    /// The digest is not `algorithm:hex`.
+    InvalidDigest {
+        /// The digest given (truncated).
+        digest: String,
+    },
     #[error("unsupported transport {transport:?}: use docker://, docker-archive:, oci:, oci-archive:, dir:, rootfs:, docker-daemon:, podman:, containers-storage: or a plain reference")]
-    UnknownTransport { transport: String },
+    /// The `transport:` prefix is not one customs reads.
+    UnknownTransport {
+        /// The prefix given.
+        transport: String,
+    },
     #[error("{path}: {message}")]
-    Path { path: PathBuf, message: String },
+    /// A path-based target cannot be used (missing, or of the wrong kind).
+    Path {
+        /// The path given.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
 fn truncated(s: &str) -> String {
@@ -49,16 +83,22 @@ fn truncated(s: &str) -> String {
 /// digest then wins when pulling. `tag` defaults to `latest` only when there is no digest.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Reference {
+    /// Registry host (and port), normalised: `docker.io` for Docker Hub.
     pub registry: String,
+    /// Repository path, with `library/` added for official Docker Hub images.
     pub repository: String,
+    /// The tag, when one was given.
     pub tag: Option<String>,
+    /// The manifest digest, when one was given.
     pub digest: Option<Digest>,
 }
 
 /// A repository on a registry, without tag or digest: what blob and push operations address.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Repository {
+    /// Registry host (and port).
     pub registry: String,
+    /// Repository path.
     pub name: String,
 }
 
@@ -327,29 +367,52 @@ pub enum Target {
     /// A `docker save` tarball (possibly gzip-compressed), with an optional `name:tag` to pick
     /// one of several images in it.
     DockerArchive {
+        /// The archive file.
         path: PathBuf,
+        /// The `name:tag` to pick, when the archive holds several images.
         reference: Option<String>,
     },
     /// An OCI image layout directory, with an optional tag (`org.opencontainers.image.ref.name`)
     /// or manifest digest.
     OciLayout {
+        /// The layout directory.
         dir: PathBuf,
+        /// The tag to pick.
         tag: Option<String>,
+        /// The manifest digest to pick.
         digest: Option<Digest>,
     },
     /// An OCI image layout in a tarball (possibly gzip-compressed).
-    OciArchive { path: PathBuf, tag: Option<String> },
+    OciArchive {
+        /// The archive file.
+        path: PathBuf,
+        /// The tag to pick.
+        tag: Option<String>,
+    },
     /// A directory read from disk as one layer: a project checkout (`dir:`, or a bare
     /// directory without `oci-layout`) or an unpacked root filesystem (`rootfs:`).
-    Directory { path: PathBuf, kind: DirKind },
+    Directory {
+        /// The directory.
+        path: PathBuf,
+        /// Whether it is a project checkout or a root filesystem.
+        kind: DirKind,
+    },
     /// An image in a local engine's store, read over its API socket: `name` is a
     /// normalised reference (`docker.io/library/alpine:3.20`) or an image id.
-    Engine { engine: Engine, name: String },
+    Engine {
+        /// The engine to ask.
+        engine: Engine,
+        /// The image name or id.
+        name: String,
+    },
     /// An image in a containers/storage store (Podman's, Buildah's, CRI-O's), read from disk:
     /// `containers-storage:[driver@root+runroot]NAME`.
     Storage {
+        /// The storage driver (`overlay`, `vfs`), when given; else the store's configured one.
         driver: Option<String>,
+        /// The store's root directory, when given; else the system or rootless default.
         root: Option<PathBuf>,
+        /// The image name or id.
         name: String,
     },
 }

@@ -99,14 +99,17 @@ struct LayerRecord {
 /// One image found in the store.
 #[derive(Debug, Clone)]
 pub struct StoredImage {
-    pub id: String,
+    /// The names (`docker.io/library/alpine:3.20`) the store records for the image.
     pub names: Vec<String>,
+    /// The config blob, checked against the image id.
     pub config: Vec<u8>,
     /// Bottom layer first: (layer id, diff-id, uncompressed size).
     pub layers: Vec<(String, Digest, u64)>,
+    /// The driver's directory of unpacked layers.
     pub layer_root: PathBuf,
     /// Where layers.json and the tar-split records are.
     pub layers_dir: PathBuf,
+    /// The storage driver the layers were unpacked by.
     pub driver: String,
 }
 
@@ -276,7 +279,6 @@ pub fn find(spec: &StoreSpec, name: &str) -> io::Result<StoredImage> {
     }
     layers.reverse();
     Ok(StoredImage {
-        id: image.id.clone(),
         names: image.names.clone(),
         config,
         layers,

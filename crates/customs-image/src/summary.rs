@@ -14,11 +14,14 @@ use crate::layer::Compression;
 pub const SUMMARY_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+/// What one layer holds: the metadata of every entry, as the layer cache stores it.
 pub struct LayerSummary {
     /// Compression found when the layer was streamed. The cache is keyed by diff-id, so a
     /// summary from the cache may come from another blob with the same content.
     pub compression: Compression,
+    /// Bytes of the uncompressed tar stream.
     pub uncompressed_size: u64,
+    /// Every entry, in the order the tar lists them.
     pub entries: Vec<EntryMeta>,
 }
 

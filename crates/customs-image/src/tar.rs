@@ -23,12 +23,19 @@ pub const MAX_TOTAL_XATTR_BYTES: u64 = 16 << 20;
 /// What kind of filesystem object an entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum EntryKind {
+    /// A regular file.
     File,
+    /// A directory.
     Dir,
+    /// A symbolic link.
     Symlink,
+    /// A hard link to an earlier entry.
     Hardlink,
+    /// A character device.
     CharDevice,
+    /// A block device.
     BlockDevice,
+    /// A named pipe.
     Fifo,
     /// Types this reader does not interpret (GNU sparse, volume labels, ...).
     Other(u8),
@@ -39,33 +46,66 @@ pub enum EntryKind {
 pub struct Header {
     /// The raw path as written (not normalised).
     pub path: String,
+    /// File, directory, link or device.
     pub kind: EntryKind,
+    /// Permission bits (and setuid/setgid/sticky).
     pub mode: u32,
+    /// Owner's numeric user id.
     pub uid: u64,
+    /// Owner's numeric group id.
     pub gid: u64,
+    /// Size in bytes of the entry's data.
     pub size: u64,
+    /// Modification time, in seconds since the Unix epoch.
     pub mtime: i64,
+    /// Link target as written (symlinks and hardlinks).
     pub link: Option<String>,
     /// `SCHILY.xattr.*` PAX records, such as `security.capability`.
     pub xattrs: Vec<(String, Vec<u8>)>,
 }
 
 #[derive(Debug, thiserror::Error)]
+/// A tar stream that could not be read.
 pub enum TarError {
     #[error("I/O error reading tar: {0}")]
+    /// Reading the underlying stream failed.
     Io(#[from] io::Error),
     #[error("truncated tar: {0}")]
+    /// The stream ended inside a header or an entry's data.
     Truncated(String),
     #[error("malformed tar header at offset {offset}: {reason}")]
-    Malformed { offset: u64, reason: String },
+    /// A header's fields cannot be read (bad checksum, bad number).
+    Malformed {
+        /// Byte offset of the header in the stream.
+        offset: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
     #[error("tar {what} record of {size} bytes exceeds the {MAX_META_RECORD}-byte limit")]
-    TooLarge { what: &'static str, size: u64 },
+    /// A metadata record is larger than customs accepts.
+    TooLarge {
+        /// Which record (PAX, GNU long name).
+        what: &'static str,
+        /// Its declared size in bytes.
+        size: u64,
+    },
     /// Input that tar extractors read differently (Go's archive/tar, GNU tar, Python's
     /// tarfile): refused rather than guessed, so no reading can hide a file.
     #[error("tar entry at offset {offset} is ambiguous: {reason}; extractors disagree on it, so it is refused")]
-    Ambiguous { offset: u64, reason: String },
+    Ambiguous {
+        /// Byte offset of the entry in the stream.
+        offset: u64,
+        /// What extractors would disagree on.
+        reason: String,
+    },
     #[error("tar entry at offset {offset}: {reason}")]
-    Limit { offset: u64, reason: String },
+    /// An entry exceeds a limit (path length, entry count, xattr bytes).
+    Limit {
+        /// Byte offset of the entry in the stream.
+        offset: u64,
+        /// Which limit, and by how much.
+        reason: String,
+    },
 }
 
 /// Reads entries one after the other. Call [`TarReader::next_entry`], then optionally read
@@ -81,6 +121,7 @@ pub struct TarReader<R> {
 }
 
 impl<R: Read> TarReader<R> {
+    /// A reader of the tar stream `inner` (already decompressed).
     pub fn new(inner: R) -> Self {
         TarReader {
             inner,

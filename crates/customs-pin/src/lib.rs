@@ -11,6 +11,8 @@
 //!     println!("{}:{} {} {}", scan.path.display(), finding.line, finding.rule.id(), finding.message);
 //! }
 //! ```
+#![deny(missing_docs)]
+#![warn(unnameable_types)]
 
 pub mod dockerfile;
 pub mod lint;
@@ -28,32 +30,51 @@ use serde::Serialize;
 pub const MAX_FILE_SIZE: u64 = 16 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
+/// A file that could not be read for references.
 pub enum PinError {
     #[error("{path}: {source}")]
+    /// Reading the file failed.
     Io {
+        /// The file.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
     #[error("{path}: file of {size} bytes exceeds the {limit} byte limit")]
+    /// The file is larger than [`MAX_FILE_SIZE`].
     TooLarge {
+        /// The file.
         path: PathBuf,
+        /// Its size in bytes.
         size: u64,
+        /// The limit, in bytes.
         limit: u64,
     },
     #[error("{path}: not UTF-8 text")]
-    NotText { path: PathBuf },
+    /// The file is not UTF-8.
+    NotText {
+        /// The file.
+        path: PathBuf,
+    },
     #[error(
         "{path}: cannot tell whether this is a Dockerfile, a Kubernetes manifest or a compose file"
     )]
-    UnknownKind { path: PathBuf },
+    /// The file is neither a Dockerfile, a Kubernetes manifest nor a compose file.
+    UnknownKind {
+        /// The file.
+        path: PathBuf,
+    },
 }
 
 /// What kind of file references were read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FileKind {
+    /// A Dockerfile or Containerfile (`FROM`, `COPY --from`, `RUN --mount from`).
     Dockerfile,
+    /// Kubernetes manifests (`image:` of containers, init and ephemeral containers).
     Kubernetes,
+    /// A compose file (`services.*.image`).
     Compose,
 }
 
@@ -91,13 +112,18 @@ impl FileKind {
 /// A byte range of the file, with the 1-based line and column where it starts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Span {
+    /// Byte offset of the first byte.
     pub start: usize,
+    /// Byte offset one past the last byte.
     pub end: usize,
+    /// 1-based line of `start`.
     pub line: usize,
+    /// 1-based column of `start`, in characters.
     pub column: usize,
 }
 
 impl Span {
+    /// The bytes `start..end`.
     pub fn range(&self) -> Range<usize> {
         self.start..self.end
     }
@@ -111,6 +137,7 @@ pub struct ImageRef {
     pub reference: Option<String>,
     /// Where the reference is used (the `FROM` line, the YAML value).
     pub line: usize,
+    /// 1-based column where the reference is used.
     pub column: usize,
     /// Where the reference text is written and can be rewritten: the reference itself, or,
     /// for `FROM ${BASE}`, the default value of `ARG BASE`. `None` when the reference is
@@ -128,16 +155,22 @@ pub struct ImageRef {
 /// A problem that did not stop reading a file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Warning {
+    /// 1-based line the warning is about.
     pub line: usize,
+    /// What is wrong.
     pub message: String,
 }
 
 /// The references of one file.
 #[derive(Debug, Clone, Serialize)]
 pub struct Scan {
+    /// The file read.
     pub path: PathBuf,
+    /// What kind of file it is.
     pub kind: FileKind,
+    /// Every image reference, in file order.
     pub images: Vec<ImageRef>,
+    /// Problems that did not stop the read.
     pub warnings: Vec<Warning>,
     /// The file's text, for rewriting.
     #[serde(skip)]
@@ -192,8 +225,11 @@ pub fn read_text(path: &Path) -> Result<String, PinError> {
 /// How a reference is written: name, explicit tag, explicit digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Written<'a> {
+    /// Registry and repository, as written.
     pub name: &'a str,
+    /// The tag, as written.
     pub tag: Option<&'a str>,
+    /// The digest, as written.
     pub digest: Option<&'a str>,
 }
 

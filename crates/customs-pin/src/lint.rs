@@ -7,13 +7,18 @@ use crate::{split_written, ImageRef, Scan};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
+/// How serious a lint finding is; `--min-severity` filters on it.
 pub enum Severity {
+    /// Worth knowing; nothing to fix.
     Info,
+    /// Should be fixed.
     Warning,
+    /// Must be fixed; fails the lint.
     Error,
 }
 
 impl Severity {
+    /// The lowercase name (`info`, `warning`, `error`).
     pub fn as_str(&self) -> &'static str {
         match self {
             Severity::Info => "info",
@@ -24,6 +29,7 @@ impl Severity {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// A lint rule, with a stable id (`PIN001` …).
 pub enum Rule {
     /// No tag and no digest: the registry's `latest` is whatever it is today.
     Untagged,
@@ -40,6 +46,7 @@ pub enum Rule {
 }
 
 impl Rule {
+    /// Every rule, in id order.
     pub const ALL: [Rule; 6] = [
         Rule::Untagged,
         Rule::LatestTag,
@@ -73,6 +80,7 @@ impl Rule {
         }
     }
 
+    /// The severity a finding of this rule has.
     pub fn severity(&self) -> Severity {
         match self {
             Rule::Untagged | Rule::LatestTag | Rule::Unresolved => Severity::Warning,
@@ -101,17 +109,24 @@ impl Serialize for Finding {
 /// One problem with one reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
+    /// The rule broken.
     pub rule: Rule,
+    /// How serious it is.
     pub severity: Severity,
+    /// 1-based line of the reference.
     pub line: usize,
+    /// 1-based column of the reference.
     pub column: usize,
     /// The reference as it would be pulled (or as written, when unresolved).
     pub reference: String,
+    /// What uses the reference (`FROM`, `services.web.image`).
     pub context: String,
+    /// What is wrong, for people.
     pub message: String,
 }
 
 #[derive(Debug, Clone, Default)]
+/// What the lint accepts.
 pub struct LintOptions {
     /// Registries (`ghcr.io`, `docker.io`, `registry.example.com:5000`) or registry path
     /// prefixes (`ghcr.io/acme`) that references may use. Empty: any registry.

@@ -16,20 +16,33 @@ use crate::{split_written, ImageRef, Scan};
 const MAX_CONFIG_SIZE: u64 = 4 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
+/// A reference that could not be resolved to a digest.
 pub enum ResolveError {
     #[error(transparent)]
+    /// The registry failed.
     Registry(#[from] RegistryError),
     #[error("{reference}: {message}")]
-    Manifest { reference: String, message: String },
-    #[error("{reference} has no image for platform {wanted}; available: {}", available.join(", "))]
-    NoPlatform {
+    /// The manifest or config could not be read.
+    Manifest {
+        /// The reference.
         reference: String,
+        /// What is wrong with the manifest.
+        message: String,
+    },
+    #[error("{reference} has no image for platform {wanted}; available: {}", available.join(", "))]
+    /// The image has no variant for the platform asked for.
+    NoPlatform {
+        /// The reference.
+        reference: String,
+        /// The platform asked for.
         wanted: String,
+        /// The platforms it offers.
         available: Vec<String>,
     },
 }
 
 #[derive(Debug, Clone)]
+/// How to pin references.
 pub struct PinOptions {
     /// The platform that must be in the image (an index entry, or the image's config).
     pub platform: Platform,
@@ -48,6 +61,7 @@ impl Default for PinOptions {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
+/// What pinning did to one reference.
 pub enum Outcome {
     /// Rewritten with the digest.
     Pinned,
@@ -66,10 +80,15 @@ pub enum Outcome {
 /// What happened to one reference.
 #[derive(Debug, Clone, Serialize)]
 pub struct PinResult {
+    /// 1-based line of the reference.
     pub line: usize,
+    /// 1-based column of the reference.
     pub column: usize,
+    /// What uses the reference.
     pub context: String,
+    /// The reference as it would be pulled; `None` when it could not be resolved.
     pub reference: Option<String>,
+    /// What happened.
     pub outcome: Outcome,
     /// The digest written (or found, for pinned references).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -78,23 +97,30 @@ pub struct PinResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pinned: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Why it was skipped or failed.
     pub message: Option<String>,
 }
 
 /// A replacement of the bytes `range` of the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edit {
+    /// Byte range of the file to replace.
     pub range: Range<usize>,
+    /// The text written instead.
     pub replacement: String,
 }
 
 #[derive(Debug, Clone, Default)]
+/// What pinning a file did: one result per reference, and the edits that rewrite it.
 pub struct PinPlan {
+    /// One per reference, in file order.
     pub results: Vec<PinResult>,
+    /// The byte edits that write the digests into the file.
     pub edits: Vec<Edit>,
 }
 
 impl PinPlan {
+    /// Number of references that failed to resolve.
     pub fn failed(&self) -> usize {
         self.results
             .iter()

@@ -14,11 +14,14 @@ use super::credentials::{Credential, Secret};
 /// lowercased).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Challenge {
+    /// The scheme as written (`Bearer`, `Basic`).
     pub scheme: String,
+    /// The challenge's parameters (`realm`, `service`, `scope`), keys lowercased.
     pub params: BTreeMap<String, String>,
 }
 
 impl Challenge {
+    /// The value of parameter `key` (lowercase), if the challenge has it.
     pub fn param(&self, key: &str) -> Option<&str> {
         self.params.get(key).map(String::as_str)
     }

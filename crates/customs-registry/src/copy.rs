@@ -21,8 +21,11 @@ pub const PARALLEL_BLOBS: usize = 4;
 /// What was written.
 #[derive(Debug, Clone)]
 pub struct Copied {
+    /// Digest of the manifest (or index) written at the destination.
     pub manifest_digest: Digest,
+    /// Where it was written (`oci:DIR`, or the registry reference).
     pub destination: String,
+    /// Number of blobs the destination now holds for the image (config and layers), whether sent or already there.
     pub blobs: usize,
 }
 

@@ -19,6 +19,7 @@ pub const DOCKER_HUB_AUTH_KEY: &str = "https://index.docker.io/v1/";
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a secret value; it is never printed (`Debug` and `Display` show `<redacted>`).
     pub fn new(s: impl Into<String>) -> Secret {
         Secret(s.into())
     }
@@ -44,12 +45,18 @@ impl fmt::Display for Secret {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Credential {
     /// Username and password (or a personal access token used as the password).
-    Basic { username: String, password: Secret },
+    Basic {
+        /// The user name.
+        username: String,
+        /// The password or token.
+        password: Secret,
+    },
     /// An OAuth2 refresh token (Docker's `identitytoken`, or a helper's `<token>` user).
     IdentityToken(Secret),
 }
 
 impl Credential {
+    /// A username and password credential.
     pub fn basic(username: impl Into<String>, password: impl Into<String>) -> Credential {
         Credential::Basic {
             username: username.into(),
@@ -75,13 +82,24 @@ pub enum CredentialSource {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Credentials could not be read.
 pub enum CredentialError {
     #[error("reading credentials file {path}: {message}")]
-    File { path: PathBuf, message: String },
+    /// A credentials file could not be read or parsed.
+    File {
+        /// The credentials file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
     #[error("credential helper docker-credential-{helper} for {registry}: {message}")]
+    /// A credential helper failed.
     Helper {
+        /// The helper's name (`docker-credential-<helper>`).
         helper: String,
+        /// The registry asked for.
         registry: String,
+        /// What the helper said, or why it could not run.
         message: String,
     },
 }

@@ -19,12 +19,14 @@
 //! println!("{} layers", image.layers.len());
 //! # Ok::<(), customs_image::ImageError>(())
 //! ```
+#![deny(missing_docs)]
+#![warn(unnameable_types)]
 
 pub mod auth;
 pub mod copy;
-pub mod credentials;
+mod credentials;
 pub mod probe;
-pub mod transport;
+mod transport;
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -71,7 +73,9 @@ pub struct RegistryOptions {
     pub plain_http: bool,
     /// PEM files of extra CA certificates, trusted on top of the system roots.
     pub ca_certs: Vec<PathBuf>,
+    /// Where credentials come from.
     pub credentials: CredentialSource,
+    /// The `User-Agent` sent with every request.
     pub user_agent: String,
     /// The platform [`RegistryClient::resolve_default`] selects.
     pub platform: Platform,
@@ -79,6 +83,7 @@ pub struct RegistryOptions {
     pub max_attempts: u32,
     /// The first retry delay; it doubles with each attempt (capped at 30 s).
     pub retry_delay: Duration,
+    /// Longest wait for a TCP and TLS connection.
     pub connect_timeout: Duration,
     /// Longest wait for a response's headers, and for any one read of its body.
     pub read_timeout: Duration,
@@ -106,61 +111,128 @@ impl Default for RegistryOptions {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// A registry operation that failed.
 pub enum RegistryError {
     #[error("refusing plain HTTP to {host}: only loopback hosts and hosts listed as insecure may use it")]
-    PlainHttpRefused { host: String },
-    #[error("TLS error talking to {host}: {message}")]
-    Tls { host: String, message: String },
-    #[error("cannot reach {host}: {message}")]
-    Connect {
+    /// Plain HTTP was asked for a host that is neither loopback nor listed as insecure.
+    PlainHttpRefused {
+        /// The host refused.
         host: String,
+    },
+    #[error("TLS error talking to {host}: {message}")]
+    /// The TLS handshake failed.
+    Tls {
+        /// The registry host.
+        host: String,
+        /// The TLS error, such as the certificate problem.
         message: String,
+    },
+    #[error("cannot reach {host}: {message}")]
+    /// The registry could not be reached.
+    Connect {
+        /// The registry host.
+        host: String,
+        /// Why the connection failed.
+        message: String,
+        /// Whether retrying may help (timeouts, resets).
         transient: bool,
     },
     #[error("unauthorized: {registry} {detail}")]
-    Unauthorized { registry: String, detail: String },
-    #[error("access denied by {registry} to {what}: {detail}")]
-    Denied {
+    /// The registry refused the credentials (or none were given and it wants some).
+    Unauthorized {
+        /// The registry host.
         registry: String,
+        /// The registry's error message.
+        detail: String,
+    },
+    #[error("access denied by {registry} to {what}: {detail}")]
+    /// The registry refused access to a repository for these credentials.
+    Denied {
+        /// The registry host.
+        registry: String,
+        /// What was asked for.
         what: String,
+        /// The registry's error message.
         detail: String,
     },
     #[error("not found: {what}")]
-    NotFound { what: String },
-    #[error("{what}: registry answered HTTP {status}: {detail}")]
-    Status {
+    /// The manifest, blob or repository does not exist.
+    NotFound {
+        /// What was asked for.
         what: String,
+    },
+    #[error("{what}: registry answered HTTP {status}: {detail}")]
+    /// The registry answered with an unexpected HTTP status.
+    Status {
+        /// What was asked for.
+        what: String,
+        /// The HTTP status code.
         status: u16,
+        /// The registry's error message.
         detail: String,
     },
     #[error("{what}: manifest of {size} bytes exceeds the {limit} byte limit")]
-    ManifestTooLarge { what: String, size: u64, limit: u64 },
-    #[error("{what}: digest mismatch: expected {expected}, got {actual}")]
-    DigestMismatch {
+    /// A manifest is larger than [`MAX_MANIFEST_SIZE`].
+    ManifestTooLarge {
+        /// What was fetched.
         what: String,
+        /// Its size in bytes, declared or read so far.
+        size: u64,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    #[error("{what}: digest mismatch: expected {expected}, got {actual}")]
+    /// What arrived does not hash to the digest asked for.
+    DigestMismatch {
+        /// What was fetched.
+        what: String,
+        /// The digest asked for.
         expected: Digest,
+        /// The digest of what arrived.
         actual: Digest,
     },
     #[error("{what}: {source}")]
-    Manifest { what: String, source: ManifestError },
+    /// A manifest or index could not be parsed.
+    Manifest {
+        /// What was fetched.
+        what: String,
+        /// The parse error.
+        source: ManifestError,
+    },
     #[error("{reference} has no manifest for platform {wanted}; available: {}", available.join(", "))]
+    /// An index has no manifest for the platform asked for.
     NoMatchingPlatform {
+        /// The reference resolved.
         reference: String,
+        /// The platform asked for.
         wanted: String,
+        /// The platforms the index offers.
         available: Vec<String>,
     },
     #[error(transparent)]
+    /// Reading credentials failed.
     Credentials(#[from] CredentialError),
     #[error("reading CA certificate {path}: {message}")]
-    CaCert { path: PathBuf, message: String },
+    /// A CA certificate file could not be read or parsed.
+    CaCert {
+        /// The CA file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
     #[error("building the HTTP client: {0}")]
+    /// The HTTP client could not be built (the message says why).
     Client(String),
     #[error("{what}: {source}")]
+    /// Reading or writing local data failed.
     Io {
+        /// What was being read or written.
         what: String,
+        /// The I/O error.
         source: std::io::Error,
     },
     #[error("invalid registry response: {0}")]
+    /// The registry's answer breaks the distribution spec (the message says how).
     InvalidResponse(String),
 }
 
@@ -290,6 +362,7 @@ pub enum UploadOutcome {
     Exists,
     /// Mounted from another repository of the same registry.
     Mounted,
+    /// Sent to the registry.
     Uploaded,
 }
 
@@ -317,6 +390,7 @@ enum Access {
 }
 
 impl RegistryClient {
+    /// A client with these options; nothing is sent until the first request.
     pub fn new(opts: RegistryOptions) -> Result<RegistryClient, RegistryError> {
         let transport = Transport::new(TransportOptions {
             insecure: opts.insecure_registries.clone(),
@@ -337,6 +411,7 @@ impl RegistryClient {
         })
     }
 
+    /// The options this client was built with.
     pub fn options(&self) -> &RegistryOptions {
         &self.opts
     }

@@ -14,20 +14,32 @@ use reqwest::Url;
 use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
+/// A probe that could not start.
 pub enum ProbeError {
     #[error("invalid registry host {0:?}: expected host[:port]")]
+    /// The host is not `host[:port]`.
     InvalidHost(String),
     #[error("reading CA certificate {path}: {message}")]
-    CaCert { path: PathBuf, message: String },
+    /// A CA certificate file could not be read or parsed.
+    CaCert {
+        /// The CA file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
     #[error("building the HTTP client: {0}")]
+    /// The HTTP client could not be built.
     Client(String),
 }
 
 #[derive(Debug, Clone)]
+/// How to probe a registry.
 pub struct ProbeOptions {
     /// Extra CA certificates (PEM) trusted on top of the system roots.
     pub ca_certs: Vec<PathBuf>,
+    /// Longest wait for each request.
     pub timeout: Duration,
+    /// The `User-Agent` sent.
     pub user_agent: String,
 }
 
@@ -47,10 +59,12 @@ pub struct PlainHttp {
     /// Something answered in HTTP.
     pub answered: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The HTTP status, when something answered.
     pub status: Option<u16>,
     /// It answered as a registry (200 or 401 on `/v2/`).
     pub serves_api: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Why the request failed, when it did.
     pub error: Option<String>,
 }
 
@@ -62,18 +76,23 @@ pub struct Tls {
     /// The certificate chain verified for this host name.
     pub valid: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The HTTP status, when the request got one.
     pub status: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Why the request failed, when it did.
     pub error: Option<String>,
 }
 
 /// One `WWW-Authenticate` challenge.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Challenge {
+    /// The scheme (`Bearer`, `Basic`).
     pub scheme: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Where tokens are issued (`realm`).
     pub realm: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The token service (`service`).
     pub service: Option<String>,
 }
 
@@ -82,15 +101,19 @@ pub struct Challenge {
 pub struct Auth {
     /// 401 on `/v2/`.
     pub required: bool,
+    /// The HTTP status of `/v2/`.
     pub status: u16,
+    /// The challenges the registry offered.
     pub challenges: Vec<Challenge>,
 }
 
 /// `GET /v2/_catalog` without credentials.
 #[derive(Debug, Clone, Serialize)]
 pub struct Catalog {
+    /// The catalog could be listed without credentials.
     pub anonymous_readable: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The HTTP status of the anonymous request.
     pub status: Option<u16>,
     /// Repositories on the first page, when readable.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -98,6 +121,7 @@ pub struct Catalog {
     /// Read with an anonymous Bearer token from the challenge's realm.
     pub anonymous_token: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Why the request failed, when it did.
     pub error: Option<String>,
 }
 
@@ -108,7 +132,9 @@ pub struct Api {
     pub scheme: String,
     /// The checks below went over TLS whose certificate did not verify.
     pub unverified_tls: bool,
+    /// What `/v2/` says about authentication.
     pub auth: Auth,
+    /// Whether the repository list is readable anonymously.
     pub catalog: Catalog,
     /// `Docker-Distribution-Api-Version`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -119,9 +145,13 @@ pub struct Api {
 }
 
 #[derive(Debug, Clone, Serialize)]
+/// What a probe found about one registry host.
 pub struct ProbeReport {
+    /// The host probed, as `host[:port]`.
     pub host: String,
+    /// What plain HTTP on the host does.
     pub plain_http: PlainHttp,
+    /// What HTTPS on the host does.
     pub tls: Tls,
     /// `None` when neither scheme serves the registry API.
     pub api: Option<Api>,

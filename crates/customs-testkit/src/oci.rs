@@ -44,10 +44,12 @@ pub fn tar(files: &[(&str, &[u8])]) -> Vec<u8> {
     end(files.iter().flat_map(|(n, d)| file(n, d)).collect())
 }
 
+/// Lowercase hex SHA-256 of `b`.
 pub fn sha256_hex(b: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(b))
 }
 
+/// `b`, gzip-compressed (fast level).
 pub fn gzip(b: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     e.write_all(b).unwrap();
@@ -56,12 +58,14 @@ pub fn gzip(b: &[u8]) -> Vec<u8> {
 
 /// A one-layer OCI layout in a temporary directory; the layer is `tar`, gzip-compressed.
 pub struct Layout {
+    /// The layout directory, removed on drop.
     pub dir: tempfile::TempDir,
     /// The layer blob's path, for tests that corrupt it.
     pub layer: PathBuf,
 }
 
 impl Layout {
+    /// Writes a layout whose one layer is `tar`, gzip-compressed.
     pub fn new(tar: &[u8]) -> Layout {
         let dir = tempfile::tempdir().unwrap();
         let layer = write_layout(dir.path(), tar);

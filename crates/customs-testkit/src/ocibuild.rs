@@ -13,22 +13,32 @@ use sha2::{Digest, Sha256};
 /// What one tar entry is.
 #[derive(Debug, Clone)]
 pub enum Kind {
+    /// A regular file with these contents.
     File(Vec<u8>),
+    /// A directory.
     Dir,
+    /// A symbolic link to this target.
     Symlink(String),
 }
 
 /// One tar entry of a layer.
 #[derive(Debug, Clone)]
 pub struct Entry {
+    /// Path inside the layer, as written to the tar header.
     pub path: String,
+    /// What the entry is.
     pub kind: Kind,
+    /// Permission bits.
     pub mode: u32,
+    /// Owner's numeric user id.
     pub uid: u64,
+    /// Owner's numeric group id.
     pub gid: u64,
+    /// PAX `SCHILY.xattr.*` records (name, raw value).
     pub xattrs: Vec<(String, Vec<u8>)>,
 }
 
+/// A regular file, mode 0644, owned by root.
 pub fn file(path: &str, data: impl Into<Vec<u8>>) -> Entry {
     Entry {
         path: path.into(),
@@ -40,6 +50,7 @@ pub fn file(path: &str, data: impl Into<Vec<u8>>) -> Entry {
     }
 }
 
+/// A directory, mode 0755, owned by root.
 pub fn dir(path: &str) -> Entry {
     Entry {
         kind: Kind::Dir,
@@ -48,6 +59,7 @@ pub fn dir(path: &str) -> Entry {
     }
 }
 
+/// A symlink to `target`, mode 0777, owned by root.
 pub fn symlink(path: &str, target: &str) -> Entry {
     Entry {
         kind: Kind::Symlink(target.into()),
@@ -71,15 +83,18 @@ pub fn whiteout(path: &str) -> Entry {
 }
 
 impl Entry {
+    /// The same entry with permission bits `mode`.
     pub fn mode(mut self, mode: u32) -> Self {
         self.mode = mode;
         self
     }
+    /// The same entry owned by `uid`:`gid`.
     pub fn owner(mut self, uid: u64, gid: u64) -> Self {
         self.uid = uid;
         self.gid = gid;
         self
     }
+    /// The same entry with the extended attribute `key` = `value` added.
     pub fn xattr(mut self, key: &str, value: &[u8]) -> Self {
         self.xattrs.push((key.into(), value.to_vec()));
         self
@@ -89,14 +104,17 @@ impl Entry {
 /// An image to write.
 #[derive(Debug, Clone)]
 pub struct Spec {
+    /// The layers, bottom first, each a list of tar entries in order.
     pub layers: Vec<Vec<Entry>>,
     /// The config's `config` object (`User`, `Env`, ...).
     pub config: Value,
     /// History entries; when empty, one `created_by: "layer N"` entry per layer.
     pub history: Vec<Value>,
+    /// The config's `created` time (RFC 3339), also stamped on generated history; left out when `None`.
     pub created: Option<String>,
     /// Manifest annotations.
     pub annotations: BTreeMap<String, String>,
+    /// Compress the layers with gzip (else plain tar).
     pub gzip: bool,
 }
 

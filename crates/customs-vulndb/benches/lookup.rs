@@ -27,7 +27,7 @@ fn fixture() -> &'static Fixture {
     F.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("vuln.db");
-        let report = build(&Source::discover(&vulndata()).unwrap(), &path).unwrap();
+        let report = build(&Source::discover(&vulndata()).unwrap(), &path, None).unwrap();
         eprintln!(
             "build: {:?}, {} bytes, {} records, {:.1} bytes/record, {} advisory entries, {} keys",
             report.duration,
@@ -98,7 +98,7 @@ fn open(bencher: divan::Bencher) {
 #[divan::bench(sample_count = 5, sample_size = 1)]
 fn build_shared_vulndata(bencher: divan::Bencher) {
     let sources = Source::discover(&vulndata()).unwrap();
-    bencher.bench_local(|| customs_vulndb::build_bytes(&sources).unwrap().0.len());
+    bencher.bench_local(|| customs_vulndb::build_bytes(&sources, None).unwrap().0.len());
 }
 
 /// The packages of the four shared images (203 in all), inventoried once.

@@ -34,6 +34,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+/// The first eight bytes of every database file.
 pub const MAGIC: &[u8; 8] = b"CUSTVDB\n";
 /// Bumped whenever the layout or the encoding of [`Advisory`] changes.
 pub const SCHEMA_VERSION: u32 = 2;
@@ -49,10 +50,13 @@ const CACHE_BLOCKS: usize = 256;
 /// What the database file says about itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Metadata {
+    /// The file's schema version ([`SCHEMA_VERSION`] when written by this customs).
     pub schema_version: u32,
-    /// RFC 3339; from `SOURCE_DATE_EPOCH`, else the newest record's `modified`.
+    /// RFC 3339; the build's `built_at` argument, else the newest record's `modified`.
     pub built_at: String,
+    /// `built_at` in seconds since the Unix epoch.
     pub built_at_unix: i64,
+    /// Every source the database was built from, in build order.
     pub sources: Vec<SourceInfo>,
     /// Records read from all sources.
     pub records: usize,
@@ -60,7 +64,9 @@ pub struct Metadata {
     pub advisories: usize,
     /// Distinct (ecosystem, package) keys.
     pub packages: usize,
+    /// Malformed records skipped, over all sources.
     pub skipped: usize,
+    /// Withdrawn records dropped, over all sources.
     pub withdrawn: usize,
     /// Advisory entries per ecosystem.
     pub ecosystems: BTreeMap<String, usize>,
@@ -81,25 +87,42 @@ pub struct Metadata {
 /// The outcome of a build.
 #[derive(Debug, Clone)]
 pub struct BuildReport {
+    /// Where the database was written; `None` for [`build_bytes`].
     pub path: Option<PathBuf>,
+    /// The metadata stored in the database.
     pub metadata: Metadata,
     /// Malformed records, duplicate ids and other problems that did not stop the build.
     pub warnings: Vec<String>,
+    /// Size in bytes of the database.
     pub bytes: u64,
+    /// How long the build took.
     pub duration: Duration,
 }
 
 /// Builds a database from `sources` and writes it to `dest` atomically (a temporary file in
-/// the same directory, renamed over `dest`).
-pub fn build(sources: &[Source], dest: &Path) -> Result<BuildReport> {
-    let (bytes, mut report) = build_bytes(sources)?;
+/// the same directory, renamed over `dest`). `built_at` stamps the database (see
+/// [`build_bytes`]).
+pub fn build(
+    sources: &[Source],
+    dest: &Path,
+    built_at: Option<jiff::Timestamp>,
+) -> Result<BuildReport> {
+    let (bytes, mut report) = build_bytes(sources, built_at)?;
     write_atomically(dest, &bytes)?;
     report.path = Some(dest.to_path_buf());
     Ok(report)
 }
 
-/// Builds a database in memory. The same sources always give the same bytes.
-pub fn build_bytes(sources: &[Source]) -> Result<(Vec<u8>, BuildReport)> {
+/// Builds a database in memory. The same sources and `built_at` always give the same bytes.
+///
+/// `built_at` is the time the database is stamped with: the caller's clock when it is fixed
+/// (a reproducible build's `SOURCE_DATE_EPOCH`). `None` stamps it with the newest record's
+/// `modified`, or the Unix epoch when no record has one. The library reads no clock and no
+/// environment itself.
+pub fn build_bytes(
+    sources: &[Source],
+    built_at: Option<jiff::Timestamp>,
+) -> Result<(Vec<u8>, BuildReport)> {
     let started = Instant::now();
     let mut warnings = Vec::new();
     let mut infos = Vec::new();
@@ -157,13 +180,7 @@ pub fn build_bytes(sources: &[Source]) -> Result<(Vec<u8>, BuildReport)> {
             "{dropped_warnings} more warning(s) like the ones above were not kept"
         ));
     }
-    let built_at = match std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|s| s.trim().parse::<i64>().ok())
-    {
-        Some(secs) => jiff::Timestamp::from_second(secs).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
-        None => newest.unwrap_or(jiff::Timestamp::UNIX_EPOCH),
-    };
+    let built_at = built_at.or(newest).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
 
     let mut ecosystems: BTreeMap<String, usize> = BTreeMap::new();
     let mut advisories = 0;
@@ -345,10 +362,13 @@ impl std::fmt::Debug for Database {
 /// Age and content of a database, for `customs db status`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Status {
+    /// The database file.
     pub path: PathBuf,
+    /// Its size in bytes.
     pub file_size: u64,
     /// Time since `built_at`; `None` when `built_at` is in the future.
     pub age: Option<Duration>,
+    /// The metadata stored in it.
     pub metadata: Metadata,
 }
 
@@ -449,10 +469,12 @@ impl Database {
         })
     }
 
+    /// The file this database was opened from.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    /// What the file says about itself.
     pub fn metadata(&self) -> &Metadata {
         &self.metadata
     }
@@ -584,6 +606,7 @@ impl Database {
         self.age().is_some_and(|age| age > max_age)
     }
 
+    /// Its path, size, age and metadata.
     pub fn status(&self) -> Status {
         Status {
             path: self.path.clone(),

@@ -8,10 +8,15 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Severity {
+    /// No rating, or a CVSS score of 0.0.
     Unknown,
+    /// CVSS 0.1 to 3.9, or a vendor label of that rank.
     Low,
+    /// CVSS 4.0 to 6.9, or a label of that rank (`MODERATE`).
     Medium,
+    /// CVSS 7.0 to 8.9, or a label of that rank.
     High,
+    /// CVSS 9.0 to 10.0, or a label of that rank.
     Critical,
 }
 
@@ -19,7 +24,7 @@ pub enum Severity {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SeveritySource {
     /// Who gave the rating that won: `nvd`, `cna:<org>`, `cisa-adp`, `ghsa`, `debian`,
-    /// `ubuntu`, `alpine`, … (see [`crate::rating::precedence`]), or empty for none.
+    /// `ubuntu`, `alpine`, … (ranked by `rating::precedence`), or empty for none.
     #[serde(default)]
     pub source: String,
     /// `CVSS_V2`, `CVSS_V3`, `CVSS_V4`, `ecosystem` (a vendor's or database's own word) or
@@ -47,8 +52,11 @@ impl SeveritySource {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+/// Whether a fixed version exists.
 pub enum FixStatus {
+    /// At least one version fixes it (see `fixed_versions`).
     Fixed,
+    /// No fixed version is known.
     NotFixed,
 }
 
@@ -60,18 +68,24 @@ pub struct Finding {
     /// Every alias across merged advisories, sorted, not including `id`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
+    /// The affected package, as the inventory has it.
     pub package: Package,
+    /// The bucket of the winning rating.
     pub severity: Severity,
+    /// Which rating decided `severity`.
     pub severity_source: SeveritySource,
+    /// Whether a fix is known.
     pub fix_status: FixStatus,
     /// Versions that fix it, lowest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fixed_versions: Vec<String>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    /// The advisory's summary.
     pub summary: String,
     /// Where the advisory came from (`osv:PyPI`, `alpine-secdb:v3.11/main`).
     pub source: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Reference URLs.
     pub references: Vec<String>,
     /// Every rating available for the finding's CVEs and advisories, the winner first, then
     /// in precedence order; users who order sources differently can pick their own.

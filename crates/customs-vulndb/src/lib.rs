@@ -6,26 +6,28 @@
 //! use customs_vulndb::{build, Database, Source};
 //! use std::path::Path;
 //! let sources = Source::discover(Path::new("vulndata"))?;
-//! build(&sources, Path::new("vuln.db"))?;
+//! build(&sources, Path::new("vuln.db"), None)?;
 //! let db = Database::open(Path::new("vuln.db"))?;
 //! let advisories = db.lookup("PyPI", "Django")?;
 //! # Ok::<(), customs_vulndb::Error>(())
 //! ```
+#![deny(missing_docs)]
+#![warn(unnameable_types)]
 
-pub mod advisory;
+mod advisory;
 pub mod cvss;
 pub mod db;
 pub mod ecosystem;
-pub mod error;
+mod error;
 mod fetch;
 pub mod finding;
-pub mod matcher;
+mod matcher;
 pub mod osv;
-pub mod rating;
+mod rating;
 pub mod scan;
 pub mod secdb;
-pub mod source;
-pub mod suppress;
+mod source;
+mod suppress;
 pub mod update;
 
 pub use advisory::{Advisory, Affected, Event, Range, RangeKind, SeverityEntry};
@@ -38,7 +40,7 @@ pub use rating::{CveFacts, Epss, Kev, Rating};
 pub use scan::{scan, ScanOutcome, Suppression};
 pub use source::{Source, SourceInfo, SourceKind};
 pub use suppress::{
-    suppress, IgnoreFile, Suppressed, SuppressedBy, SuppressedFinding, VexDocument,
-    DEFAULT_IGNOREFILES,
+    suppress, IgnoreEntry, IgnoreFile, SuppressError, Suppressed, SuppressedBy, SuppressedFinding,
+    VexDocument, VexStatement, VexStatus, DEFAULT_IGNOREFILES,
 };
 pub use update::{update, update_with, UpdateEvent, UpdateOptions, UpdateReport};

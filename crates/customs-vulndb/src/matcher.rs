@@ -18,7 +18,9 @@ use std::collections::BTreeSet;
 /// could not be compared, an OS release with no ecosystem, a database read error).
 #[derive(Debug, Default, Clone)]
 pub struct MatchResult {
+    /// One finding per advisory matched, merged by alias, in package order.
     pub findings: Vec<Finding>,
+    /// Problems met while matching; matching went on.
     pub warnings: Vec<Warning>,
 }
 

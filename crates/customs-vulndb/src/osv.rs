@@ -9,8 +9,11 @@ use std::collections::BTreeMap;
 /// One advisory keyed by the package it applies to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Keyed {
+    /// The OSV ecosystem the advisory is filed under (`PyPI`, `Debian:12`).
     pub ecosystem: String,
+    /// The package name, normalised as the ecosystem compares names.
     pub name: String,
+    /// The advisory, restricted to this package.
     pub advisory: Advisory,
 }
 
@@ -84,9 +87,11 @@ struct RawReference {
 /// What one OSV document contributed.
 #[derive(Debug, Default)]
 pub struct Parsed {
+    /// One entry per (package, advisory) the document affects.
     pub keyed: Vec<Keyed>,
     /// Records read (withdrawn ones included).
     pub records: usize,
+    /// Withdrawn records, which are dropped.
     pub withdrawn: usize,
     /// `modified` of each accepted record.
     pub modified: Vec<String>,

@@ -27,7 +27,9 @@ pub struct Rating {
     pub severity: Severity,
     /// `2.0`, `3.0`, `3.1` or `4.0`; `None` for a vendor's label.
     pub cvss_version: Option<String>,
+    /// The CVSS vector, when the rating has one.
     pub vector: Option<String>,
+    /// The CVSS base score computed from the vector.
     pub score: Option<f64>,
     /// A vendor's own word (`unimportant`, `medium`, `MODERATE`), when that is the rating.
     pub label: Option<String>,
@@ -53,7 +55,9 @@ pub fn add_rating(list: &mut Vec<Rating>, r: Rating) {
 /// A CVE's entry in CISA's KEV catalogue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Kev {
+    /// When CISA added the CVE (`YYYY-MM-DD`).
     pub date_added: String,
+    /// When US federal agencies must have remediated it (`YYYY-MM-DD`).
     pub due_date: String,
     /// `knownRansomwareCampaignUse` is `Known`.
     pub ransomware: bool,
@@ -64,6 +68,7 @@ pub struct Kev {
 pub struct Epss {
     /// Probability of exploitation activity in the next 30 days, 0 to 1.
     pub score: f64,
+    /// The score's percentile among all scored CVEs, 0 to 1.
     pub percentile: f64,
     /// `score_date` of the file, when it says one.
     pub date: Option<String>,
@@ -72,8 +77,11 @@ pub struct Epss {
 /// Everything known about one CVE id.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct CveFacts {
+    /// Every rating of the CVE, in no particular order.
     pub ratings: Vec<Rating>,
+    /// Its KEV entry, when it is in the catalogue.
     pub kev: Option<Kev>,
+    /// Its EPSS score, when the scores list it.
     pub epss: Option<Epss>,
     /// The CVE record (or NVD) says REJECTED: no rating of it counts.
     pub rejected: bool,
@@ -658,14 +666,6 @@ pub fn order(a: &Rating, b: &Rating, os_package: bool) -> std::cmp::Ordering {
         .then_with(|| precedence(a, os_package).cmp(&precedence(b, os_package)))
         .then_with(|| b.score.unwrap_or(0.0).total_cmp(&a.score.unwrap_or(0.0)))
         .then_with(|| a.vector.cmp(&b.vector))
-}
-
-/// The rating that wins under [`order`], among those with a bucket.
-pub fn pick(ratings: &[Rating], os_package: bool) -> Option<&Rating> {
-    ratings
-        .iter()
-        .filter(|r| r.severity != Severity::Unknown)
-        .min_by(|a, b| order(a, b, os_package))
 }
 
 #[cfg(test)]

@@ -79,11 +79,13 @@ impl<'de> Deserialize<'de> for VersionKey {
 /// What one secdb document contributed.
 #[derive(Debug, Default)]
 pub struct Parsed {
+    /// One entry per (package, advisory) the document lists.
     pub keyed: Vec<Keyed>,
     /// Package entries read.
     pub records: usize,
     /// Issues listed under version `0` (not affected).
     pub not_affected: usize,
+    /// The ecosystem the entries are filed under (`Alpine:v3.11`).
     pub ecosystem: String,
     /// `alpine-secdb:v3.11/main`.
     pub source: String,

@@ -20,6 +20,7 @@ const MAX_ENTRY: u64 = 64 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+/// What format a source is in.
 pub enum SourceKind {
     /// OSV JSON: a directory of records, one record file, or an osv.dev `all.zip`.
     Osv,
@@ -35,6 +36,7 @@ pub enum SourceKind {
 /// One input of a database build.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
+    /// Its format.
     pub kind: SourceKind,
     /// A path, a `file://` URL or an `https://` URL.
     pub location: String,
@@ -49,6 +51,7 @@ pub struct Source {
 }
 
 impl Source {
+    /// An OSV source at `location`.
     pub fn osv(location: impl Into<String>) -> Self {
         Source {
             kind: SourceKind::Osv,
@@ -59,6 +62,7 @@ impl Source {
         }
     }
 
+    /// An EPSS CSV at `location`.
     pub fn epss(location: impl Into<String>) -> Self {
         Source {
             kind: SourceKind::Epss,
@@ -69,6 +73,7 @@ impl Source {
         }
     }
 
+    /// A CVE facts file at `location`.
     pub fn facts(location: impl Into<String>) -> Self {
         Source {
             kind: SourceKind::Facts,
@@ -79,6 +84,7 @@ impl Source {
         }
     }
 
+    /// A secdb document at `location`, filed under the ecosystem the document implies.
     pub fn secdb(location: impl Into<String>) -> Self {
         Source {
             kind: SourceKind::SecDb,
@@ -181,7 +187,9 @@ fn discover_dir(dir: &Path, out: &mut Vec<Source>) -> Result<()> {
 /// Summary of one source in the database metadata.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceInfo {
+    /// The source's format.
     pub kind: SourceKind,
+    /// The source's label, or its path or URL.
     pub location: String,
     /// Records (OSV) or package entries (secdb) read.
     pub records: usize,
@@ -196,6 +204,7 @@ pub struct SourceInfo {
     #[serde(default)]
     pub facts: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The ETag the source was downloaded with, if any.
     pub etag: Option<String>,
 }
 

@@ -46,28 +46,47 @@ use crate::finding::Finding;
 #[derive(Debug, thiserror::Error)]
 pub enum SuppressError {
     #[error("{}: {source}", path.display())]
+    /// Reading the file failed.
     Io {
+        /// The file.
         path: PathBuf,
         #[source]
+        /// The I/O error.
         source: std::io::Error,
     },
     #[error("ignore file {}: {reason}", path.display())]
-    Ignore { path: PathBuf, reason: String },
+    /// An ignore file could not be parsed.
+    Ignore {
+        /// The ignore file.
+        path: PathBuf,
+        /// What is wrong, with the line or entry.
+        reason: String,
+    },
     #[error("VEX document {}: {reason}", path.display())]
-    Vex { path: PathBuf, reason: String },
+    /// A VEX document could not be parsed.
+    Vex {
+        /// The VEX document.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// One `.customsignore` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IgnoreEntry {
+    /// The vulnerability id or alias the entry ignores.
     pub id: String,
+    /// The package name it is restricted to, when it is.
     pub package: Option<String>,
     /// Package URLs, any of which may match (empty: any package).
     pub purls: Vec<String>,
     /// Paths of the files a package was read from (`.trivyignore.yaml`'s `paths`), any of
     /// which may match, compared without a leading `/` (empty: any location).
     pub paths: Vec<String>,
+    /// After this day (UTC) the entry no longer applies, and is warned about.
     pub expires: Option<Date>,
+    /// Why the finding is ignored, as written.
     pub reason: Option<String>,
     /// Where the entry is, for warnings: `line N` (plain format) or `entry N` (YAML).
     pub position: String,
@@ -76,7 +95,9 @@ pub struct IgnoreEntry {
 /// A parsed `.customsignore`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IgnoreFile {
+    /// The file read.
     pub path: PathBuf,
+    /// Its entries, in file order.
     pub entries: Vec<IgnoreEntry>,
 }
 
@@ -409,9 +430,13 @@ pub fn purl_matches(pattern: &str, pkg: &Package) -> bool {
 /// The VEX statuses customs acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VexStatus {
+    /// The product is not affected (suppresses the finding).
     NotAffected,
+    /// The product is affected (keeps the finding).
     Affected,
+    /// The product has been fixed (suppresses the finding).
     Fixed,
+    /// Still being looked at (keeps the finding).
     UnderInvestigation,
 }
 
@@ -426,6 +451,7 @@ impl VexStatus {
         })
     }
 
+    /// The OpenVEX spelling (`not_affected`).
     pub fn as_str(self) -> &'static str {
         match self {
             VexStatus::NotAffected => "not_affected",
@@ -447,7 +473,9 @@ pub struct VexStatement {
     pub vulnerability: Vec<String>,
     /// Package URLs the statement is about (products, or their subcomponents when given).
     pub products: Vec<String>,
+    /// What the statement says about the product.
     pub status: VexStatus,
+    /// Why it is not affected, as written (`vulnerable_code_not_present`).
     pub justification: Option<String>,
     /// RFC 3339 text; a later statement about the same pair overrides an earlier one.
     pub timestamp: Option<jiff::Timestamp>,
@@ -456,7 +484,9 @@ pub struct VexStatement {
 /// A parsed OpenVEX document (v0.0.1 or v0.2.0 JSON).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VexDocument {
+    /// The document read.
     pub path: PathBuf,
+    /// Its statements, in document order.
     pub statements: Vec<VexStatement>,
 }
 
@@ -562,6 +592,7 @@ impl VexDocument {
         })
     }
 
+    /// Reads and parses the OpenVEX document at `path`.
     pub fn load(path: &Path) -> Result<VexDocument, SuppressError> {
         let bytes = std::fs::read(path).map_err(|source| SuppressError::Io {
             path: path.to_path_buf(),
@@ -581,13 +612,20 @@ impl VexStatement {
 /// Why a finding was suppressed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SuppressedBy {
+    /// An ignore-file entry matched it.
     IgnoreFile {
+        /// The entry's vulnerability id.
         id: String,
+        /// The entry's reason.
         reason: Option<String>,
     },
+    /// A VEX statement said `not_affected` or `fixed`.
     Vex {
+        /// The VEX document.
         document: PathBuf,
+        /// The statement's status.
         status: VexStatus,
+        /// The statement's justification.
         justification: Option<String>,
     },
 }
@@ -595,14 +633,18 @@ pub enum SuppressedBy {
 /// A finding taken out of the results, and why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SuppressedFinding {
+    /// The finding.
     pub finding: Finding,
+    /// What suppressed it.
     pub by: SuppressedBy,
 }
 
 /// The outcome of [`suppress`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Suppressed {
+    /// Findings not suppressed, in their original order.
     pub kept: Vec<Finding>,
+    /// Findings suppressed, in their original order.
     pub suppressed: Vec<SuppressedFinding>,
     /// Expired ignore entries and entries that suppressed nothing, one warning each, with
     /// the ignore file as the path.

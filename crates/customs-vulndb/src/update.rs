@@ -4,7 +4,7 @@
 //! again. Nothing is replaced until every download and the build succeeded, so an
 //! interrupted update leaves the old database working.
 //!
-//! Beside the advisories, an update fetches what rates them (see [`crate::rating`]): CISA's
+//! Beside the advisories, an update fetches what rates them (the `rating` module): CISA's
 //! KEV catalogue, FIRST's EPSS scores and NVD's yearly CVE feeds (API 2.0 JSON, gzipped),
 //! each from its publisher, or all from one mirror laid out as:
 //!
@@ -50,22 +50,33 @@ pub const DEFAULT_ECOSYSTEMS: &[&str] = &[
 /// Progress of an update, for a progress bar or log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UpdateEvent {
+    /// An ecosystem's export is being fetched.
     Fetching {
+        /// The OSV ecosystem.
         ecosystem: String,
+        /// The URL fetched.
         url: String,
     },
+    /// An export was downloaded.
     Downloaded {
+        /// The OSV ecosystem.
         ecosystem: String,
+        /// Bytes downloaded.
         bytes: u64,
     },
+    /// The cached export is current (the server answered 304).
     NotModified {
+        /// The OSV ecosystem.
         ecosystem: String,
     },
     /// Nothing published for the ecosystem at that base.
     Missing {
+        /// The OSV ecosystem.
         ecosystem: String,
     },
+    /// The database is being built from the exports.
     Building,
+    /// The new database is in place.
     Done,
 }
 
@@ -80,12 +91,17 @@ pub const NVD_FEEDS: &str = "https://nvd.nist.gov/feeds/json/cve/2.0";
 const NVD_FIRST_YEAR: i16 = 2002;
 
 #[derive(Debug, Clone)]
+/// Where and what `customs db update` fetches.
 pub struct UpdateOptions {
     /// Base URL (`https://…`, `file://…`, or a local directory); `None` for osv.dev.
     pub mirror: Option<String>,
+    /// OSV ecosystems to fetch (`PyPI`, `Debian`); one `all.zip` export each.
     pub ecosystems: Vec<String>,
     /// Also fetch KEV, EPSS and NVD's CVE feeds (default true).
     pub facts: bool,
+    /// The time the rebuilt database is stamped with; `None` for its newest record's
+    /// `modified` (see [`crate::build_bytes`]).
+    pub built_at: Option<jiff::Timestamp>,
 }
 
 impl Default for UpdateOptions {
@@ -94,14 +110,19 @@ impl Default for UpdateOptions {
             mirror: None,
             ecosystems: DEFAULT_ECOSYSTEMS.iter().map(|s| s.to_string()).collect(),
             facts: true,
+            built_at: None,
         }
     }
 }
 
 #[derive(Debug, Clone)]
+/// What an update did.
 pub struct UpdateReport {
+    /// The build of the new database.
     pub build: BuildReport,
+    /// Exports downloaded anew.
     pub downloaded: Vec<String>,
+    /// Exports that were current in the cache.
     pub not_modified: Vec<String>,
     /// Ecosystems the mirror does not publish.
     pub missing: Vec<String>,
@@ -250,6 +271,10 @@ fn encode_segment(s: &str) -> String {
     out
 }
 
+/// Updates the database at `dest` as `opts` says: fetches each ecosystem's export (reusing a
+/// cached one the server says is current), builds, and replaces `dest` atomically. Reports
+/// each step to `progress`. A mirror that publishes none of the ecosystems leaves `dest` as
+/// it was.
 pub fn update_with(
     opts: &UpdateOptions,
     dest: &Path,
@@ -383,7 +408,7 @@ pub fn update_with(
         });
     }
     progress(&UpdateEvent::Building);
-    let (bytes, mut build) = db::build_bytes(&sources)?;
+    let (bytes, mut build) = db::build_bytes(&sources, opts.built_at)?;
     db::write_atomically(dest, &bytes)?;
     build.path = Some(dest.to_path_buf());
     for (cached, etag_file, tmp, etag) in staged {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 fn small_db(dir: &Path) -> PathBuf {
     let v311 = common::vulndata().join("alpine-secdb/v3.11/community.yaml");
     let path = dir.join("vuln.db");
-    build(&[Source::secdb(v311.to_string_lossy())], &path).unwrap();
+    build(&[Source::secdb(v311.to_string_lossy())], &path, None).unwrap();
     path
 }
 
@@ -82,13 +82,28 @@ fn a_file_that_is_not_a_database_is_corrupt() {
 }
 
 #[test]
+fn the_callers_build_time_stamps_the_database() {
+    let v311 = common::vulndata().join("alpine-secdb/v3.11/community.yaml");
+    let sources = [Source::secdb(v311.to_string_lossy())];
+    let at = jiff::Timestamp::from_second(1_700_000_000).unwrap();
+    let (stamped, report) = customs_vulndb::build_bytes(&sources, Some(at)).unwrap();
+    assert_eq!(report.metadata.built_at, "2023-11-14T22:13:20Z");
+    assert_eq!(report.metadata.built_at_unix, 1_700_000_000);
+    let (again, _) = customs_vulndb::build_bytes(&sources, Some(at)).unwrap();
+    assert!(
+        stamped == again,
+        "the same sources and time gave different bytes"
+    );
+    let (unstamped, _) = customs_vulndb::build_bytes(&sources, None).unwrap();
+    assert!(stamped != unstamped, "the build time is not in the bytes");
+}
+
+#[test]
 fn status_reports_age_and_staleness() {
     let dir = tempfile::tempdir().unwrap();
     let db = Database::open(&small_db(dir.path())).unwrap();
-    // secdb carries no dates and SOURCE_DATE_EPOCH is unset: built_at is the Unix epoch.
-    if std::env::var_os("SOURCE_DATE_EPOCH").is_none() {
-        assert_eq!(db.metadata().built_at_unix, 0);
-    }
+    // secdb carries no dates and no build time was given: built_at is the Unix epoch.
+    assert_eq!(db.metadata().built_at_unix, 0);
     let status = db.status();
     assert_eq!(
         status.file_size,
@@ -118,7 +133,7 @@ fn a_zip_of_malformed_records_keeps_a_bounded_number_of_warnings() {
     zip.write_all(br#"{"id":"GOOD-1","modified":"2024-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"npm","name":"x"},"versions":["1.0.0"]}]}"#).unwrap();
     zip.finish().unwrap();
     let (_bytes, report) =
-        customs_vulndb::build_bytes(&[customs_vulndb::Source::osv(path.to_string_lossy())])
+        customs_vulndb::build_bytes(&[customs_vulndb::Source::osv(path.to_string_lossy())], None)
             .unwrap();
     assert_eq!(report.metadata.skipped, n);
     assert_eq!(report.metadata.advisories, 1);

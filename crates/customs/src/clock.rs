@@ -54,6 +54,13 @@ impl Clock {
         self.now.as_second()
     }
 
+    /// The time `SOURCE_DATE_EPOCH` fixed, `None` when the system clock was read: for stamps
+    /// that fall back to a time of their own data (a database's newest record) rather than to
+    /// the moment of the run.
+    pub fn fixed(self) -> Option<Timestamp> {
+        self.reproducible.then_some(self.now)
+    }
+
     /// Today, in UTC.
     pub fn today(self) -> Date {
         jiff::tz::TimeZone::UTC.to_datetime(self.now).date()
@@ -91,6 +98,8 @@ mod tests {
                 .reproducible
         );
         assert!(!Clock::from_source_date_epoch(None).unwrap().reproducible);
+        assert_eq!(c.fixed().map(|t| t.as_second()), Some(1_700_000_000));
+        assert_eq!(Clock::from_source_date_epoch(None).unwrap().fixed(), None);
         for bad in ["-1", "1.5", "soon", "99999999999999999999", "253402300800"] {
             assert!(Clock::from_source_date_epoch(Some(bad)).is_err(), "{bad}");
         }

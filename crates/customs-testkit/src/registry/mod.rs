@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use customs_registry::{CredentialSource, RegistryClient, RegistryOptions};
 
+/// The user name the Basic and Token modes accept.
 pub const USER: &str = "tester";
+/// The password the Basic and Token modes accept.
 pub const PASSWORD: &str = "correct-horse-battery";
 
 /// A shared test image, read-only.
@@ -28,6 +30,7 @@ pub fn shared_image(name: &str) -> PathBuf {
 /// How the registry authenticates and serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
+    /// No authentication, plain HTTP.
     Anonymous,
     /// htpasswd Basic auth with [`USER`]/[`PASSWORD`].
     Basic,
@@ -40,7 +43,9 @@ pub enum Mode {
 /// A running `docker-registry`; killed on drop.
 pub struct Registry {
     child: Child,
+    /// Where the registry listens (127.0.0.1, a free port).
     pub addr: SocketAddr,
+    /// How it authenticates.
     pub mode: Mode,
     /// The CA certificate (PEM file) that signed the TLS certificate, in TLS mode.
     pub ca_cert: Option<PathBuf>,
@@ -58,6 +63,7 @@ pub fn free_port() -> u16 {
 }
 
 impl Registry {
+    /// Starts `docker-registry` in `mode` and waits until it answers; panics when it cannot.
     pub fn start(mode: Mode) -> Registry {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
@@ -150,6 +156,7 @@ impl Registry {
         panic!("docker-registry did not become ready: {}", self.log());
     }
 
+    /// What the registry has written to its log so far, for failure messages.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
     }
@@ -184,6 +191,7 @@ impl Registry {
         }
     }
 
+    /// A client configured by [`Registry::options`].
     pub fn client(&self) -> RegistryClient {
         RegistryClient::new(self.options()).expect("client")
     }

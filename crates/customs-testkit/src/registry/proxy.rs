@@ -17,32 +17,48 @@ pub enum Fault {
     /// Answer the first `count` requests with `status` (and `Retry-After: secs` if given),
     /// then forward.
     FailFirst {
+        /// How many requests fail.
         count: usize,
+        /// The status they are answered with.
         status: u16,
+        /// The `Retry-After` value, in seconds.
         retry_after: Option<u64>,
     },
     /// Forward, but flip the first byte of the body of every blob download.
     CorruptBlobs,
     /// Answer blob downloads with `307` to the same path on `to` (`host:port`).
-    RedirectBlobs { to: String },
+    RedirectBlobs {
+        /// The `host:port` redirected to.
+        to: String,
+    },
     /// Forward with this `Authorization` header added (like a pre-signed storage URL).
     AddAuthorization(String),
     /// Accept every connection and never answer (connections are held open until drop).
     Silent,
     /// Forward, but send the body of every manifest (`blobs: false`) or blob (`blobs: true`)
     /// download one byte at a time, `every` apart, after prompt headers.
-    Trickle { blobs: bool, every: Duration },
+    Trickle {
+        /// Trickle blob downloads (else manifest downloads).
+        blobs: bool,
+        /// The pause between bytes.
+        every: Duration,
+    },
 }
 
 /// One request as the proxy saw it.
 #[derive(Debug, Clone)]
 pub struct Seen {
+    /// The HTTP method.
     pub method: String,
+    /// The request target, as sent.
     pub path: String,
+    /// The `Authorization` header, if sent.
     pub authorization: Option<String>,
 }
 
+/// A proxy on 127.0.0.1 in front of a registry that injects one [`Fault`]; stopped on drop.
 pub struct FaultProxy {
+    /// Where the proxy listens.
     pub addr: SocketAddr,
     stop: Arc<AtomicBool>,
     seen: Arc<Mutex<Vec<Seen>>>,
@@ -50,6 +66,7 @@ pub struct FaultProxy {
 }
 
 impl FaultProxy {
+    /// Starts a proxy to `upstream` with `fault`.
     pub fn start(upstream: SocketAddr, fault: Fault) -> FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
@@ -82,10 +99,12 @@ impl FaultProxy {
         }
     }
 
+    /// `127.0.0.1:PORT` of the proxy.
     pub fn host(&self) -> String {
         self.addr.to_string()
     }
 
+    /// Every request the proxy has seen, in order.
     pub fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
     }

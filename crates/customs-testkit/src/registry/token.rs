@@ -14,9 +14,12 @@ use base64::Engine;
 use rcgen::PublicKeyData;
 use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 
+/// The `service` the token server issues tokens for.
 pub const SERVICE: &str = "customs-test-registry";
+/// The `iss` of the tokens it issues.
 pub const ISSUER: &str = "customs-test-issuer";
 
+/// A Docker token server on 127.0.0.1 that issues ES256-signed JWTs to one user; stopped on drop.
 pub struct TokenServer {
     port: u16,
     cert_pem: String,
@@ -61,6 +64,7 @@ fn b64url(bytes: &[u8]) -> String {
 }
 
 impl TokenServer {
+    /// Starts a token server that accepts `user` and `password`, with a fresh signing key.
     pub fn start(user: &str, password: &str) -> TokenServer {
         let key = rcgen::KeyPair::generate().unwrap();
         let mut params = rcgen::CertificateParams::new(vec!["token-signer".to_string()]).unwrap();
@@ -105,14 +109,17 @@ impl TokenServer {
         }
     }
 
+    /// The realm URL registries point clients at.
     pub fn realm(&self) -> String {
         format!("http://127.0.0.1:{}/token", self.port)
     }
 
+    /// The PEM certificate of the signing key, for the registry's configuration.
     pub fn certificate_pem(&self) -> &str {
         &self.cert_pem
     }
 
+    /// Number of tokens issued so far.
     pub fn issued(&self) -> usize {
         self.issued.load(Ordering::SeqCst)
     }

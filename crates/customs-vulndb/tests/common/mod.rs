@@ -22,13 +22,13 @@ pub fn db_from_records(records: &[(&str, &str)]) -> (tempfile::TempDir, Database
         std::fs::write(osv.join(name), json).unwrap();
     }
     let db_path = dir.path().join("vuln.db");
-    build(&[Source::osv(osv.to_string_lossy())], &db_path).unwrap();
+    build(&[Source::osv(osv.to_string_lossy())], &db_path, None).unwrap();
     let db = Database::open(&db_path).unwrap();
     (dir, db)
 }
 
 pub fn db_at(dir: &Path, sources: &[Source]) -> Database {
     let db_path = dir.join("vuln.db");
-    build(sources, &db_path).unwrap();
+    build(sources, &db_path, None).unwrap();
     Database::open(&db_path).unwrap()
 }

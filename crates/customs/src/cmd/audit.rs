@@ -13,14 +13,16 @@ use customs_image::{Image, Reference};
 use customs_inventory::scan::{scan_image, scan_image_observed, ScanOptions, ScanResult};
 use customs_registry::RegistryClient;
 
+use crate::cmd::format::TableJsonSarif;
 use crate::cmd::image_args::ImageArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
     /// The image: a reference, docker-archive:, oci:, oci-archive: or a path.
     pub image: String,
-    #[arg(long, short = 'f', default_value = "table", value_parser = ["table", "json", "sarif"])]
-    pub format: String,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = TableJsonSarif::Table)]
+    pub format: TableJsonSarif,
     /// Write to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -76,10 +78,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
     opts.validate().context("audit options")?;
     let report =
         customs_audit::audit(&image, &opts).with_context(|| format!("auditing {}", image.name))?;
-    let text = match args.format.as_str() {
-        "json" => customs_report::audit::json(&report)?,
-        "sarif" => customs_report::audit::sarif(&report, env!("CARGO_PKG_VERSION"))?,
-        _ => customs_report::audit::table(&report),
+    let text = match args.format {
+        TableJsonSarif::Json => customs_report::audit::json(&report)?,
+        TableJsonSarif::Sarif => customs_report::audit::sarif(&report, env!("CARGO_PKG_VERSION"))?,
+        TableJsonSarif::Table => customs_report::audit::table(&report),
     };
     crate::cmd::sbom::emit(args.output.as_ref(), &text)?;
     if args.exit_code != 0 && !report.findings.is_empty() {

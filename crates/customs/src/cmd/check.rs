@@ -16,6 +16,7 @@ use customs_sign::store::SignatureStore;
 use customs_sign::verify_image::{verify_attestations, verify_signatures};
 
 use crate::cmd::audit::inventory_and_audit;
+use crate::cmd::format::TableJsonSarif;
 use crate::cmd::image_args::ImageArgs;
 use crate::cmd::key::load_public_key;
 use crate::cmd::sbom;
@@ -30,8 +31,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub policy: PathBuf,
     /// Output format.
-    #[arg(long, short = 'f', default_value = "table", value_parser = ["table", "json", "sarif"])]
-    pub format: String,
+    #[arg(long, short = 'f', value_enum, default_value_t = TableJsonSarif::Table)]
+    pub format: TableJsonSarif,
     /// Write to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -109,13 +110,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let digest = image.manifest_digest.to_string();
     let policy_name = args.policy.display().to_string();
     let outcome = Outcome::new(&args.image, Some(&digest), &policy_name, &violations);
-    let text = match args.format.as_str() {
-        "json" => render::json(&outcome)?,
-        "sarif" => render::sarif(&outcome, env!("CARGO_PKG_VERSION"))?,
-        _ => render::table(&outcome),
+    let text = match args.format {
+        TableJsonSarif::Json => render::json(&outcome)?,
+        TableJsonSarif::Sarif => render::sarif(&outcome, env!("CARGO_PKG_VERSION"))?,
+        TableJsonSarif::Table => render::table(&outcome),
     };
     sbom::emit(args.output.as_ref(), &text)?;
-    if args.format != "table" || args.output.is_some() {
+    if args.format != TableJsonSarif::Table || args.output.is_some() {
         if violations.is_empty() {
             eprintln!("policy passed");
         } else {

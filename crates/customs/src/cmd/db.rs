@@ -235,6 +235,7 @@ fn update(args: UpdateArgs) -> Result<ExitCode> {
     let opts = customs_vulndb::UpdateOptions {
         mirror: args.mirror.clone(),
         facts: !args.no_facts,
+        built_at: crate::clock::get().fixed(),
         ..Default::default()
     };
     let report = customs_vulndb::update_with(&opts, &dest, &mut on_event);
@@ -292,7 +293,7 @@ fn import(args: ImportArgs) -> Result<ExitCode> {
         sources.extend(found);
     }
     ensure_parent(&dest)?;
-    let report = customs_vulndb::build(&sources, &dest)?;
+    let report = customs_vulndb::build(&sources, &dest, crate::clock::get().fixed())?;
     for w in &report.warnings {
         log::warn!("{w}");
     }

@@ -35,3 +35,39 @@ pub enum ScanFormat {
     /// CycloneDX 1.6 JSON with vulnerabilities.
     Cyclonedx,
 }
+
+/// `customs audit -f` and `customs check -f`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TableJsonSarif {
+    /// Plain text for a terminal.
+    Table,
+    /// customs' JSON (docs/audit.md, docs/policy.md).
+    Json,
+    /// SARIF 2.1.0, for code-scanning dashboards.
+    Sarif,
+}
+
+/// `customs report -f`: the one format a report has today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// One self-contained HTML page (no external resources).
+    Html,
+}
+
+/// `customs verify -o`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum VerifyOutput {
+    /// One verified payload per line.
+    Text,
+    /// A JSON array with each payload and its source.
+    Json,
+}
+
+/// `customs verify-bundle -o`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BundleOutput {
+    /// A summary on standard error.
+    Text,
+    /// What was verified, as JSON on standard output.
+    Json,
+}

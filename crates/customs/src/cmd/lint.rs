@@ -22,8 +22,8 @@ pub struct Args {
     #[arg(long = "allowed-registry", value_name = "REGISTRY")]
     pub allowed_registry: Vec<String>,
     /// Report only findings at or above this severity.
-    #[arg(long, default_value = "info", value_parser = ["info", "warning", "error"])]
-    pub severity: String,
+    #[arg(long, value_enum, default_value_t = MinSeverity::Info)]
+    pub severity: MinSeverity,
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = TableOrJson::Table)]
     pub format: TableOrJson,
@@ -48,11 +48,22 @@ struct Report<'a> {
     findings: usize,
 }
 
-fn min_severity(s: &str) -> Severity {
+/// `customs lint --severity`: the least severe finding reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MinSeverity {
+    /// Every finding.
+    Info,
+    /// Warnings and errors.
+    Warning,
+    /// Errors only.
+    Error,
+}
+
+fn min_severity(s: MinSeverity) -> Severity {
     match s {
-        "error" => Severity::Error,
-        "warning" => Severity::Warning,
-        _ => Severity::Info,
+        MinSeverity::Error => Severity::Error,
+        MinSeverity::Warning => Severity::Warning,
+        MinSeverity::Info => Severity::Info,
     }
 }
 
@@ -60,7 +71,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let opts = LintOptions {
         allowed_registries: args.allowed_registry.clone(),
     };
-    let min = min_severity(&args.severity);
+    let min = min_severity(args.severity);
     let mut scans: Vec<Scan> = Vec::new();
     let mut errors = Vec::new();
     for path in &args.files {

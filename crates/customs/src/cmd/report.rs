@@ -15,6 +15,7 @@ use customs_vulndb::Severity;
 
 use crate::cmd::audit::inventory_and_audit;
 use crate::cmd::diff;
+use crate::cmd::format::ReportFormat;
 use crate::cmd::image_args::ImageArgs;
 use crate::cmd::sbom;
 use crate::cmd::vuln_args::{parse_severity, VulnArgs};
@@ -24,8 +25,8 @@ pub struct Args {
     /// The image: a reference, docker-archive:, oci:, oci-archive: or a path.
     pub image: String,
     /// Output format: one self-contained HTML page.
-    #[arg(long, short = 'f', default_value = "html", value_parser = ["html"])]
-    pub format: String,
+    #[arg(long, short = 'f', value_enum, default_value_t = ReportFormat::Html)]
+    pub format: ReportFormat,
     /// Write the HTML page to FILE (standard output when not given).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,

@@ -18,11 +18,7 @@ use serde_json::{json, Value};
 use crate::cmd::image_args::ImageArgs;
 use crate::cmd::key::{load_public_key, parse_annotations};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum OutputFormat {
-    Text,
-    Json,
-}
+pub use crate::cmd::format::VerifyOutput as OutputFormat;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -47,7 +43,7 @@ pub struct Args {
     /// Keyless: the OIDC issuer in the signer's certificate, exact.
     #[arg(long, value_name = "URL", requires = "trusted_root")]
     pub certificate_oidc_issuer: Option<String>,
-    /// text: one verified payload per line; json: a JSON array with each payload's source.
+    /// Output format.
     #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
     #[command(flatten)]

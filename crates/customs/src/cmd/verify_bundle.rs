@@ -16,11 +16,7 @@ use serde_json::json;
 use crate::cmd::key::load_public_key;
 use customs_sign::certs::{IdentityMatcher, Matcher};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum OutputFormat {
-    Text,
-    Json,
-}
+pub use crate::cmd::format::BundleOutput as OutputFormat;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -44,7 +40,7 @@ pub struct Args {
     /// Accept a certificate without a verified SCT (also when the trusted root lists no CT logs).
     #[arg(long)]
     pub insecure_ignore_sct: bool,
-    /// text: a summary on stderr; json: what was verified, on stdout.
+    /// Output format.
     #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
     /// The artifact: a file, or `sha256:<hex>` (for DSSE bundles, a subject of the statement).
