@@ -63,6 +63,8 @@ pub struct VerifyArgs {
     /// The Sigstore trusted_root.json (default: the embedded public-good root).
     #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
+    #[command(flatten)]
+    pub pki: verify_bundle::PkiArgs,
     /// Accept a keyed bundle without transparency-log entries (what `sign-blob` writes).
     #[arg(long)]
     pub insecure_ignore_tlog: bool,
@@ -87,7 +89,9 @@ fn verify_with(args: VerifyArgs, predicate_type: Option<String>) -> Result<ExitC
     if key.is_none() && identity.is_none() {
         bail!("give --key, or --certificate-identity[-regexp] with --certificate-oidc-issuer[-regexp]");
     }
-    let root = verify_bundle::load_root(args.trusted_root.as_ref(), false)?;
+    let root = args
+        .pki
+        .apply(verify_bundle::load_root(args.trusted_root.as_ref(), false)?)?;
     let policy = BundlePolicy {
         key,
         identity: None,
