@@ -546,6 +546,74 @@ fn keyless_verify_checks_bundles_offline_against_the_trusted_root() {
 }
 
 #[test]
+fn keyless_verify_attestation_checks_bundle_referrers_offline() {
+    // The shared keyless bundle is a cosign `attest` bundle (custom predicate) for the empty
+    // image: verify-attestation without a key checks it as cosign does.
+    let dir = tempfile::tempdir().unwrap();
+    let target = keyless_layout(dir.path());
+    let root = shared("cosign/bundles/trusted_root_pgi.json");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "verify-attestation",
+            "--trusted-root",
+            root.to_str().unwrap(),
+            "--certificate-oidc-issuer",
+            "https://github.com/login/oauth",
+        ];
+        args.extend_from_slice(extra);
+        args.push(&target);
+        customs(dir.path(), None, &args)
+    };
+    let ok = run(&["--certificate-identity", "cody@soyland.com"]);
+    assert_code(&ok, 0);
+    let predicate: serde_json::Value = serde_json::from_str(stdout(&ok).trim()).unwrap();
+    assert_eq!(predicate["Data"], "{\"foo\": \"bar\"}\n");
+    assert!(stderr(&ok).contains("chains to the trusted root"), "{}", stderr(&ok));
+    let by_regexp = run(&["--certificate-identity-regexp", "^cody@soyland\\.com$"]);
+    assert_code(&by_regexp, 0);
+    let wrong = run(&["--certificate-identity", "wrong@example.com"]);
+    assert_code(&wrong, 1);
+    assert!(stderr(&wrong).contains("certificate identity mismatch"), "{}", stderr(&wrong));
+    let wrong_type = run(&[
+        "--certificate-identity",
+        "cody@soyland.com",
+        "--type",
+        "slsaprovenance",
+    ]);
+    assert_code(&wrong_type, 1);
+    assert!(stderr(&wrong_type).contains("predicate type mismatch"), "{}", stderr(&wrong_type));
+    // This certificate came from a personal login, so it has no GitHub-workflow claims.
+    let claim = run(&[
+        "--certificate-identity",
+        "cody@soyland.com",
+        "--certificate-github-workflow-trigger",
+        "push",
+    ]);
+    assert_code(&claim, 1);
+    assert!(
+        stderr(&claim).contains("expected GitHub Workflow Trigger \"push\" not found"),
+        "{}",
+        stderr(&claim)
+    );
+    // Image verify takes the identity regexps too.
+    let verify = customs(
+        dir.path(),
+        None,
+        &[
+            "verify",
+            "--trusted-root",
+            root.to_str().unwrap(),
+            "--certificate-identity-regexp",
+            "@soyland[.]com$",
+            "--certificate-oidc-issuer-regexp",
+            "^https://github[.]com/",
+            &target,
+        ],
+    );
+    assert_code(&verify, 0);
+}
+
+#[test]
 fn key_and_keyless_flags_do_not_mix() {
     let (dir, _) = setup();
     let out = customs(
