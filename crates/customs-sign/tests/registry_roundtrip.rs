@@ -548,8 +548,9 @@ fn keyless_bundle_verifies_offline_for_its_image_only() {
         subject: "wrong@example.com".into(),
         ..identity.clone()
     };
-    let failures =
-        no_signature_verified(verify_bundles_keyless(&store, &subject, &root, &wrong, true).unwrap_err());
+    let failures = no_signature_verified(
+        verify_bundles_keyless(&store, &subject, &root, &wrong, true).unwrap_err(),
+    );
     assert!(
         matches!(failures[0], Error::IdentityMismatch { .. }),
         "{failures:?}"

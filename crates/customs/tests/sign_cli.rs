@@ -568,12 +568,20 @@ fn keyless_verify_attestation_checks_bundle_referrers_offline() {
     assert_code(&ok, 0);
     let predicate: serde_json::Value = serde_json::from_str(stdout(&ok).trim()).unwrap();
     assert_eq!(predicate["Data"], "{\"foo\": \"bar\"}\n");
-    assert!(stderr(&ok).contains("chains to the trusted root"), "{}", stderr(&ok));
+    assert!(
+        stderr(&ok).contains("chains to the trusted root"),
+        "{}",
+        stderr(&ok)
+    );
     let by_regexp = run(&["--certificate-identity-regexp", "^cody@soyland\\.com$"]);
     assert_code(&by_regexp, 0);
     let wrong = run(&["--certificate-identity", "wrong@example.com"]);
     assert_code(&wrong, 1);
-    assert!(stderr(&wrong).contains("certificate identity mismatch"), "{}", stderr(&wrong));
+    assert!(
+        stderr(&wrong).contains("certificate identity mismatch"),
+        "{}",
+        stderr(&wrong)
+    );
     let wrong_type = run(&[
         "--certificate-identity",
         "cody@soyland.com",
@@ -581,7 +589,11 @@ fn keyless_verify_attestation_checks_bundle_referrers_offline() {
         "slsaprovenance",
     ]);
     assert_code(&wrong_type, 1);
-    assert!(stderr(&wrong_type).contains("predicate type mismatch"), "{}", stderr(&wrong_type));
+    assert!(
+        stderr(&wrong_type).contains("predicate type mismatch"),
+        "{}",
+        stderr(&wrong_type)
+    );
     // This certificate came from a personal login, so it has no GitHub-workflow claims.
     let claim = run(&[
         "--certificate-identity",

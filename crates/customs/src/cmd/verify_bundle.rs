@@ -163,7 +163,10 @@ impl IdentityArgs {
             &self.certificate_oidc_issuer_regexp,
         )?;
         let github: Vec<(GithubClaim, String)> = [
-            (GithubClaim::Trigger, &self.certificate_github_workflow_trigger),
+            (
+                GithubClaim::Trigger,
+                &self.certificate_github_workflow_trigger,
+            ),
             (GithubClaim::Sha, &self.certificate_github_workflow_sha),
             (GithubClaim::Name, &self.certificate_github_workflow_name),
             (
