@@ -267,53 +267,6 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     Some(s.parse::<jiff::Timestamp>().ok()?.as_second())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rfc3339_timestamps_parse_to_unix_seconds() {
-        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
-        // integratedTime of the keyless vector: 2025-02-28T19:18:11Z.
-        assert_eq!(parse_rfc3339("2025-02-28T19:18:11Z"), Some(1740770291));
-        assert_eq!(parse_rfc3339("2022-12-31T23:59:59.999Z"), Some(1672531199));
-        assert_eq!(parse_rfc3339("2025-02-28T20:18:11+01:00"), Some(1740770291));
-        assert_eq!(parse_rfc3339("2025-02-28"), None);
-        assert_eq!(parse_rfc3339("2025-13-28T00:00:00Z"), None);
-        assert_eq!(parse_rfc3339("2025-02-28T00:00:00"), None);
-    }
-
-    #[test]
-    fn a_window_without_start_contains_nothing() {
-        let root = TrustedRoot::from_json(
-            br#"{"tlogs":[{"publicKey":{"rawBytes":"MCowBQYDK2VwAyEAPn+AREHoBaZ7wgS1zBqpxmLSGnyhxXj4lFxSdWVB8o8=","validFor":{"end":"2030-01-01T00:00:00Z"}},"logId":{"keyId":"AA=="}}]}"#,
-        )
-        .unwrap();
-        let w = root.tlogs[0].valid_for;
-        assert!(!w.contains(0) && !w.contains(i64::MIN) && !w.contains(1_900_000_000));
-        assert!(w.why_outside(0).unwrap().contains("no validity start"));
-    }
-
-    #[test]
-    fn window_ends_are_inclusive() {
-        let w = Window {
-            start: Some(10),
-            end: Some(20),
-        };
-        assert!(w.contains(10) && w.contains(20) && !w.contains(21) && !w.contains(9));
-        assert!(w.why_outside(20).is_none() && w.why_outside(21).is_some());
-    }
-
-    #[test]
-    fn open_windows_contain_everything_after_start() {
-        let w = Window {
-            start: Some(10),
-            end: None,
-        };
-        assert!(w.contains(10) && w.contains(i64::MAX) && !w.contains(9));
-    }
-}
-
 impl TrustedRoot {
     /// This root with its certificate authorities replaced by a private PKI (cosign's
     /// `--ca-roots` and `--ca-intermediates`; `--certificate-chain` is the same with the chain's
@@ -402,4 +355,51 @@ pub fn pem_certificates(text: &str) -> Result<Vec<Vec<u8>>> {
         ));
     }
     Ok(certs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_timestamps_parse_to_unix_seconds() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        // integratedTime of the keyless vector: 2025-02-28T19:18:11Z.
+        assert_eq!(parse_rfc3339("2025-02-28T19:18:11Z"), Some(1740770291));
+        assert_eq!(parse_rfc3339("2022-12-31T23:59:59.999Z"), Some(1672531199));
+        assert_eq!(parse_rfc3339("2025-02-28T20:18:11+01:00"), Some(1740770291));
+        assert_eq!(parse_rfc3339("2025-02-28"), None);
+        assert_eq!(parse_rfc3339("2025-13-28T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339("2025-02-28T00:00:00"), None);
+    }
+
+    #[test]
+    fn a_window_without_start_contains_nothing() {
+        let root = TrustedRoot::from_json(
+            br#"{"tlogs":[{"publicKey":{"rawBytes":"MCowBQYDK2VwAyEAPn+AREHoBaZ7wgS1zBqpxmLSGnyhxXj4lFxSdWVB8o8=","validFor":{"end":"2030-01-01T00:00:00Z"}},"logId":{"keyId":"AA=="}}]}"#,
+        )
+        .unwrap();
+        let w = root.tlogs[0].valid_for;
+        assert!(!w.contains(0) && !w.contains(i64::MIN) && !w.contains(1_900_000_000));
+        assert!(w.why_outside(0).unwrap().contains("no validity start"));
+    }
+
+    #[test]
+    fn window_ends_are_inclusive() {
+        let w = Window {
+            start: Some(10),
+            end: Some(20),
+        };
+        assert!(w.contains(10) && w.contains(20) && !w.contains(21) && !w.contains(9));
+        assert!(w.why_outside(20).is_none() && w.why_outside(21).is_some());
+    }
+
+    #[test]
+    fn open_windows_contain_everything_after_start() {
+        let w = Window {
+            start: Some(10),
+            end: None,
+        };
+        assert!(w.contains(10) && w.contains(i64::MAX) && !w.contains(9));
+    }
 }
