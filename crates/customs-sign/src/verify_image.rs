@@ -113,14 +113,30 @@ pub fn sign_image(
     annotations: &BTreeMap<String, String>,
     with_bundle: bool,
 ) -> Result<Signed, SignError> {
+    sign_image_with(store, key, annotations, with_bundle, None)
+}
+
+/// Records a bundle in a transparency log before it is stored (see [`sign_image_with`]).
+pub type TlogRecorder<'a> = &'a dyn Fn(&mut Bundle, &Subject) -> Result<(), Error>;
+
+/// [`sign_image`], with `record` given the bundle (when one is asked for) before it is stored,
+/// to add its transparency-log entry (`customs sign --rekor-url`).
+pub fn sign_image_with(
+    store: &SignatureStore,
+    key: &PrivateKey,
+    annotations: &BTreeMap<String, String>,
+    with_bundle: bool,
+    record: Option<TlogRecorder<'_>>,
+) -> Result<Signed, SignError> {
     let subject = store.resolve()?;
     let digest = subject.digest.to_string();
     let opt = optional(annotations);
     let payload = simple_signing::payload(&subject.docker_reference, &digest, Some(&opt));
     let sig = simple_signing::sign(key, &payload)?;
     let layer = SignatureLayer::simple_signing(&payload, &sig, BTreeMap::new());
-    let signature_manifest = store.add_signature(&subject.digest, &payload, layer)?;
-    let bundle_manifest = if with_bundle {
+    // The bundle (and its log entry) is made before anything is stored, so a log answer that
+    // does not verify leaves the image as it was.
+    let bundle = if with_bundle {
         // cosign v3 puts `-a k=v` in the subject's annotations, with an empty predicate.
         let mut statement = Statement::new(
             &subject.docker_reference,
@@ -132,10 +148,18 @@ pub fn sign_image(
             statement.subject[0].annotations = Some(opt);
         }
         let envelope = Envelope::sign(key, dsse::INTOTO_PAYLOAD_TYPE, &statement.to_json())?;
-        let bundle = Bundle::with_key_hint(envelope, &key.public_key().cosign_hint()?);
-        Some(store.add_bundle(&subject, &bundle.to_json(), SIGN_PREDICATE_TYPE)?)
+        let mut bundle = Bundle::with_key_hint(envelope, &key.public_key().cosign_hint()?);
+        if let Some(record) = record {
+            record(&mut bundle, &subject)?;
+        }
+        Some(bundle)
     } else {
         None
+    };
+    let signature_manifest = store.add_signature(&subject.digest, &payload, layer)?;
+    let bundle_manifest = match bundle {
+        Some(b) => Some(store.add_bundle(&subject, &b.to_json(), SIGN_PREDICATE_TYPE)?),
+        None => None,
     };
     Ok(Signed {
         subject,

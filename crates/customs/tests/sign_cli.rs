@@ -625,6 +625,68 @@ fn keyless_verify_attestation_checks_bundle_referrers_offline() {
     assert_code(&verify, 0);
 }
 
+/// `--rekor-url` is off by default and refuses plain HTTP off loopback before anything is
+/// stored or written (no Rekor can run here: see docs/sign.md; this checks only the refusal).
+#[test]
+fn rekor_url_refuses_plain_http_and_stores_nothing() {
+    let (dir, _) = setup();
+    let sign = customs(
+        dir.path(),
+        Some("pw"),
+        &[
+            "sign",
+            "--key",
+            "k.key",
+            "--bundle-format",
+            "--rekor-url",
+            "http://rekor.example",
+            "oci:app:latest",
+        ],
+    );
+    assert_code(&sign, 2);
+    assert!(
+        stderr(&sign).contains("must be https://"),
+        "{}",
+        stderr(&sign)
+    );
+    let sigs = customs(
+        dir.path(),
+        None,
+        &["download", "signature", "oci:app:latest"],
+    );
+    assert_code(&sigs, 1);
+    let no_bundle = customs(
+        dir.path(),
+        Some("pw"),
+        &[
+            "sign",
+            "--key",
+            "k.key",
+            "--rekor-url",
+            "https://rekor.example",
+            "oci:app:latest",
+        ],
+    );
+    assert_code(&no_bundle, 2);
+    std::fs::write(dir.path().join("f"), b"x").unwrap();
+    let blob = customs(
+        dir.path(),
+        Some("pw"),
+        &[
+            "sign-blob",
+            "--key",
+            "k.key",
+            "--bundle",
+            "f.bundle",
+            "--rekor-url",
+            "http://rekor.example",
+            "f",
+        ],
+    );
+    assert_code(&blob, 2);
+    assert!(!dir.path().join("f.bundle").exists());
+}
+
 #[test]
 fn key_and_keyless_flags_do_not_mix() {
     let (dir, _) = setup();
