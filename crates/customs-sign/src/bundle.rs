@@ -667,11 +667,21 @@ pub fn verify_bundle(
     root: &TrustedRoot,
     policy: &BundlePolicy,
 ) -> Result<VerifiedBundle> {
+    verify_bundle_with(bundle, root, policy, &VerifyOptions::default())
+}
+
+/// [`verify_bundle`] with [`VerifyOptions`] (e.g. `--insecure-ignore-sct`).
+pub fn verify_bundle_with(
+    bundle: &Bundle,
+    root: &TrustedRoot,
+    policy: &BundlePolicy,
+    options: &VerifyOptions,
+) -> Result<VerifiedBundle> {
     let envelope = bundle
         .dsse_envelope
         .as_ref()
         .ok_or_else(|| Error::MalformedBundle("expected a DSSE bundle (no dsseEnvelope)".into()))?;
-    let v = verify(bundle, root, policy, &VerifyOptions::default(), None)?;
+    let v = verify(bundle, root, policy, options, None)?;
     let VerifiedContent::Dsse { payload, .. } = &v.content else {
         return Err(Error::MalformedBundle("expected a DSSE bundle".into()));
     };

@@ -21,6 +21,20 @@ const OID_ISSUER_V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.
 /// Fulcio's OIDC issuer extension (DER UTF8String value).
 const OID_ISSUER_V2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.8");
 
+/// GitHub-workflow claims Fulcio v1 records as raw strings (1.3.6.1.4.1.57264.1.2–.6).
+const OID_GH_TRIGGER_V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.2");
+const OID_GH_SHA_V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.3");
+const OID_GH_NAME_V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.4");
+const OID_GH_REPOSITORY_V1: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.5");
+const OID_GH_REF_V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.6");
+/// Their Fulcio v2 equivalents (DER UTF8String): build trigger, source repository digest,
+/// source repository URI, source repository ref.
+const OID_BUILD_TRIGGER: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.20");
+const OID_SOURCE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.13");
+const OID_SOURCE_URI: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.12");
+const OID_SOURCE_REF: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.14");
+
 /// Embedded SCT list (RFC 6962 section 3.3).
 const OID_SCT_LIST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
 
@@ -104,6 +118,29 @@ impl ParsedCertificate {
         }
         self.extension(OID_ISSUER_V1)
             .and_then(|raw| String::from_utf8(raw.to_vec()).ok())
+    }
+
+    /// A GitHub-workflow claim: the Fulcio v1 extension (raw string) when present, else its
+    /// Fulcio v2 equivalent (DER UTF8String). The workflow name has no v2 equivalent. A v2
+    /// source repository URI of the form `https://github.com/OWNER/REPO` is given as
+    /// `OWNER/REPO`, the value the v1 extension and cosign's flag use.
+    pub fn github_claim(&self, claim: GithubClaim) -> Option<String> {
+        let (v1, v2) = claim.oids();
+        if let Some(raw) = self.extension(v1) {
+            return String::from_utf8(raw.to_vec()).ok();
+        }
+        let value = Utf8StringRef::from_der(self.extension(v2?)?)
+            .ok()?
+            .to_string();
+        match claim {
+            GithubClaim::Repository => Some(
+                value
+                    .strip_prefix("https://github.com/")
+                    .map(str::to_string)
+                    .unwrap_or(value),
+            ),
+            _ => Some(value),
+        }
     }
 
     /// Whether the extended key usage includes code signing.
@@ -390,6 +427,45 @@ impl Matcher {
     }
 }
 
+/// One of cosign's `--certificate-github-workflow-*` claims.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GithubClaim {
+    /// The event that triggered the workflow (`--certificate-github-workflow-trigger`).
+    Trigger,
+    /// The commit the workflow ran at (`--certificate-github-workflow-sha`).
+    Sha,
+    /// The workflow's name (`--certificate-github-workflow-name`; Fulcio v1 only).
+    Name,
+    /// `OWNER/REPO` (`--certificate-github-workflow-repository`).
+    Repository,
+    /// The git ref (`--certificate-github-workflow-ref`).
+    Ref,
+}
+
+impl GithubClaim {
+    /// The v1 extension and, when one exists, its v2 equivalent.
+    fn oids(self) -> (ObjectIdentifier, Option<ObjectIdentifier>) {
+        match self {
+            GithubClaim::Trigger => (OID_GH_TRIGGER_V1, Some(OID_BUILD_TRIGGER)),
+            GithubClaim::Sha => (OID_GH_SHA_V1, Some(OID_SOURCE_DIGEST)),
+            GithubClaim::Name => (OID_GH_NAME_V1, None),
+            GithubClaim::Repository => (OID_GH_REPOSITORY_V1, Some(OID_SOURCE_URI)),
+            GithubClaim::Ref => (OID_GH_REF_V1, Some(OID_SOURCE_REF)),
+        }
+    }
+
+    /// The claim's name in messages, as cosign's error text spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            GithubClaim::Trigger => "GitHub Workflow Trigger",
+            GithubClaim::Sha => "GitHub Workflow SHA",
+            GithubClaim::Name => "GitHub Workflow Name",
+            GithubClaim::Repository => "GitHub Workflow Repository",
+            GithubClaim::Ref => "GitHub Workflow Ref",
+        }
+    }
+}
+
 /// The identity a keyless signature must come from, each part exact or by regexp
 /// (`--certificate-identity[-regexp]`, `--certificate-oidc-issuer[-regexp]`).
 #[derive(Debug, Clone)]
@@ -398,6 +474,15 @@ pub struct IdentityMatcher {
     pub subject: Matcher,
     /// Matches the OIDC issuer.
     pub issuer: Matcher,
+    /// GitHub-workflow claims that must equal these values exactly (cosign's
+    /// `--certificate-github-workflow-*` flags).
+    pub github: Vec<(GithubClaim, String)>,
+}
+
+impl From<&IdentityMatcher> for IdentityMatcher {
+    fn from(m: &IdentityMatcher) -> IdentityMatcher {
+        m.clone()
+    }
 }
 
 impl From<&CertificateIdentity> for IdentityMatcher {
@@ -405,6 +490,7 @@ impl From<&CertificateIdentity> for IdentityMatcher {
         IdentityMatcher {
             subject: Matcher::Exact(id.subject.clone()),
             issuer: Matcher::Exact(id.issuer.clone()),
+            github: Vec::new(),
         }
     }
 }
@@ -427,6 +513,16 @@ pub fn check_identity_matcher(cert: &ParsedCertificate, expected: &IdentityMatch
             expected: expected.issuer.describe(),
             found: issuer,
         });
+    }
+    for (claim, want) in &expected.github {
+        let found = cert.github_claim(*claim);
+        if found.as_deref() != Some(want.as_str()) {
+            return Err(Error::ClaimMismatch {
+                claim: claim.name(),
+                expected: want.clone(),
+                found,
+            });
+        }
     }
     Ok(())
 }

@@ -110,6 +110,16 @@ pub enum Error {
         /// The issuer in the certificate, if any.
         found: Option<String>,
     },
+    /// A GitHub-workflow claim of the certificate is not the expected value.
+    #[error("expected {claim} {expected:?} not found in certificate (it has {found:?})")]
+    ClaimMismatch {
+        /// The claim, e.g. `GitHub Workflow Ref`.
+        claim: &'static str,
+        /// The value required.
+        expected: String,
+        /// The certificate's value, if it has the claim.
+        found: Option<String>,
+    },
     /// No embedded SCT of the certificate verifies with a CT log of the trusted root.
     #[error("certificate transparency: {0}")]
     BadSct(String),

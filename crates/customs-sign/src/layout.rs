@@ -52,6 +52,11 @@ pub fn attestation_tag(digest: &str) -> Result<String> {
     tag_with_suffix(digest, "att")
 }
 
+/// The tag cosign attaches SBOMs under (`cosign attach sbom`): `sha256-<hex>.sbom`.
+pub fn sbom_tag(digest: &str) -> Result<String> {
+    tag_with_suffix(digest, "sbom")
+}
+
 /// `sha256:<hex>` of `bytes`.
 pub fn sha256_digest(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))

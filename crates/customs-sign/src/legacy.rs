@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::certs::{self, CertificateIdentity, ParsedCertificate};
+use crate::certs::{self, IdentityMatcher, ParsedCertificate};
 use crate::error::{Error, Result};
 use crate::keys::PublicKey;
 use crate::layout::{BUNDLE_ANNOTATION, CERTIFICATE_ANNOTATION};
@@ -81,7 +81,7 @@ pub fn check_keyless_layer(
     annotations: &BTreeMap<String, String>,
     cert: &ParsedCertificate,
     root: &TrustedRoot,
-    identity: &CertificateIdentity,
+    identity: impl Into<IdentityMatcher>,
     require_sct: bool,
 ) -> Result<LayerEvidence> {
     let sig = base64::Engine::decode(
@@ -101,9 +101,51 @@ pub fn check_keyless_layer(
         &Signer::Certificate(&cert.der),
     )?;
     certs::verify_chain_with(cert, root, entry.integrated_time, require_sct)?;
-    certs::check_identity(cert, identity)?;
+    certs::check_identity_matcher(cert, &identity.into())?;
     Ok(LayerEvidence {
         tlog: Some(entry),
         certificate_identities: cert.identities(),
     })
+}
+
+/// Keyless: verify a classic `.att` layer (cosign ≤ 2.x `attest` without a key): `envelope_json`
+/// is the layer's DSSE envelope, `cert` its certificate annotation. The envelope's one signature
+/// must verify with the certificate's key; the bundle annotation's SET (required: the only
+/// signing time) must vouch for an entry recording that signature over the payload; the chain
+/// and SCT must hold at that time, and the identity must match. Returns the verified payload.
+pub fn check_keyless_attestation_layer(
+    envelope_json: &[u8],
+    annotations: &BTreeMap<String, String>,
+    cert: &ParsedCertificate,
+    root: &TrustedRoot,
+    identity: impl Into<IdentityMatcher>,
+    require_sct: bool,
+) -> Result<(Vec<u8>, LayerEvidence)> {
+    let envelope = crate::dsse::Envelope::from_json(envelope_json)?;
+    if envelope.signatures.len() != 1 {
+        return Err(Error::MalformedEnvelope(format!(
+            "a keyless attestation must have exactly one signature, it has {}",
+            envelope.signatures.len()
+        )));
+    }
+    let payload = envelope.verify(&cert.public_key()?)?;
+    let bundle = annotations
+        .get(BUNDLE_ANNOTATION)
+        .ok_or(Error::NoTrustedTime)?;
+    let entry = rekor::verify_cosign_bundle_annotation(
+        bundle,
+        &root.tlogs,
+        &payload,
+        envelope.signatures[0].sig.trim(),
+        &Signer::Certificate(&cert.der),
+    )?;
+    certs::verify_chain_with(cert, root, entry.integrated_time, require_sct)?;
+    certs::check_identity_matcher(cert, &identity.into())?;
+    Ok((
+        payload,
+        LayerEvidence {
+            tlog: Some(entry),
+            certificate_identities: cert.identities(),
+        },
+    ))
 }

@@ -1,8 +1,8 @@
 //! customs-sign signs and verifies images the way cosign does: encrypted keys, simple-signing
 //! payloads, DSSE in-toto attestations, and offline Sigstore bundle verification. It owns the
 //! cryptography and the data formats, and where they are stored next to an image ([`store`],
-//! through customs-image's registry client and OCI layouts); it never calls Rekor, Fulcio or
-//! any other signing service.
+//! through customs-image's registry client and OCI layouts). It calls no signing service,
+//! except a Rekor the user names with `--rekor-url` ([`rekor_upload`], off by default).
 //!
 //! ```
 //! use customs_sign::{keys::PrivateKey, simple_signing};
@@ -32,6 +32,7 @@ pub mod layout;
 pub mod legacy;
 pub mod pem;
 pub mod rekor;
+pub mod rekor_upload;
 pub mod simple_signing;
 pub mod store;
 pub mod timestamp;

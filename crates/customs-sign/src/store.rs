@@ -170,6 +170,7 @@ fn is_signature_tag(tag: &str) -> bool {
     let base = tag
         .strip_suffix(".sig")
         .or_else(|| tag.strip_suffix(".att"))
+        .or_else(|| tag.strip_suffix(".sbom"))
         .unwrap_or(tag);
     base.strip_prefix("sha256-")
         .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
@@ -318,6 +319,55 @@ impl SignatureStore {
         layer: SignatureLayer,
     ) -> Result<Digest, StoreError> {
         self.append(&tag_for(digest, layout::attestation_tag)?, envelope, layer)
+    }
+
+    /// The SBOM layers attached under `sha256-<hex>.sbom` (cosign's `attach sbom`), with their
+    /// contents (each at most [`MAX_SIGNATURE_BLOB`] bytes).
+    pub fn sboms(&self, digest: &Digest) -> Result<Vec<StoredLayer>, StoreError> {
+        self.read_layers(&tag_for(digest, layout::sbom_tag)?)
+    }
+
+    /// The manifest digest of the tag `tag` in the image's repository or layout, if it exists.
+    pub fn tag_digest(&self, tag: &str) -> Result<Option<Digest>, StoreError> {
+        Ok(self
+            .read_manifest_by_tag(tag)?
+            .map(|bytes| Digest::sha256_of(&bytes)))
+    }
+
+    /// Where the tag `tag` lives: `REGISTRY/REPOSITORY:TAG` for a registry (as cosign's
+    /// `triangulate` prints it), `oci:DIR:TAG` for a layout.
+    pub fn tag_reference(&self, tag: &str) -> String {
+        match &self.backend {
+            Backend::Registry { reference, .. } => format!(
+                "{}/{}:{tag}",
+                cosign_registry(&reference.registry),
+                reference.repository
+            ),
+            Backend::Layout { dir, .. } => format!("oci:{}:{tag}", dir.display()),
+        }
+    }
+
+    /// `REGISTRY/REPOSITORY@DIGEST` (or `oci:DIR@DIGEST`) for a manifest of this repository.
+    pub fn digest_reference(&self, digest: &Digest) -> String {
+        match &self.backend {
+            Backend::Registry { reference, .. } => format!(
+                "{}/{}@{digest}",
+                cosign_registry(&reference.registry),
+                reference.repository
+            ),
+            Backend::Layout { dir, .. } => format!("oci:{}@{digest}", dir.display()),
+        }
+    }
+
+    /// Every referrer of `digest` (the referrers API, or its `sha256-<hex>` tag fallback), with
+    /// its artifact type, whatever it holds.
+    pub fn referrers(&self, digest: &Digest) -> Result<Vec<Descriptor>, StoreError> {
+        match &self.backend {
+            Backend::Registry { client, reference } => {
+                Ok(client.referrers(&reference.repo(), digest, None)?)
+            }
+            Backend::Layout { dir, .. } => layout_referrers(dir, digest),
+        }
     }
 
     /// Sigstore bundles that refer to `digest`: the referrers of artifact type

@@ -267,6 +267,96 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     Some(s.parse::<jiff::Timestamp>().ok()?.as_second())
 }
 
+impl TrustedRoot {
+    /// This root with its certificate authorities replaced by a private PKI (cosign's
+    /// `--ca-roots` and `--ca-intermediates`; `--certificate-chain` is the same with the chain's
+    /// last certificate as the root and the rest as intermediates). Each root (DER) must be
+    /// self-signed. Every path from an intermediate up through other intermediates to a root
+    /// becomes one authority, as does each root alone, so a leaf issued by any of them chains.
+    /// An intermediate that leads to no given root is unusable and left out. The authorities have
+    /// no window of their own: the certificates' validity is checked at the signing time, as
+    /// for any chain. Transparency-log, CT-log and timestamp keys stay as they were.
+    pub fn with_private_pki(
+        &self,
+        roots: &[Vec<u8>],
+        intermediates: &[Vec<u8>],
+    ) -> Result<TrustedRoot> {
+        use crate::certs::ParsedCertificate;
+        if roots.is_empty() {
+            return Err(Error::MalformedTrustedRoot(
+                "a private PKI needs at least one root certificate".to_string(),
+            ));
+        }
+        let roots: Vec<ParsedCertificate> = roots
+            .iter()
+            .map(|d| ParsedCertificate::from_der(d))
+            .collect::<Result<_>>()?;
+        for (i, r) in roots.iter().enumerate() {
+            if !r.is_self_issued() || r.verify_signed_by(r).is_err() {
+                return Err(Error::UntrustedCertificate(format!(
+                    "root certificate #{i} is not self-signed"
+                )));
+            }
+        }
+        let inters: Vec<ParsedCertificate> = intermediates
+            .iter()
+            .map(|d| ParsedCertificate::from_der(d))
+            .collect::<Result<_>>()?;
+        let mut authorities: Vec<CertificateAuthority> = roots
+            .iter()
+            .map(|r| CertificateAuthority {
+                uri: "private root".to_string(),
+                chain: vec![r.der.clone()],
+                valid_for: Window::ALWAYS,
+            })
+            .collect();
+        for start in 0..inters.len() {
+            let mut path = vec![start];
+            // Walk up at most as many intermediates as were given (no cycles).
+            while path.len() <= inters.len() {
+                let top = &inters[*path.last().unwrap_or(&start)];
+                if let Some(r) = roots.iter().find(|r| top.verify_signed_by(r).is_ok()) {
+                    let mut chain: Vec<Vec<u8>> =
+                        path.iter().map(|&i| inters[i].der.clone()).collect();
+                    chain.push(r.der.clone());
+                    authorities.push(CertificateAuthority {
+                        uri: "private intermediate".to_string(),
+                        chain,
+                        valid_for: Window::ALWAYS,
+                    });
+                    break;
+                }
+                match (0..inters.len())
+                    .find(|j| !path.contains(j) && top.verify_signed_by(&inters[*j]).is_ok())
+                {
+                    Some(j) => path.push(j),
+                    None => break,
+                }
+            }
+        }
+        Ok(TrustedRoot {
+            certificate_authorities: authorities,
+            ..self.clone()
+        })
+    }
+}
+
+/// Every `CERTIFICATE` block of a PEM file, as DER (for `--ca-roots`, `--ca-intermediates`,
+/// `--certificate-chain`). A file without one is an error.
+pub fn pem_certificates(text: &str) -> Result<Vec<Vec<u8>>> {
+    let certs: Vec<Vec<u8>> = crate::pem::parse_all(text)?
+        .into_iter()
+        .filter(|b| b.label == "CERTIFICATE")
+        .map(|b| b.contents)
+        .collect();
+    if certs.is_empty() {
+        return Err(Error::MalformedCertificate(
+            "no CERTIFICATE block in the PEM file".to_string(),
+        ));
+    }
+    Ok(certs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

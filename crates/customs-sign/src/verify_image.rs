@@ -8,7 +8,7 @@ use customs_image::Digest;
 use serde_json::{Map, Value};
 
 use crate::bundle::{self, Bundle, BundlePolicy, VerifiedBundle};
-use crate::certs::CertificateIdentity;
+use crate::certs::IdentityMatcher;
 use crate::dsse::{self, Envelope};
 use crate::error::Error;
 use crate::intoto::{self, AttestationCheck, Statement};
@@ -113,14 +113,30 @@ pub fn sign_image(
     annotations: &BTreeMap<String, String>,
     with_bundle: bool,
 ) -> Result<Signed, SignError> {
+    sign_image_with(store, key, annotations, with_bundle, None)
+}
+
+/// Records a bundle in a transparency log before it is stored (see [`sign_image_with`]).
+pub type TlogRecorder<'a> = &'a dyn Fn(&mut Bundle, &Subject) -> Result<(), Error>;
+
+/// [`sign_image`], with `record` given the bundle (when one is asked for) before it is stored,
+/// to add its transparency-log entry (`customs sign --rekor-url`).
+pub fn sign_image_with(
+    store: &SignatureStore,
+    key: &PrivateKey,
+    annotations: &BTreeMap<String, String>,
+    with_bundle: bool,
+    record: Option<TlogRecorder<'_>>,
+) -> Result<Signed, SignError> {
     let subject = store.resolve()?;
     let digest = subject.digest.to_string();
     let opt = optional(annotations);
     let payload = simple_signing::payload(&subject.docker_reference, &digest, Some(&opt));
     let sig = simple_signing::sign(key, &payload)?;
     let layer = SignatureLayer::simple_signing(&payload, &sig, BTreeMap::new());
-    let signature_manifest = store.add_signature(&subject.digest, &payload, layer)?;
-    let bundle_manifest = if with_bundle {
+    // The bundle (and its log entry) is made before anything is stored, so a log answer that
+    // does not verify leaves the image as it was.
+    let bundle = if with_bundle {
         // cosign v3 puts `-a k=v` in the subject's annotations, with an empty predicate.
         let mut statement = Statement::new(
             &subject.docker_reference,
@@ -132,10 +148,18 @@ pub fn sign_image(
             statement.subject[0].annotations = Some(opt);
         }
         let envelope = Envelope::sign(key, dsse::INTOTO_PAYLOAD_TYPE, &statement.to_json())?;
-        let bundle = Bundle::with_key_hint(envelope, &key.public_key().sha256_hint()?);
-        Some(store.add_bundle(&subject, &bundle.to_json(), SIGN_PREDICATE_TYPE)?)
+        let mut bundle = Bundle::with_key_hint(envelope, &key.public_key().cosign_hint()?);
+        if let Some(record) = record {
+            record(&mut bundle, &subject)?;
+        }
+        Some(bundle)
     } else {
         None
+    };
+    let signature_manifest = store.add_signature(&subject.digest, &payload, layer)?;
+    let bundle_manifest = match bundle {
+        Some(b) => Some(store.add_bundle(&subject, &b.to_json(), SIGN_PREDICATE_TYPE)?),
+        None => None,
     };
     Ok(Signed {
         subject,
@@ -324,13 +348,16 @@ pub fn verify_signatures_with(
 /// Verifies `subject`'s classic keyless `.sig` layers (cosign ≤ 2.x: certificate and bundle
 /// annotations) offline: the signature with the certificate's key over a payload naming the
 /// image, the SET (the only signing time), the chain and SCT at that time, and `identity`.
-/// Layers without a certificate are skipped (they are keyed).
+/// Layers without a certificate are skipped (they are keyed). `require_sct = false` is
+/// cosign's `--insecure-ignore-sct`.
 pub fn verify_signatures_keyless(
     store: &SignatureStore,
     subject: &Subject,
     root: &TrustedRoot,
-    identity: &CertificateIdentity,
+    identity: impl Into<IdentityMatcher>,
+    require_sct: bool,
 ) -> Result<Vec<VerifiedSignature>, VerifyError> {
+    let identity: IdentityMatcher = identity.into();
     let layers = store.signatures(&subject.digest)?;
     let expected = Expectations {
         manifest_digest: subject.digest.to_string(),
@@ -358,7 +385,7 @@ pub fn verify_signatures_keyless(
         };
         let result = cert.public_key().and_then(|k| {
             simple_signing::verify(&stored.blob, sig, &k, &expected)?;
-            legacy::check_keyless_layer(&stored.blob, sig, ann, &cert, root, identity, true)
+            legacy::check_keyless_layer(&stored.blob, sig, ann, &cert, root, &identity, require_sct)
         });
         match result {
             Ok(_) => verified.push(VerifiedSignature {
@@ -381,13 +408,18 @@ pub fn verify_signatures_keyless(
 
 /// Verifies `subject`'s bundles keylessly and fully offline: the certificate chains to
 /// `root`, has `identity`, the transparency-log evidence verifies, and the in-toto subject is
-/// the image.
+/// the image. `require_sct = false` is cosign's `--insecure-ignore-sct`.
 pub fn verify_bundles_keyless(
     store: &SignatureStore,
     subject: &Subject,
     root: &TrustedRoot,
-    identity: &CertificateIdentity,
+    identity: impl Into<IdentityMatcher>,
+    require_sct: bool,
 ) -> Result<Vec<VerifiedBundle>, VerifyError> {
+    let options = bundle::VerifyOptions {
+        insecure_ignore_sct: !require_sct,
+        now: None,
+    };
     let bundles = store.bundles(&subject.digest)?;
     if bundles.is_empty() {
         return Err(VerifyError::NothingFound {
@@ -398,8 +430,8 @@ pub fn verify_bundles_keyless(
     }
     let policy = BundlePolicy {
         key: None,
-        identity: Some(identity.clone()),
-        identity_matcher: None,
+        identity: None,
+        identity_matcher: Some(identity.into()),
         insecure_ignore_tlog: false,
         attestation: AttestationCheck {
             sha256: Some(subject.digest.to_string()),
@@ -410,7 +442,7 @@ pub fn verify_bundles_keyless(
     let mut failures = Vec::new();
     for stored in bundles {
         match Bundle::from_json(&stored.bundle)
-            .and_then(|b| bundle::verify_bundle(&b, root, &policy))
+            .and_then(|b| bundle::verify_bundle_with(&b, root, &policy, &options))
         {
             Ok(v) => verified.push(v),
             Err(e) => failures.push(e),
@@ -464,13 +496,7 @@ pub fn verify_attestations(
             }
         };
         // Signature bundles are not attestations.
-        let kind = b
-            .dsse_envelope
-            .as_ref()
-            .and_then(|e| e.payload_bytes().ok())
-            .and_then(|p| Statement::from_json(&p).ok())
-            .map(|s| s.predicate_type);
-        if kind.as_deref() == Some(SIGN_PREDICATE_TYPE) {
+        if is_signature_bundle(&b) {
             continue;
         }
         found += 1;
@@ -487,6 +513,105 @@ pub fn verify_attestations(
         });
     }
     finish(verified, failures, "attestation", subject)
+}
+
+/// Whether a bundle is an image signature (cosign's sign predicate) rather than an attestation.
+fn is_signature_bundle(b: &Bundle) -> bool {
+    b.dsse_envelope
+        .as_ref()
+        .and_then(|e| e.payload_bytes().ok())
+        .and_then(|p| Statement::from_json(&p).ok())
+        .is_some_and(|s| s.predicate_type == SIGN_PREDICATE_TYPE)
+}
+
+/// Verifies `subject`'s attestations keylessly and offline, from both places cosign stores
+/// them: attestation bundles among the referrers (certificate chain to `root`, SCT, signing
+/// time from a verified SET or timestamp, log entries, identity) and classic keyless `.att`
+/// layers (certificate and bundle annotations, see
+/// [`legacy::check_keyless_attestation_layer`]). The in-toto subject must be the image and,
+/// when given, the predicate type `predicate_type`. `.att` layers without a certificate are
+/// keyed and skipped. Returns the verified statements.
+pub fn verify_attestations_keyless(
+    store: &SignatureStore,
+    subject: &Subject,
+    root: &TrustedRoot,
+    identity: impl Into<IdentityMatcher>,
+    predicate_type: Option<&str>,
+    require_sct: bool,
+) -> Result<Vec<Statement>, VerifyError> {
+    let identity: IdentityMatcher = identity.into();
+    let check = AttestationCheck {
+        sha256: Some(subject.digest.to_string()),
+        predicate_type: predicate_type.map(str::to_string),
+    };
+    let mut verified = Vec::new();
+    let mut failures = Vec::new();
+    let mut found = 0;
+    for stored in store.attestations(&subject.digest)? {
+        let cert = match legacy::layer_certificate(&stored.layer.annotations) {
+            Ok(Some(c)) => c,
+            Ok(None) => continue,
+            Err(e) => {
+                found += 1;
+                failures.push(e);
+                continue;
+            }
+        };
+        found += 1;
+        let result = legacy::check_keyless_attestation_layer(
+            &stored.blob,
+            &stored.layer.annotations,
+            &cert,
+            root,
+            &identity,
+            require_sct,
+        )
+        .and_then(|(payload, _)| {
+            let env = Envelope::from_json(&stored.blob)?;
+            intoto::statement_of_verified(&env, &payload, &check)
+        });
+        match result {
+            Ok(st) => verified.push(st),
+            Err(e) => failures.push(e),
+        }
+    }
+    let policy = BundlePolicy {
+        key: None,
+        identity: None,
+        identity_matcher: Some(identity),
+        insecure_ignore_tlog: false,
+        attestation: check,
+    };
+    let options = bundle::VerifyOptions {
+        insecure_ignore_sct: !require_sct,
+        now: None,
+    };
+    for stored in store.bundles(&subject.digest)? {
+        let b = match Bundle::from_json(&stored.bundle) {
+            Ok(b) => b,
+            Err(e) => {
+                found += 1;
+                failures.push(e);
+                continue;
+            }
+        };
+        if is_signature_bundle(&b) {
+            continue;
+        }
+        found += 1;
+        match bundle::verify_bundle_with(&b, root, &policy, &options) {
+            Ok(v) => verified.push(v.statement),
+            Err(e) => failures.push(e),
+        }
+    }
+    if found == 0 {
+        return Err(VerifyError::NothingFound {
+            what: "keyless attestations",
+            image: subject.name.clone(),
+            digest: subject.digest.clone(),
+        });
+    }
+    finish(verified, failures, "keyless attestation", subject)
 }
 
 fn finish<T>(

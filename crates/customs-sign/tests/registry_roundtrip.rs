@@ -540,7 +540,7 @@ fn keyless_bundle_verifies_offline_for_its_image_only() {
         subject: "cody@soyland.com".into(),
         issuer: "https://github.com/login/oauth".into(),
     };
-    let verified = verify_bundles_keyless(&store, &subject, &root, &identity).unwrap();
+    let verified = verify_bundles_keyless(&store, &subject, &root, &identity, true).unwrap();
     assert_eq!(verified.len(), 1);
     assert_eq!(verified[0].integrated_time, Some(1740770291));
 
@@ -548,8 +548,9 @@ fn keyless_bundle_verifies_offline_for_its_image_only() {
         subject: "wrong@example.com".into(),
         ..identity.clone()
     };
-    let failures =
-        no_signature_verified(verify_bundles_keyless(&store, &subject, &root, &wrong).unwrap_err());
+    let failures = no_signature_verified(
+        verify_bundles_keyless(&store, &subject, &root, &wrong, true).unwrap_err(),
+    );
     assert!(
         matches!(failures[0], Error::IdentityMismatch { .. }),
         "{failures:?}"
@@ -562,7 +563,7 @@ fn keyless_bundle_verifies_offline_for_its_image_only() {
     app.add_bundle(&app_subject, &bundle, intoto::PREDICATE_CUSTOM)
         .unwrap();
     let failures = no_signature_verified(
-        verify_bundles_keyless(&app, &app_subject, &root, &identity).unwrap_err(),
+        verify_bundles_keyless(&app, &app_subject, &root, &identity, true).unwrap_err(),
     );
     assert!(
         matches!(failures[0], Error::SubjectMismatch { .. }),
@@ -848,7 +849,7 @@ fn keyless_bundle_verifications_per_second() {
     });
     let through_registry = rate(&mut || {
         let subject = store.resolve().unwrap();
-        let v = verify_bundles_keyless(&store, &subject, &root, &identity).unwrap();
+        let v = verify_bundles_keyless(&store, &subject, &root, &identity, true).unwrap();
         assert_eq!(v.len(), 1);
     });
     println!("keyless bundle verifications per second, offline (full tlog checks): {offline:.0}");

@@ -68,6 +68,13 @@ enum Command {
     AttestBlob(cmd::blob::AttestArgs),
     /// Verify a file's attestation bundle (key or keyless), offline.
     VerifyBlobAttestation(cmd::blob::VerifyAttestationArgs),
+    /// Show every signature, attestation, SBOM and referrer attached to an image.
+    Tree(cmd::supply_chain::TreeArgs),
+    /// Print an image's signatures, attestations or SBOMs as stored.
+    #[command(subcommand)]
+    Download(cmd::supply_chain::DownloadCommand),
+    /// Print where an image's signatures (or attestations, SBOMs) are stored.
+    Triangulate(cmd::supply_chain::TriangulateArgs),
     /// Check the image references of Dockerfiles, Kubernetes manifests and compose files.
     Lint(cmd::lint::Args),
     /// Pin the image references of Dockerfiles, Kubernetes manifests and compose files to
@@ -143,6 +150,9 @@ fn main() -> ExitCode {
         Command::VerifyBlob(a) => cmd::blob::verify(a),
         Command::AttestBlob(a) => cmd::blob::attest(a),
         Command::VerifyBlobAttestation(a) => cmd::blob::verify_attestation(a),
+        Command::Tree(a) => cmd::supply_chain::tree(a),
+        Command::Download(c) => cmd::supply_chain::download(c),
+        Command::Triangulate(a) => cmd::supply_chain::triangulate(a),
         Command::Lint(a) => cmd::lint::run(a),
         Command::Pin(a) => cmd::pin::run(a),
         Command::Registry(c) => cmd::registry::run(c),

@@ -383,3 +383,110 @@ fn identity_regexps_match_unanchored_like_cosign_and_refuse_others() {
         Some(2)
     );
 }
+
+/// The DSSE cases of the suite, also as images. How they are expressed: a DSSE case signs an
+/// in-toto statement whose subject is the case's artifact (`a.txt` or its own `artifact`), not
+/// an image manifest, and no manifest can be built whose digest is that subject without
+/// re-signing (a SHA-256 preimage), which would no longer test the case's bytes. So the test
+/// makes the artifact's bytes the image manifest: an OCI layout whose `index.json` names the
+/// artifact blob, by its digest, as the image (`oci:DIR:latest`), with the case's bundle
+/// attached to it as an OCI 1.1 referrer exactly as `sign --bundle-format` stores one. customs
+/// takes an image's digest from the index (as from a registry's manifest digest) and never
+/// parses the subject manifest to verify it, so `verify-attestation` checks the bundle against
+/// the image digest through the image path: the referrer lookup, the keyless policy, the
+/// predicate type read from the bundle, the in-toto subject against the manifest digest.
+/// Every DSSE case is expressed; none is left out.
+#[test]
+fn every_dsse_case_gives_its_outcome_as_an_image_with_the_bundle_as_a_referrer() {
+    use base64::Engine as _;
+    let mut wrong = Vec::new();
+    let mut count = 0;
+    for case in cases() {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let bundle = std::fs::read(case.join("bundle.sigstore.json")).unwrap();
+        let parsed: serde_json::Value = match serde_json::from_slice(&bundle) {
+            Ok(v) => v,
+            Err(_) => continue,
+        };
+        let Some(env) = parsed.get("dsseEnvelope") else {
+            continue;
+        };
+        count += 1;
+        let predicate_type = env["payload"]
+            .as_str()
+            .and_then(|p| base64::engine::general_purpose::STANDARD.decode(p).ok())
+            .and_then(|p| serde_json::from_slice::<serde_json::Value>(&p).ok())
+            .and_then(|s| s["predicateType"].as_str().map(str::to_string))
+            .expect("a DSSE case's payload is an in-toto statement");
+
+        // The layout: the artifact is the manifest blob the index names.
+        let dir = tempfile::tempdir().unwrap();
+        let layout = dir.path().join("img");
+        let artifact = std::fs::read(artifact_of(&case)).unwrap();
+        let hex = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&artifact));
+        std::fs::create_dir_all(layout.join("blobs/sha256")).unwrap();
+        std::fs::write(layout.join("blobs/sha256").join(&hex), &artifact).unwrap();
+        std::fs::write(
+            layout.join("oci-layout"),
+            r#"{"imageLayoutVersion":"1.0.0"}"#,
+        )
+        .unwrap();
+        let index = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [{
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": format!("sha256:{hex}"),
+                "size": artifact.len(),
+                "annotations": {"org.opencontainers.image.ref.name": "latest"}
+            }]
+        });
+        std::fs::write(
+            layout.join("index.json"),
+            serde_json::to_vec(&index).unwrap(),
+        )
+        .unwrap();
+        let target = format!("oci:{}:latest", layout.display());
+        let store =
+            customs_sign::store::SignatureStore::open(&target, &Default::default()).unwrap();
+        let subject = store.resolve().unwrap();
+        assert_eq!(subject.digest.to_string(), format!("sha256:{hex}"));
+        store
+            .add_bundle(&subject, &bundle, &predicate_type)
+            .unwrap();
+
+        let identity = read_trimmed(&case.join("identity")).unwrap_or(DEFAULT_IDENTITY.into());
+        let issuer = read_trimmed(&case.join("issuer")).unwrap_or(DEFAULT_ISSUER.into());
+        let mut cmd = Command::new(BIN);
+        cmd.arg("verify-attestation")
+            .args(["--certificate-identity", &identity])
+            .args(["--certificate-oidc-issuer", &issuer])
+            .args(["--type", &predicate_type]);
+        if case.join("trusted_root.json").exists() {
+            cmd.arg("--trusted-root")
+                .arg(case.join("trusted_root.json"));
+        }
+        let out = cmd.arg(&target).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let ok = if name.ends_with("_fail") {
+            let reason = REASONS.iter().find(|(n, _)| *n == name).map(|(_, r)| *r);
+            out.status.code() == Some(1) && reason.is_some_and(|r| stderr.contains(r))
+        } else {
+            out.status.code() == Some(0) && stderr.contains("Verification for")
+        };
+        if !ok {
+            wrong.push(format!(
+                "{name}: exit {:?}: {}",
+                out.status.code(),
+                stderr.trim()
+            ));
+        }
+    }
+    assert_eq!(count, 14, "the suite's DSSE cases");
+    assert!(
+        wrong.is_empty(),
+        "{} wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}

@@ -546,6 +546,148 @@ fn keyless_verify_checks_bundles_offline_against_the_trusted_root() {
 }
 
 #[test]
+fn keyless_verify_attestation_checks_bundle_referrers_offline() {
+    // The shared keyless bundle is a cosign `attest` bundle (custom predicate) for the empty
+    // image: verify-attestation without a key checks it as cosign does.
+    let dir = tempfile::tempdir().unwrap();
+    let target = keyless_layout(dir.path());
+    let root = shared("cosign/bundles/trusted_root_pgi.json");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "verify-attestation",
+            "--trusted-root",
+            root.to_str().unwrap(),
+            "--certificate-oidc-issuer",
+            "https://github.com/login/oauth",
+        ];
+        args.extend_from_slice(extra);
+        args.push(&target);
+        customs(dir.path(), None, &args)
+    };
+    let ok = run(&["--certificate-identity", "cody@soyland.com"]);
+    assert_code(&ok, 0);
+    let predicate: serde_json::Value = serde_json::from_str(stdout(&ok).trim()).unwrap();
+    assert_eq!(predicate["Data"], "{\"foo\": \"bar\"}\n");
+    assert!(
+        stderr(&ok).contains("chains to the trusted root"),
+        "{}",
+        stderr(&ok)
+    );
+    let by_regexp = run(&["--certificate-identity-regexp", "^cody@soyland\\.com$"]);
+    assert_code(&by_regexp, 0);
+    let wrong = run(&["--certificate-identity", "wrong@example.com"]);
+    assert_code(&wrong, 1);
+    assert!(
+        stderr(&wrong).contains("certificate identity mismatch"),
+        "{}",
+        stderr(&wrong)
+    );
+    let wrong_type = run(&[
+        "--certificate-identity",
+        "cody@soyland.com",
+        "--type",
+        "slsaprovenance",
+    ]);
+    assert_code(&wrong_type, 1);
+    assert!(
+        stderr(&wrong_type).contains("predicate type mismatch"),
+        "{}",
+        stderr(&wrong_type)
+    );
+    // This certificate came from a personal login, so it has no GitHub-workflow claims.
+    let claim = run(&[
+        "--certificate-identity",
+        "cody@soyland.com",
+        "--certificate-github-workflow-trigger",
+        "push",
+    ]);
+    assert_code(&claim, 1);
+    assert!(
+        stderr(&claim).contains("expected GitHub Workflow Trigger \"push\" not found"),
+        "{}",
+        stderr(&claim)
+    );
+    // Image verify takes the identity regexps too.
+    let verify = customs(
+        dir.path(),
+        None,
+        &[
+            "verify",
+            "--trusted-root",
+            root.to_str().unwrap(),
+            "--certificate-identity-regexp",
+            "@soyland[.]com$",
+            "--certificate-oidc-issuer-regexp",
+            "^https://github[.]com/",
+            &target,
+        ],
+    );
+    assert_code(&verify, 0);
+}
+
+/// `--rekor-url` is off by default and refuses plain HTTP off loopback before anything is
+/// stored or written (no Rekor can run here: see docs/sign.md; this checks only the refusal).
+#[test]
+fn rekor_url_refuses_plain_http_and_stores_nothing() {
+    let (dir, _) = setup();
+    let sign = customs(
+        dir.path(),
+        Some("pw"),
+        &[
+            "sign",
+            "--key",
+            "k.key",
+            "--bundle-format",
+            "--rekor-url",
+            "http://rekor.example",
+            "oci:app:latest",
+        ],
+    );
+    assert_code(&sign, 2);
+    assert!(
+        stderr(&sign).contains("must be https://"),
+        "{}",
+        stderr(&sign)
+    );
+    let sigs = customs(
+        dir.path(),
+        None,
+        &["download", "signature", "oci:app:latest"],
+    );
+    assert_code(&sigs, 1);
+    let no_bundle = customs(
+        dir.path(),
+        Some("pw"),
+        &[
+            "sign",
+            "--key",
+            "k.key",
+            "--rekor-url",
+            "https://rekor.example",
+            "oci:app:latest",
+        ],
+    );
+    assert_code(&no_bundle, 2);
+    std::fs::write(dir.path().join("f"), b"x").unwrap();
+    let blob = customs(
+        dir.path(),
+        Some("pw"),
+        &[
+            "sign-blob",
+            "--key",
+            "k.key",
+            "--bundle",
+            "f.bundle",
+            "--rekor-url",
+            "http://rekor.example",
+            "f",
+        ],
+    );
+    assert_code(&blob, 2);
+    assert!(!dir.path().join("f.bundle").exists());
+}
+
+#[test]
 fn key_and_keyless_flags_do_not_mix() {
     let (dir, _) = setup();
     let out = customs(

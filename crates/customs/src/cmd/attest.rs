@@ -4,14 +4,17 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use customs_sign::intoto::{self, Statement};
 use customs_sign::store::SignatureStore;
-use customs_sign::verify_image::{attest_image, verify_attestations, VerifyError};
+use customs_sign::verify_image::{
+    attest_image, verify_attestations, verify_attestations_keyless, VerifyError,
+};
 
 use crate::cmd::image_args::ImageArgs;
 use crate::cmd::key::{load_private_key, load_public_key};
 use crate::cmd::verify::{failed, OutputFormat};
+use crate::cmd::verify_bundle::{load_root, IdentityArgs, PkiArgs};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -35,9 +38,19 @@ pub struct Args {
 
 #[derive(clap::Args)]
 pub struct VerifyArgs {
-    /// The public key (PEM).
+    /// The public key (PEM), for keyed attestations.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["certificate_identity", "certificate_oidc_issuer", "certificate_identity_regexp", "certificate_oidc_issuer_regexp"])]
+    pub key: Option<PathBuf>,
+    /// Keyless: the Sigstore trusted_root.json (default: the embedded public-good root).
     #[arg(long, value_name = "FILE")]
-    pub key: PathBuf,
+    pub trusted_root: Option<PathBuf>,
+    /// Keyless: accept a certificate without a verified SCT.
+    #[arg(long)]
+    pub insecure_ignore_sct: bool,
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+    #[command(flatten)]
+    pub pki: PkiArgs,
     /// Required predicate type (a name as for attest, or a URI).
     #[arg(long = "type", default_value = "custom")]
     pub kind: String,
@@ -88,14 +101,40 @@ pub fn attest(
 
 pub fn verify(args: VerifyArgs) -> Result<ExitCode> {
     let uri = intoto::predicate_type_uri(&args.kind)?;
-    let key = load_public_key(&args.key)?;
+    let key = args.key.as_deref().map(load_public_key).transpose()?;
+    let identity = args.identity.matcher()?;
     let opts = args.image_args.open_options()?;
     let store = SignatureStore::open(&args.image, &opts.registry)
         .with_context(|| format!("opening {}", args.image))?;
     let subject = store
         .resolve()
         .with_context(|| format!("resolving {}", args.image))?;
-    let statements = match verify_attestations(&store, &subject, &key, Some(&uri)) {
+    let (result, checks) = match (key, identity) {
+        (Some(key), _) => (
+            verify_attestations(&store, &subject, &key, Some(&uri)),
+            "  - The DSSE signature was verified against the specified public key",
+        ),
+        (None, Some(identity)) => {
+            let root = args
+                .pki
+                .apply(load_root(args.trusted_root.as_ref(), false)?)?;
+            (
+                verify_attestations_keyless(
+                    &store,
+                    &subject,
+                    &root,
+                    &identity,
+                    Some(&uri),
+                    !args.insecure_ignore_sct,
+                ),
+                "  - The DSSE signature was verified against a certificate that chains to the trusted root\n  - The certificate identity, OIDC issuer and any GitHub-workflow claims matched\n  - The signing time came from a verified Rekor SET or RFC 3161 timestamp, and the certificate was valid then\n  - The transparency log entries were verified offline",
+            )
+        }
+        (None, None) => bail!(
+            "give --key, or --certificate-identity[-regexp] with --certificate-oidc-issuer[-regexp] (keyless)"
+        ),
+    };
+    let statements = match result {
         Ok(s) => s,
         Err(VerifyError::Store(e)) => {
             return Err(e).with_context(|| format!("reading attestations of {}", args.image))
@@ -103,7 +142,7 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode> {
         Err(e) => return Ok(failed(&e)),
     };
     eprintln!(
-        "Verification for {}@{} --\nThe following checks were performed on each of these attestations:\n  - The DSSE signature was verified against the specified public key\n  - The in-toto subject names the image digest\n  - The predicate type is {uri}",
+        "Verification for {}@{} --\nThe following checks were performed on each of these attestations:\n{checks}\n  - The in-toto subject names the image digest\n  - The predicate type is {uri}",
         subject.name, subject.digest
     );
     match args.output {

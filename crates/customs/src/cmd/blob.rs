@@ -13,6 +13,58 @@ use customs_sign::bundle::{BundlePolicy, VerifyOptions};
 use crate::cmd::key::{load_private_key, load_public_key};
 use crate::cmd::verify_bundle::{self, OutputFormat};
 
+/// Signing with a transparency log (off by default; untested against a real Rekor, see
+/// docs/sign.md).
+#[derive(clap::Args)]
+pub struct RekorArgs {
+    /// Record the signature in this Rekor v1 log (https://…) and put its SET and inclusion
+    /// proof in the bundle. Without it customs signs offline.
+    #[arg(long, value_name = "URL")]
+    pub rekor_url: Option<String>,
+    /// With --rekor-url: the trusted_root.json whose Rekor key must vouch for the log's answer
+    /// (default: the embedded public-good root). The bundle is verified before it is written.
+    #[arg(long, value_name = "FILE", requires = "rekor_url")]
+    pub trusted_root: Option<PathBuf>,
+}
+
+impl RekorArgs {
+    /// With --rekor-url: uploads `entry`, adds the log entry to `bundle`, and verifies the bundle
+    /// (keyed, log evidence required) against the trusted root before it is written.
+    fn record(
+        &self,
+        bundle: &mut customs_sign::bundle::Bundle,
+        entry: customs_sign::rekor_upload::ProposedEntry<'_>,
+        key: &customs_sign::keys::PublicKey,
+        artifact_sha256: &[u8; 32],
+    ) -> Result<bool> {
+        let Some(url) = &self.rekor_url else {
+            return Ok(false);
+        };
+        let root = verify_bundle::load_root(self.trusted_root.as_ref(), false)?;
+        let tlog = customs_sign::rekor_upload::upload(url, &entry)
+            .with_context(|| format!("recording the signature in {url}"))?;
+        bundle.verification_material.tlog_entries = vec![tlog];
+        let policy = BundlePolicy {
+            key: Some(key.clone()),
+            insecure_ignore_tlog: false,
+            ..BundlePolicy::default()
+        };
+        customs_sign::bundle::verify(
+            bundle,
+            &root,
+            &policy,
+            &VerifyOptions::default(),
+            Some(artifact_sha256),
+        )
+        .with_context(|| format!("the entry {url} returned does not verify"))?;
+        eprintln!(
+            "tlog entry created with index: {}",
+            bundle.verification_material.tlog_entries[0].log_index
+        );
+        Ok(true)
+    }
+}
+
 #[derive(clap::Args)]
 pub struct SignArgs {
     /// The encrypted private key (cosign or customs format, ECDSA P-256). Its password comes from
@@ -25,6 +77,8 @@ pub struct SignArgs {
     /// Also write the base64 signature here (it is always printed on stdout).
     #[arg(long, value_name = "FILE")]
     pub output_signature: Option<PathBuf>,
+    #[command(flatten)]
+    pub rekor: RekorArgs,
     /// The file to sign.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
@@ -34,9 +88,20 @@ pub fn sign(args: SignArgs) -> Result<ExitCode> {
     let key = load_private_key(&args.key)?;
     let digest = blob::sha256_file(&args.file)
         .with_context(|| format!("reading {}", args.file.display()))?;
-    let signed = blob::sign_blob(&key, &digest)
+    let mut signed = blob::sign_blob(&key, &digest)
         .with_context(|| format!("signing {}", args.file.display()))?;
     let sig_b64 = base64::engine::general_purpose::STANDARD.encode(&signed.signature);
+    let verifier_pem = key.public_key().to_pem()?;
+    let logged = args.rekor.record(
+        &mut signed.bundle,
+        customs_sign::rekor_upload::ProposedEntry::HashedRekord {
+            artifact_sha256: &digest,
+            signature: &signed.signature,
+            verifier_pem: &verifier_pem,
+        },
+        &key.public_key(),
+        &digest,
+    )?;
     if let Some(path) = &args.bundle {
         std::fs::write(path, signed.bundle.to_json())
             .with_context(|| format!("writing {}", path.display()))?;
@@ -45,7 +110,9 @@ pub fn sign(args: SignArgs) -> Result<ExitCode> {
     if let Some(path) = &args.output_signature {
         std::fs::write(path, &sig_b64).with_context(|| format!("writing {}", path.display()))?;
     }
-    eprintln!("note: no transparency-log entry was made (customs signs offline); verifiers need --insecure-ignore-tlog");
+    if !logged {
+        eprintln!("note: no transparency-log entry was made (customs signs offline unless --rekor-url); verifiers need --insecure-ignore-tlog");
+    }
     println!("{sig_b64}");
     Ok(ExitCode::SUCCESS)
 }
@@ -63,6 +130,8 @@ pub struct VerifyArgs {
     /// The Sigstore trusted_root.json (default: the embedded public-good root).
     #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
+    #[command(flatten)]
+    pub pki: verify_bundle::PkiArgs,
     /// Accept a keyed bundle without transparency-log entries (what `sign-blob` writes).
     #[arg(long)]
     pub insecure_ignore_tlog: bool,
@@ -87,7 +156,9 @@ fn verify_with(args: VerifyArgs, predicate_type: Option<String>) -> Result<ExitC
     if key.is_none() && identity.is_none() {
         bail!("give --key, or --certificate-identity[-regexp] with --certificate-oidc-issuer[-regexp]");
     }
-    let root = verify_bundle::load_root(args.trusted_root.as_ref(), false)?;
+    let root = args
+        .pki
+        .apply(verify_bundle::load_root(args.trusted_root.as_ref(), false)?)?;
     let policy = BundlePolicy {
         key,
         identity: None,
@@ -127,6 +198,8 @@ pub struct AttestArgs {
     /// Write the Sigstore bundle (v0.3, DSSE in-toto statement) here.
     #[arg(long, value_name = "FILE")]
     pub bundle: PathBuf,
+    #[command(flatten)]
+    pub rekor: RekorArgs,
     /// The file the statement is about (streamed); its name is the subject name.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
@@ -149,7 +222,19 @@ pub fn attest(args: AttestArgs) -> Result<ExitCode> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let bundle = blob::attest_blob(&key, &name, &digest, &uri, predicate)?;
+    let mut bundle = blob::attest_blob(&key, &name, &digest, &uri, predicate)?;
+    if let Some(envelope) = bundle.dsse_envelope.as_ref().map(|e| e.to_json()) {
+        let verifier_pem = key.public_key().to_pem()?;
+        args.rekor.record(
+            &mut bundle,
+            customs_sign::rekor_upload::ProposedEntry::Dsse {
+                envelope_json: &envelope,
+                verifier_pem: &verifier_pem,
+            },
+            &key.public_key(),
+            &digest,
+        )?;
+    }
     std::fs::write(&args.bundle, bundle.to_json())
         .with_context(|| format!("writing {}", args.bundle.display()))?;
     eprintln!(

@@ -21,6 +21,7 @@ pub mod sbom;
 pub mod scan;
 pub mod serve;
 pub mod sign;
+pub mod supply_chain;
 pub mod verify;
 pub mod verify_bundle;
 pub mod vuln_args;

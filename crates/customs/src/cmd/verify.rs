@@ -7,9 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use customs_sign::certs::CertificateIdentity;
 use customs_sign::store::SignatureStore;
-use customs_sign::trusted_root::TrustedRoot;
 use customs_sign::verify_image::{
     verify_bundles_keyless, verify_signatures_keyless, verify_signatures_with, Source, VerifyError,
 };
@@ -17,33 +15,35 @@ use serde_json::{json, Value};
 
 use crate::cmd::image_args::ImageArgs;
 use crate::cmd::key::{load_public_key, parse_annotations};
+use crate::cmd::verify_bundle::{load_root, IdentityArgs, PkiArgs};
 
 pub use crate::cmd::format::VerifyOutput as OutputFormat;
 
 #[derive(clap::Args)]
 pub struct Args {
     /// The public key (PEM) the signatures must verify with.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["certificate_identity", "certificate_oidc_issuer"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["certificate_identity", "certificate_oidc_issuer", "certificate_identity_regexp", "certificate_oidc_issuer_regexp"])]
     pub key: Option<PathBuf>,
     /// Require this annotation in the signed payload (repeatable).
     #[arg(short = 'a', long = "annotations", value_name = "KEY=VALUE")]
     pub annotations: Vec<String>,
-    /// The Sigstore trusted_root.json to verify against (offline). Keyless: required, with
-    /// the identity flags. With --key: its Rekor keys check the log evidence, which is then
-    /// required (unless --insecure-ignore-tlog); without it, the embedded public-good root
-    /// checks the evidence a signature carries.
+    /// The Sigstore trusted_root.json to verify against (offline). Keyless: its CAs, CT logs
+    /// and Rekor keys (default: the embedded public-good root). With --key: its Rekor keys
+    /// check the log evidence, which is then required (unless --insecure-ignore-tlog); without
+    /// it, the embedded public-good root checks the evidence a signature carries.
     #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
     /// With --key and --trusted-root: accept signatures without transparency-log evidence.
     #[arg(long)]
     pub insecure_ignore_tlog: bool,
-    /// Keyless: the signer's certificate identity (email or URI SAN), exact.
-    #[arg(long, value_name = "ID", requires = "trusted_root")]
-    pub certificate_identity: Option<String>,
-    /// Keyless: the OIDC issuer in the signer's certificate, exact.
-    #[arg(long, value_name = "URL", requires = "trusted_root")]
-    pub certificate_oidc_issuer: Option<String>,
-    /// Output format.
+    /// Keyless: accept a certificate without a verified SCT.
+    #[arg(long)]
+    pub insecure_ignore_sct: bool,
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+    #[command(flatten)]
+    pub pki: PkiArgs,
+    /// text: one verified payload per line; json: a JSON array with each payload's source.
     #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
     #[command(flatten)]
@@ -66,28 +66,17 @@ fn parse_payload(bytes: &[u8]) -> Value {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let annotations = parse_annotations(&args.annotations)?;
-    let key = match (&args.key, &args.trusted_root) {
-        (Some(k), _) => Some(load_public_key(k)?),
-        (None, Some(_)) => {
-            if args.certificate_identity.is_none() || args.certificate_oidc_issuer.is_none() {
-                bail!("keyless verification needs --certificate-identity and --certificate-oidc-issuer");
-            }
-            None
-        }
-        (None, None) => bail!(
-            "give --key, or --trusted-root with --certificate-identity and --certificate-oidc-issuer"
-        ),
-    };
+    let key = args.key.as_deref().map(load_public_key).transpose()?;
+    let identity = args.identity.matcher()?;
+    if key.is_none() && identity.is_none() {
+        bail!(
+            "give --key, or --certificate-identity[-regexp] with --certificate-oidc-issuer[-regexp] (keyless)"
+        );
+    }
     let require_tlog = args.trusted_root.is_some() && !args.insecure_ignore_tlog;
-    let root = match &args.trusted_root {
-        Some(p) => Some(
-            TrustedRoot::from_json(
-                &std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
-            )
-            .with_context(|| format!("loading trusted root {}", p.display()))?,
-        ),
-        None => None,
-    };
+    let root = args
+        .pki
+        .apply(load_root(args.trusted_root.as_ref(), false)?)?;
     let opts = args.image_args.open_options()?;
     let store = SignatureStore::open(&args.image, &opts.registry)
         .with_context(|| format!("opening {}", args.image))?;
@@ -95,14 +84,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .resolve()
         .with_context(|| format!("resolving {}", args.image))?;
 
-    let (checks, entries): (&str, Vec<(Value, Value)>) = match (key, root) {
-        (Some(key), root) => {
-            let root = match root {
-                Some(r) => r,
-                None => {
-                    TrustedRoot::public_good().context("loading the embedded public-good root")?
-                }
-            };
+    let (checks, entries): (&str, Vec<(Value, Value)>) = match (key, identity) {
+        (Some(key), _) => {
             let verified = match verify_signatures_with(
                 &store,
                 &subject,
@@ -137,16 +120,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
             };
             (checks, entries)
         }
-        (None, Some(root)) => {
+        (None, Some(identity)) => {
             if !annotations.is_empty() {
                 bail!("-a annotations apply to key-based signatures only");
             }
-            let identity = CertificateIdentity {
-                subject: args.certificate_identity.clone().unwrap_or_default(),
-                issuer: args.certificate_oidc_issuer.clone().unwrap_or_default(),
-            };
-            let bundles = verify_bundles_keyless(&store, &subject, &root, &identity);
-            let legacy = verify_signatures_keyless(&store, &subject, &root, &identity);
+            let require_sct = !args.insecure_ignore_sct;
+            let bundles = verify_bundles_keyless(&store, &subject, &root, &identity, require_sct);
+            let legacy = verify_signatures_keyless(&store, &subject, &root, &identity, require_sct);
             let (verified, legacy) = match (bundles, legacy) {
                 (Err(VerifyError::Store(e)), _) | (_, Err(VerifyError::Store(e))) => {
                     return Err(e).with_context(|| format!("reading signatures of {}", args.image))
@@ -191,7 +171,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 })
                 .chain(legacy_entries)
                 .collect();
-            ("  - The signatures were verified against a certificate that chains to the trusted root\n  - The certificate identity and OIDC issuer matched\n  - The signing time came from a verified Rekor SET or RFC 3161 timestamp, and the certificate was valid then\n  - The transparency log entries were verified offline\n  - The signed payload names the image digest", entries)
+            ("  - The signatures were verified against a certificate that chains to the trusted root\n  - The certificate identity, OIDC issuer and any GitHub-workflow claims matched\n  - The signing time came from a verified Rekor SET or RFC 3161 timestamp, and the certificate was valid then\n  - The transparency log entries were verified offline\n  - The signed payload names the image digest", entries)
         }
         (None, None) => unreachable!("checked above"),
     };

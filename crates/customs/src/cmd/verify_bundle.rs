@@ -14,7 +14,7 @@ use customs_sign::trusted_root::TrustedRoot;
 use serde_json::json;
 
 use crate::cmd::key::load_public_key;
-use customs_sign::certs::{IdentityMatcher, Matcher};
+use customs_sign::certs::{GithubClaim, IdentityMatcher, Matcher};
 
 pub use crate::cmd::format::BundleOutput as OutputFormat;
 
@@ -34,6 +34,8 @@ pub struct Args {
     /// The Sigstore trusted_root.json (default: the embedded public-good root).
     #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
+    #[command(flatten)]
+    pub pki: PkiArgs,
     /// Accept a keyed bundle without transparency-log entries.
     #[arg(long)]
     pub insecure_ignore_tlog: bool,
@@ -71,6 +73,71 @@ pub struct IdentityArgs {
     /// Keyless: a regular expression the OIDC issuer must match (unanchored, as in cosign).
     #[arg(long, value_name = "REGEXP")]
     pub certificate_oidc_issuer_regexp: Option<String>,
+    /// Keyless: the certificate's GitHub Workflow Trigger claim (1.3.6.1.4.1.57264.1.2, or
+    /// the v2 build trigger .1.20), exact.
+    #[arg(long, value_name = "EVENT")]
+    pub certificate_github_workflow_trigger: Option<String>,
+    /// Keyless: the GitHub Workflow SHA claim (.1.3, or the v2 source repository digest
+    /// .1.13), exact.
+    #[arg(long, value_name = "SHA")]
+    pub certificate_github_workflow_sha: Option<String>,
+    /// Keyless: the GitHub Workflow Name claim (.1.4; Fulcio v2 has no equivalent), exact.
+    #[arg(long, value_name = "NAME")]
+    pub certificate_github_workflow_name: Option<String>,
+    /// Keyless: the GitHub Workflow Repository claim, OWNER/REPO (.1.5, or the v2 source
+    /// repository URI .1.12 without `https://github.com/`), exact.
+    #[arg(long, value_name = "OWNER/REPO")]
+    pub certificate_github_workflow_repository: Option<String>,
+    /// Keyless: the GitHub Workflow Ref claim (.1.6, or the v2 source repository ref .1.14),
+    /// exact.
+    #[arg(long, value_name = "REF")]
+    pub certificate_github_workflow_ref: Option<String>,
+}
+
+/// Private PKI, as cosign spells it: certificate authorities given as PEM files instead of the
+/// trusted root's (whose Rekor, CT-log and timestamp keys still apply).
+#[derive(clap::Args)]
+pub struct PkiArgs {
+    /// PEM file of root certificates: they replace the trusted root's certificate authorities.
+    #[arg(long, value_name = "FILE", conflicts_with = "certificate_chain")]
+    pub ca_roots: Option<PathBuf>,
+    /// PEM file of intermediate certificates between the signing certificate and --ca-roots.
+    #[arg(long, value_name = "FILE", requires = "ca_roots")]
+    pub ca_intermediates: Option<PathBuf>,
+    /// PEM file of the signing certificate's chain: its parent intermediate first, the root
+    /// last. The root is trusted and the rest are intermediates (cosign's meaning).
+    #[arg(long, value_name = "FILE")]
+    pub certificate_chain: Option<PathBuf>,
+}
+
+impl PkiArgs {
+    /// `root` with its certificate authorities replaced when a private PKI is given.
+    pub fn apply(&self, root: TrustedRoot) -> Result<TrustedRoot> {
+        let read = |p: &PathBuf| -> Result<Vec<Vec<u8>>> {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            customs_sign::trusted_root::pem_certificates(&text)
+                .with_context(|| format!("reading certificates from {}", p.display()))
+        };
+        let (roots, intermediates) = match (&self.ca_roots, &self.certificate_chain) {
+            (Some(r), _) => (
+                read(r)?,
+                self.ca_intermediates
+                    .as_ref()
+                    .map(read)
+                    .transpose()?
+                    .unwrap_or_default(),
+            ),
+            (None, Some(c)) => {
+                let mut chain = read(c)?;
+                let root = chain.pop().unwrap_or_default();
+                (vec![root], chain)
+            }
+            (None, None) => return Ok(root),
+        };
+        root.with_private_pki(&roots, &intermediates)
+            .context("loading the private PKI")
+    }
 }
 
 impl IdentityArgs {
@@ -91,8 +158,31 @@ impl IdentityArgs {
             &self.certificate_oidc_issuer,
             &self.certificate_oidc_issuer_regexp,
         )?;
+        let github: Vec<(GithubClaim, String)> = [
+            (
+                GithubClaim::Trigger,
+                &self.certificate_github_workflow_trigger,
+            ),
+            (GithubClaim::Sha, &self.certificate_github_workflow_sha),
+            (GithubClaim::Name, &self.certificate_github_workflow_name),
+            (
+                GithubClaim::Repository,
+                &self.certificate_github_workflow_repository,
+            ),
+            (GithubClaim::Ref, &self.certificate_github_workflow_ref),
+        ]
+        .into_iter()
+        .filter_map(|(c, v)| v.clone().map(|v| (c, v)))
+        .collect();
         match (subject, issuer) {
-            (Some(subject), Some(issuer)) => Ok(Some(IdentityMatcher { subject, issuer })),
+            (Some(subject), Some(issuer)) => Ok(Some(IdentityMatcher {
+                subject,
+                issuer,
+                github,
+            })),
+            (None, None) if !github.is_empty() => {
+                bail!("--certificate-github-workflow-* flags need --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]")
+            }
             (None, None) => Ok(None),
             (Some(_), None) => {
                 bail!("--certificate-identity[-regexp] needs --certificate-oidc-issuer[-regexp]")
@@ -127,7 +217,9 @@ pub fn artifact_digest(arg: &str) -> Result<[u8; 32]> {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let root = load_root(args.trusted_root.as_ref(), args.staging)?;
+    let root = args
+        .pki
+        .apply(load_root(args.trusted_root.as_ref(), args.staging)?)?;
     let key = args.key.as_deref().map(load_public_key).transpose()?;
     let identity = args.identity.matcher()?;
     if key.is_none() && identity.is_none() {
