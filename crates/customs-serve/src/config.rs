@@ -52,6 +52,17 @@ gc_grace_secs = 3600
 # secret = "at least 16 characters"
 # events = ["push", "quarantine", "findings"]
 
+# Scale-out: several replicas share blobs in S3-compatible storage and metadata in
+# PostgreSQL. Uploads in progress stay on the replica that started them (use sticky sessions).
+# [storage]
+# postgres = "host=db.internal user=customs dbname=customs"
+# [storage.s3]
+# bucket = "customs-blobs"
+# endpoint = "https://s3.example.com"        # omit for AWS
+# region = "us-east-1"                        # credentials from AWS_* variables, or:
+# access_key_id = "..."
+# secret_access_key = "..."
+
 # The pull gate: serve images of these repositories only when signed with every key.
 # [[pull_gate]]
 # repository = "prod/*"
@@ -100,6 +111,73 @@ pub struct Config {
     /// every listed key.
     #[serde(default)]
     pub pull_gate: Vec<PullGateRule>,
+    /// Scale-out storage shared by several replicas: blobs in S3-compatible object storage
+    /// and metadata in PostgreSQL. Without it, files and SQLite under `data_dir`.
+    #[serde(default)]
+    pub storage: Option<StorageConfig>,
+}
+
+/// Scale-out storage: both parts are needed, so replicas share blobs and metadata alike.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// PostgreSQL connection string (`host=... user=... dbname=...` or a `postgresql://` URL).
+    pub postgres: String,
+    /// The S3-compatible bucket for blobs.
+    pub s3: S3Config,
+}
+
+impl std::fmt::Debug for StorageConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The connection string may carry a password: never print it.
+        f.debug_struct("StorageConfig")
+            .field("postgres", &"<redacted>")
+            .field("s3", &self.s3)
+            .finish()
+    }
+}
+
+/// An S3-compatible bucket. Credentials not given here come from the usual `AWS_*`
+/// environment variables.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Config {
+    /// The bucket name.
+    pub bucket: String,
+    /// The endpoint URL, for servers other than AWS (path-style requests are used).
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// The region.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Access key id.
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+    /// Secret access key.
+    #[serde(default)]
+    pub secret_access_key: Option<String>,
+    /// Allow a plain-HTTP endpoint (only for a loopback test server).
+    #[serde(default)]
+    pub allow_http: bool,
+}
+
+impl std::fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Config")
+            .field("bucket", &self.bucket)
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field(
+                "access_key_id",
+                &self.access_key_id.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("allow_http", &self.allow_http)
+            .finish()
+    }
 }
 
 /// One webhook.
@@ -259,6 +337,7 @@ impl Default for Config {
             immutable_tags: Vec::new(),
             gate: None,
             pull_gate: Vec::new(),
+            storage: None,
             gc_grace_secs: default_grace(),
             webhooks: Vec::new(),
         }

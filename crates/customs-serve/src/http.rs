@@ -436,7 +436,7 @@ async fn route(
             check_name(name)?;
             check_digest(digest)?;
             match method {
-                Method::GET | Method::HEAD => blob_get(state, name, digest, head),
+                Method::GET | Method::HEAD => blob_get(state, name, digest, head).await,
                 Method::DELETE => {
                     if state.store.unlink_blob(name, digest)? {
                         Ok(status_only(StatusCode::ACCEPTED))
@@ -490,12 +490,19 @@ async fn route(
                 })?,
                 None => state.config.gc_grace_secs,
             };
+            let remote = state
+                .store
+                .gc_remote(std::time::Duration::from_secs(grace))
+                .await?;
             let st = Arc::clone(state);
-            let report = tokio::task::spawn_blocking(move || {
+            let mut report = tokio::task::spawn_blocking(move || {
                 st.store.gc(std::time::Duration::from_secs(grace))
             })
             .await
             .map_err(|e| io::Error::other(e.to_string()))??;
+            if remote.blobs + remote.uploads > 0 {
+                report = remote;
+            }
             log::info!(
                 "gc: removed {} blob(s) ({} bytes) and {} abandoned upload(s)",
                 report.blobs,
@@ -849,7 +856,7 @@ fn stream_file(path: PathBuf, len: u64) -> Body {
     FileBody { rx }.boxed()
 }
 
-fn blob_get(
+async fn blob_get(
     state: &State,
     name: &str,
     digest: &str,
@@ -865,6 +872,7 @@ fn blob_get(
     let body = if head {
         empty()
     } else {
+        state.store.ensure_local(hex).await?;
         stream_file(state.store.blob_path(hex), size)
     };
     let mut r = Response::new(body);
@@ -1046,9 +1054,16 @@ async fn upload_put(
     append(state, id, None, req.into_body(), &mut progress).await?;
     let result = finish(state, name, id, &digest, &mut progress).await;
     drop(progress);
-    state.forget_upload(id);
-    let _ = state.store.delete_upload(id);
-    result.map(|()| blob_created(name, &digest))
+    match result {
+        // A storage failure (full disk, object store down): keep the upload, so the client
+        // can retry the same PUT.
+        Err(e) if e.status.is_server_error() => Err(e),
+        result => {
+            state.forget_upload(id);
+            let _ = state.store.delete_upload(id);
+            result.map(|()| blob_created(name, &digest))
+        }
+    }
 }
 
 /// Streams `body` onto the end of upload `id`, hashing as it goes; returns the new length.
@@ -1150,6 +1165,9 @@ async fn finish(
             format!("the uploaded content's digest is sha256:{computed}, not {digest}"),
         ));
     }
+    // With object storage the bucket has it before the local commit, so a failed upload to
+    // the bucket leaves the upload in place to be retried.
+    state.store.publish(&path, hex).await?;
     let st = Arc::clone(state);
     let hex2 = hex.to_string();
     tokio::task::spawn_blocking(move || -> io::Result<()> {
@@ -1241,6 +1259,7 @@ async fn manifest_get(
     let bytes = if head {
         Bytes::new()
     } else {
+        state.store.ensure_local(hex).await?;
         Bytes::from(tokio::fs::read(state.store.blob_path(hex)).await?)
     };
     let mut r = Response::new(if head { empty() } else { full(bytes) });
@@ -1375,6 +1394,7 @@ async fn pull_gate_check(
             continue;
         };
         let Some(h) = sha256_hex(&d) else { continue };
+        state.store.ensure_local(h).await?;
         let bytes = tokio::fs::read(state.store.blob_path(h)).await?;
         blobs.extend(manifest_blobs(&bytes));
         entries.push(LayoutEntry {
@@ -1383,6 +1403,11 @@ async fn pull_gate_check(
             size: m.size,
             tag,
         });
+    }
+    for b in &blobs {
+        if let Some(h) = sha256_hex(b) {
+            state.store.ensure_local(h).await?;
+        }
     }
     let blobs_dir = state.store.blobs_dir();
     let result = tokio::task::block_in_place(|| pg.missing(name, &blobs_dir, &entries, &blobs));
@@ -1665,6 +1690,15 @@ async fn manifest_put(
     })
     .await
     .map_err(|e| io::Error::other(e.to_string()))??;
+    state
+        .store
+        .publish(&state.store.blob_path(&hex), &hex)
+        .await?;
+    for d in parsed.blobs.iter().chain(&parsed.children) {
+        if let Some(h) = sha256_hex(d) {
+            state.store.ensure_local(h).await?;
+        }
+    }
     let mut verdict_findings: Option<Vec<String>> = None;
     let (status, verdict) = match (&state.gate, parsed.container_image) {
         (Some(g), true) => {

@@ -82,10 +82,12 @@ impl Server {
     /// and without that every image passes.
     pub fn start(config: Config, gate: Option<Arc<dyn Gate>>) -> Result<Server, ServeError> {
         config.validate()?;
-        let store = store::Store::open(&config.data_dir).map_err(|source| ServeError::Storage {
-            path: config.data_dir.clone(),
-            source,
-        })?;
+        let store = store::Store::open_with(&config.data_dir, config.storage.as_ref()).map_err(
+            |source| ServeError::Storage {
+                path: config.data_dir.clone(),
+                source,
+            },
+        )?;
         let auth = match &config.auth {
             Some(a) => Some(auth::Auth::load(a).map_err(|e| ServeError::Auth(e.to_string()))?),
             None => None,
