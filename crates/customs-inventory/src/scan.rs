@@ -10,7 +10,7 @@
 //! closed instead of passing an image whose packages they never saw.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::Read;
+use std::io::{Read, Write};
 
 use customs_image::summary::{self, LayerSummary};
 use customs_image::tar::EntryKind;
@@ -196,17 +196,28 @@ fn analyse(kind: Kind, e: &EntryMeta, r: &mut dyn Read) -> std::io::Result<Optio
         if !golang::is_candidate(&head[..n]) {
             return Ok(None);
         }
-        let Some(rest) = read_capped(r, e.size.saturating_sub(n as u64))? else {
+        if e.size > MAX_FILE_BYTES {
             out.warning = Some(format!("{} bytes: too large to inspect", e.size));
             return Ok(Some(out));
-        };
-        let mut data = head[..n].to_vec();
-        data.extend_from_slice(&rest);
-        match golang::parse(path, &data) {
+        }
+        // Executables can be hundreds of megabytes: spooled to an unlinked temporary file and
+        // mapped, so only the pages the readers touch (headers, the build-info and
+        // `.dep-v0` sections, what their pointers name) are ever in memory.
+        let mut spool = tempfile::tempfile()?;
+        spool.write_all(&head[..n])?;
+        let copied = std::io::copy(&mut r.take(MAX_FILE_BYTES), &mut spool)? + n as u64;
+        if copied == 0 {
+            return Ok(None);
+        }
+        // SAFETY: the file is unlinked and only this process holds it; nothing writes it
+        // while mapped.
+        let map = unsafe { memmap2::Mmap::map(&spool)? };
+        let data: &[u8] = &map;
+        match golang::parse(path, data) {
             Ok(p) => out.packages.extend(p),
             Err(err) => out.warning = Some(err.to_string()),
         }
-        match rust_audit::parse(path, &data) {
+        match rust_audit::parse(path, data) {
             Ok(p) => out.packages.extend(p),
             Err(err) => out.warning = Some(err.to_string()),
         }
