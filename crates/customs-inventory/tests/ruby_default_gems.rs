@@ -102,7 +102,11 @@ fn default_gems_match_syft() {
         .args(["-o", "json", "-q"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let theirs: BTreeSet<Gem> = doc["artifacts"]
         .as_array()
