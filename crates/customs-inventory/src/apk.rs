@@ -6,7 +6,8 @@ use crate::text::lines;
 use crate::Purl;
 use crate::{ExtractError, OsInfo, Package};
 
-const PATHS: &[&str] = &["lib/apk/db/installed", "usr/lib/apk/db/installed"];
+/// Where apk keeps its installed database, relative to the image root.
+pub const PATHS: &[&str] = &["lib/apk/db/installed", "usr/lib/apk/db/installed"];
 
 /// Whether `path` (relative to the image root) is an apk installed database.
 pub fn matches(path: &str) -> bool {

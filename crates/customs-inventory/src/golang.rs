@@ -469,6 +469,10 @@ fn packages(path: &str, info: &BuildInfo) -> Vec<Package> {
     if let Some(main) = &info.main {
         let module = main.replace.as_deref().unwrap_or(main);
         out.push(package(&module.path, &module.version));
+    } else if !info.path.is_empty() && info.path != "command-line-arguments" {
+        // GOPATH mode (no `mod` line, as Debian builds Go): the main package path stands for
+        // the main module, built from a work tree.
+        out.push(package(&info.path, ""));
     }
     for dep in &info.deps {
         let module = dep.replace.as_deref().unwrap_or(dep);
@@ -628,6 +632,23 @@ mod tests {
         assert_eq!(stdlib_version("go1.22.0+auto"), Some("1.22.0"));
         assert_eq!(stdlib_version("devel go1.23-abcdef Tue"), None);
         assert_eq!(stdlib_version(""), None);
+    }
+
+    #[test]
+    fn gopath_builds_report_the_main_package_path() {
+        // As Debian's golang builds write it: `path` but no `mod` line.
+        let info = parse_modinfo("path\tgithub.com/prometheus/node_exporter\n");
+        let pkgs = packages("usr/bin/prometheus-node-exporter", &info);
+        assert_eq!(pkgs.len(), 1);
+        assert_eq!(pkgs[0].name, "github.com/prometheus/node_exporter");
+        assert_eq!(pkgs[0].version, "(devel)");
+        assert_eq!(
+            pkgs[0].purl,
+            "pkg:golang/github.com/prometheus/node_exporter"
+        );
+        // `go run x.go` writes this placeholder; it names no package.
+        let info = parse_modinfo("path\tcommand-line-arguments\n");
+        assert!(packages("x", &info).is_empty());
     }
 
     #[test]

@@ -95,4 +95,9 @@ pub struct Inventory {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     /// Problems met on the way; the inventory is still usable.
     pub warnings: Vec<Warning>,
+    /// OS package databases (dpkg, apk) that are present but could not be read: the package
+    /// list is incomplete, so `scan` fails and `check` reports a violation unless told
+    /// otherwise. Each is also in `warnings`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub damaged: Vec<Warning>,
 }

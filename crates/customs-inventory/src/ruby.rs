@@ -1,4 +1,5 @@
-//! RubyGems packages: installed `specifications/*.gemspec` files (Ruby source, read for the
+//! RubyGems packages: installed `specifications/*.gemspec` files, and the default gems Ruby
+//! itself installs in `specifications/default/*.gemspec` (Ruby source, read for the
 //! `name`, `version`, `platform` and `licenses` assignments without evaluating anything) and
 //! `Gemfile.lock` (`GEM`, `PATH` and `GIT` specs).
 
@@ -9,13 +10,16 @@ use crate::{ExtractError, Package};
 
 const ECOSYSTEM: &str = "RubyGems";
 
-/// Whether `path` is an installed gemspec (`…/specifications/<name>-<version>.gemspec`) or a
+/// Whether `path` is an installed gemspec (`…/specifications/<name>-<version>.gemspec`, or
+/// `…/specifications/default/<name>-<version>.gemspec` for Ruby's default gems) or a
 /// `Gemfile.lock` / `gems.locked`.
 pub fn matches(path: &str) -> bool {
     let segs: Vec<&str> = path.split('/').collect();
     match segs.as_slice() {
         [.., "Gemfile.lock"] | [.., "gems.locked"] => true,
-        [.., "specifications", file] => file.ends_with(".gemspec"),
+        [.., "specifications", file] | [.., "specifications", "default", file] => {
+            file.ends_with(".gemspec")
+        }
         _ => false,
     }
 }

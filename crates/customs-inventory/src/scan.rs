@@ -1,11 +1,19 @@
 //! The image scan: streams every layer once, hands each interesting file to its extractor
 //! while the bytes go by, caches each layer's results by diff-id, then keeps only what the
 //! merged filesystem still shows and attributes every package to the layer that introduced it.
+//!
+//! What extraction would put at a path is what is read: a path written twice in one layer
+//! counts once, as its last copy; a package database that is a symlink (or sits under a
+//! symlinked directory) or a hardlink is read from the file it resolves to in the merged
+//! filesystem. A package database that is there but cannot be read (a NUL byte, a size over
+//! the limit) is reported in [`Inventory::damaged`] as well as a warning, so callers can fail
+//! closed instead of passing an image whose packages they never saw.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::Read;
+use std::io::{Read, Write};
 
 use customs_image::summary::{self, LayerSummary};
+use customs_image::tar::EntryKind;
 use customs_image::{
     observe_entry, walk_layer_observed, EntryMeta, EntryObserver, FileSystem, Image, ImageError,
     LayerCache,
@@ -19,7 +27,7 @@ use crate::{
 use crate::{Ecosystem, Inventory, OsInfo, Package, Purl, Warning};
 
 /// Bump when any extractor's output changes, so cached layer results are not reused.
-pub const INVENTORY_VERSION: u32 = 1;
+pub const INVENTORY_VERSION: u32 = 2;
 /// Largest single file handed to an extractor.
 pub const MAX_FILE_BYTES: u64 = 512 << 20;
 
@@ -147,6 +155,9 @@ struct FileResult {
     owned: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     warning: Option<String>,
+    /// An OS package database that is present but could not be read.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    damaged: bool,
     /// Raw bytes, kept only for OS identification files.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     raw: Vec<u8>,
@@ -185,17 +196,28 @@ fn analyse(kind: Kind, e: &EntryMeta, r: &mut dyn Read) -> std::io::Result<Optio
         if !golang::is_candidate(&head[..n]) {
             return Ok(None);
         }
-        let Some(rest) = read_capped(r, e.size.saturating_sub(n as u64))? else {
+        if e.size > MAX_FILE_BYTES {
             out.warning = Some(format!("{} bytes: too large to inspect", e.size));
             return Ok(Some(out));
-        };
-        let mut data = head[..n].to_vec();
-        data.extend_from_slice(&rest);
-        match golang::parse(path, &data) {
+        }
+        // Executables can be hundreds of megabytes: spooled to an unlinked temporary file and
+        // mapped, so only the pages the readers touch (headers, the build-info and
+        // `.dep-v0` sections, what their pointers name) are ever in memory.
+        let mut spool = tempfile::tempfile()?;
+        spool.write_all(&head[..n])?;
+        let copied = std::io::copy(&mut r.take(MAX_FILE_BYTES), &mut spool)? + n as u64;
+        if copied == 0 {
+            return Ok(None);
+        }
+        // SAFETY: the file is unlinked and only this process holds it; nothing writes it
+        // while mapped.
+        let map = unsafe { memmap2::Mmap::map(&spool)? };
+        let data: &[u8] = &map;
+        match golang::parse(path, data) {
             Ok(p) => out.packages.extend(p),
             Err(err) => out.warning = Some(err.to_string()),
         }
-        match rust_audit::parse(path, &data) {
+        match rust_audit::parse(path, data) {
             Ok(p) => out.packages.extend(p),
             Err(err) => out.warning = Some(err.to_string()),
         }
@@ -209,6 +231,7 @@ fn analyse(kind: Kind, e: &EntryMeta, r: &mut dyn Read) -> std::io::Result<Optio
             "{} bytes: larger than the {MAX_FILE_BYTES}-byte limit, skipped",
             e.size
         ));
+        out.damaged = is_database(kind);
         return Ok(Some(out));
     };
     let result = match kind {
@@ -246,9 +269,89 @@ fn analyse(kind: Kind, e: &EntryMeta, r: &mut dyn Read) -> std::io::Result<Optio
             }
             out.packages = pkgs;
         }
-        Err(err) => out.warning = Some(err.to_string()),
+        Err(err) => {
+            out.warning = Some(err.to_string());
+            out.damaged = is_database(kind);
+        }
     }
     Ok(Some(out))
+}
+
+/// The package databases whose damage fails a scan closed: dpkg's and apk's.
+fn is_database(kind: Kind) -> bool {
+    matches!(kind, Kind::DpkgStatus | Kind::DpkgStatusD | Kind::Apk)
+}
+
+/// The fixed paths of the OS package databases, with their extractor.
+fn database_paths() -> Vec<(String, Kind)> {
+    let mut out = vec![("var/lib/dpkg/status".to_string(), Kind::DpkgStatus)];
+    out.extend(apk::PATHS.iter().map(|p| (p.to_string(), Kind::Apk)));
+    out.extend(rpm::database_paths().into_iter().map(|p| (p, Kind::Rpm)));
+    out
+}
+
+/// Reads the package databases that are links: for each database path that resolves (through
+/// symlinks in any component, then hardlinks) to another regular file of the merged
+/// filesystem, that file is read, from the layer that holds its visible copy, as the database,
+/// and its result is added to that layer's results under the file's own path.
+fn read_linked_databases(
+    image: &Image,
+    fs: &FileSystem,
+    per_layer: &mut [LayerResults],
+) -> Result<(), ImageError> {
+    let dbs = database_paths();
+    // layer -> (file holding the data, database path, extractor)
+    let mut wanted: BTreeMap<usize, Vec<(String, String, Kind)>> = BTreeMap::new();
+    for (db, kind) in &dbs {
+        let Some(real) = fs.resolve(db) else {
+            continue;
+        };
+        let Some(data) = fs.data_path(&real) else {
+            continue;
+        };
+        if data == db || dbs.iter().any(|(p, k)| p == data && k == kind) {
+            continue; // not a link, or one to a database read under its own name
+        }
+        let Some(node) = fs.get(data).filter(|n| n.kind == EntryKind::File) else {
+            continue;
+        };
+        wanted
+            .entry(node.layer)
+            .or_default()
+            .push((data.to_string(), db.clone(), *kind));
+    }
+    for (layer, items) in wanted {
+        let mut found: Vec<FileResult> = Vec::new();
+        summary::stream_layer(image, layer, |e, r| {
+            let Some((data, db, kind)) = items.iter().find(|(d, _, _)| *d == e.path) else {
+                return Ok(());
+            };
+            // Written twice in the layer: the last copy is what extraction leaves.
+            found.retain(|f| f.path != *data);
+            if !e.is_file() {
+                return Ok(());
+            }
+            let as_db = EntryMeta {
+                path: db.clone(),
+                ..e.clone()
+            };
+            if let Some(mut fr) = analyse(*kind, &as_db, r)? {
+                fr.path = data.clone();
+                for p in &mut fr.packages {
+                    if p.locations.is_empty() {
+                        p.locations.push(format!("/{db}"));
+                    }
+                }
+                if let Some(w) = &mut fr.warning {
+                    *w = format!("read as /{db}: {w}");
+                }
+                found.push(fr);
+            }
+            Ok(())
+        })?;
+        per_layer[layer].files.extend(found);
+    }
+    Ok(())
 }
 
 fn encode(r: &LayerResults) -> Vec<u8> {
@@ -296,16 +399,23 @@ pub fn scan_image_observed(
             }
             None => {
                 let mut results = LayerResults::default();
+                // Path -> its result in this layer; a later entry for the path replaces it.
+                let mut last: HashMap<String, usize> = HashMap::new();
                 let s = summary::stream_layer(image, layer.index, |e, r| {
+                    if let Some(i) = last.remove(&e.path) {
+                        results.files[i].path.clear();
+                    }
                     observe_entry(observer.as_deref_mut(), layer.index, e, r, |r| {
                         if let Some(kind) = classify(e, os) {
                             if let Some(fr) = analyse(kind, e, r)? {
+                                last.insert(e.path.clone(), results.files.len());
                                 results.files.push(fr);
                             }
                         }
                         Ok(())
                     })
                 })?;
+                results.files.retain(|f| !f.path.is_empty());
                 if let Some(o) = observer.as_deref_mut() {
                     o.layer_done(layer.index, &s);
                 }
@@ -319,6 +429,9 @@ pub fn scan_image_observed(
         fs.apply_layer(&s.entries);
         summaries.push(s);
         per_layer.push(results);
+    }
+    if os {
+        read_linked_databases(image, &fs, &mut per_layer)?;
     }
     let mut inventory = assemble(image, &fs, &per_layer);
     let layer = image.layers.first().map(|l| l.diff_id.to_string());
@@ -375,11 +488,15 @@ fn assemble(image: &Image, fs: &FileSystem, per_layer: &[LayerResults]) -> Inven
                 continue;
             }
             if let Some(w) = &fr.warning {
-                inv.warnings.push(Warning {
+                let warning = Warning {
                     path: format!("/{path}"),
                     layer: Some(diff_id(*layer)),
                     message: w.clone(),
-                });
+                };
+                if fr.damaged {
+                    inv.damaged.push(warning.clone());
+                }
+                inv.warnings.push(warning);
             }
             owned.extend(fr.owned.iter().cloned());
             for p in &fr.packages {

@@ -625,23 +625,59 @@ fn tag_for(digest: &Digest, f: fn(&str) -> crate::Result<String>) -> Result<Stri
     f(&digest.to_string()).map_err(|e| invalid("image digest", e))
 }
 
+/// Opens `rel` under the layout `dir` for reading, refusing what a layout never holds: a path
+/// that resolves (through symlinks) outside the layout, and anything but a regular file
+/// (`/dev/zero`, a FIFO, a directory). The type is checked before opening, so a FIFO is never
+/// opened, and again on the open handle.
+fn open_in_layout(dir: &Path, rel: &Path) -> io::Result<fs::File> {
+    let path = dir.join(rel);
+    let refused = |why: &str| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: {why}", path.display()),
+        )
+    };
+    let real = fs::canonicalize(&path)?;
+    let root = fs::canonicalize(dir)?;
+    if !real.starts_with(&root) {
+        return Err(refused("resolves outside the layout directory"));
+    }
+    if !fs::metadata(&real)?.is_file() {
+        return Err(refused("not a regular file"));
+    }
+    let file = fs::File::open(&real)?;
+    if !file.metadata()?.is_file() {
+        return Err(refused("not a regular file"));
+    }
+    Ok(file)
+}
+
 fn read_layout_index(dir: &Path) -> Result<Index, StoreError> {
     let path = dir.join("index.json");
     let what = path.display().to_string();
-    let bytes = fs::read(&path).map_err(|source| StoreError::Io {
+    let io_err = |source| StoreError::Io {
         what: what.clone(),
         source,
-    })?;
+    };
+    let file = open_in_layout(dir, Path::new("index.json")).map_err(io_err)?;
+    let mut bytes = Vec::new();
+    io::Read::read_to_end(&mut io::Read::take(file, MAX_MANIFEST + 1), &mut bytes)
+        .map_err(io_err)?;
+    if bytes.len() as u64 > MAX_MANIFEST {
+        return Err(invalid(
+            what,
+            format!("larger than the {MAX_MANIFEST}-byte limit"),
+        ));
+    }
     serde_json::from_slice(&bytes).map_err(|e| invalid(what, e))
 }
 
 fn read_layout_blob(dir: &Path, desc: &Descriptor, limit: u64) -> Result<Vec<u8>, StoreError> {
-    let path = dir
-        .join("blobs")
+    let rel = Path::new("blobs")
         .join(desc.digest.algorithm().name())
         .join(desc.digest.hex());
     let what = format!("blob {} in {}", desc.digest, dir.display());
-    let file = fs::File::open(&path).map_err(|source| StoreError::Io {
+    let file = open_in_layout(dir, &rel).map_err(|source| StoreError::Io {
         what: what.clone(),
         source,
     })?;
@@ -702,6 +738,60 @@ fn add_to_layout_fallback(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `index.json` (or a blob) that is a symlink to `/dev/zero`, out of the layout, or a FIFO
+    /// is refused with an error, at once and without reading it.
+    #[test]
+    fn layout_files_that_are_not_regular_files_inside_the_layout_are_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        let good = outside.path().join("index.json");
+        let fifo = outside.path().join("fifo");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        for (case, target) in [
+            ("/dev/zero", Path::new("/dev/zero").to_path_buf()),
+            ("a file outside the layout", good.clone()),
+            ("a FIFO outside the layout", fifo.clone()),
+            ("a FIFO inside the layout", PathBuf::from("fifo")),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            customs_testkit::oci::write_empty_image(dir.path());
+            let index = dir.path().join("index.json");
+            std::fs::copy(&index, &good).unwrap();
+            let inner_fifo = dir.path().join("fifo");
+            assert!(std::process::Command::new("mkfifo")
+                .arg(&inner_fifo)
+                .status()
+                .unwrap()
+                .success());
+            std::fs::remove_file(&index).unwrap();
+            std::os::unix::fs::symlink(&target, &index).unwrap();
+            let target = format!("oci:{}", dir.path().display());
+            let started = std::time::Instant::now();
+            let err = SignatureStore::open(&target, &RegistryOptions::default())
+                .and_then(|s| s.resolve())
+                .expect_err(case);
+            let text = err.to_string();
+            assert!(
+                text.contains("outside the layout") || text.contains("not a regular file"),
+                "{case}: {text}"
+            );
+            assert!(started.elapsed().as_secs() < 5, "{case}");
+        }
+        // A symlink inside the layout to a regular file inside it is fine.
+        let dir = tempfile::tempdir().unwrap();
+        customs_testkit::oci::write_empty_image(dir.path());
+        let index = dir.path().join("index.json");
+        std::fs::rename(&index, dir.path().join("real-index.json")).unwrap();
+        std::os::unix::fs::symlink("real-index.json", &index).unwrap();
+        let target = format!("oci:{}", dir.path().display());
+        SignatureStore::open(&target, &RegistryOptions::default())
+            .and_then(|s| s.resolve())
+            .unwrap();
+    }
 
     #[test]
     fn signature_tags_are_recognised_and_image_tags_are_not() {

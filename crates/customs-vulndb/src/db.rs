@@ -1,4 +1,13 @@
-//! The compiled database: one read-only, memory-mapped file.
+//! The compiled database: one read-only file.
+//!
+//! Opening takes a private snapshot of the file (read into memory up to
+//! [`MAX_IN_MEMORY`] bytes, beyond that copied into an unlinked temporary file that is then
+//! memory-mapped), so a database truncated or rewritten in place while a scan runs can neither
+//! kill the process with SIGBUS nor change the answer half-way: the scan keeps reading what it
+//! verified. The file's identity (device, inode, size, modification time) is compared before
+//! and after the snapshot and against the path; a file that changed during the copy is read
+//! again, and one still changing after a few tries is an error, never an empty database.
+//! Updates never write in place: [`write_atomically`] writes a new file and renames it over.
 //!
 //! Layout (all integers little-endian):
 //!
@@ -46,6 +55,76 @@ const CHECKSUM: std::ops::Range<usize> = 24..56;
 pub const BLOCK_TARGET: usize = 8 * 1024;
 const ZSTD_LEVEL: i32 = 12;
 const CACHE_BLOCKS: usize = 256;
+/// Databases up to this size are snapshotted into memory when opened; larger ones into an
+/// unlinked temporary file.
+pub const MAX_IN_MEMORY: u64 = 256 << 20;
+/// Snapshots taken before a database that keeps changing is an error.
+const OPEN_ATTEMPTS: usize = 5;
+
+/// The bytes of an open database, private to this process.
+enum Storage {
+    Memory(Vec<u8>),
+    Mapped(Mmap),
+}
+
+impl std::ops::Deref for Storage {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Storage::Memory(v) => v,
+            Storage::Mapped(m) => m,
+        }
+    }
+}
+
+/// What identifies a file's content well enough to notice it changed.
+#[derive(Debug, PartialEq, Eq)]
+struct Identity {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: Option<SystemTime>,
+}
+
+fn identity(m: &std::fs::Metadata) -> Identity {
+    #[cfg(unix)]
+    let (dev, ino) = {
+        use std::os::unix::fs::MetadataExt;
+        (m.dev(), m.ino())
+    };
+    #[cfg(not(unix))]
+    let (dev, ino) = (0, 0);
+    Identity {
+        dev,
+        ino,
+        len: m.len(),
+        mtime: m.modified().ok(),
+    }
+}
+
+/// A private copy of the open `file` (of `len` bytes), or `None` when the file changed while it
+/// was copied (its identity differs after the copy, or the copy's length differs).
+fn snapshot(file: &std::fs::File, len: u64) -> std::io::Result<Option<Storage>> {
+    use std::io::Read;
+    let before = identity(&file.metadata()?);
+    let mut reader = file.take(len + 1);
+    let storage = if len <= MAX_IN_MEMORY {
+        let mut buf = Vec::with_capacity(len as usize);
+        reader.read_to_end(&mut buf)?;
+        if buf.len() as u64 != len {
+            return Ok(None);
+        }
+        Storage::Memory(buf)
+    } else {
+        let mut tmp = tempfile::tempfile()?;
+        if std::io::copy(&mut reader, &mut tmp)? != len {
+            return Ok(None);
+        }
+        // SAFETY: the copy is an unlinked file only this process holds, never written again.
+        Storage::Mapped(unsafe { Mmap::map(&tmp) }?)
+    };
+    Ok((identity(&file.metadata()?) == before).then_some(storage))
+}
 
 /// What the database file says about itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -323,10 +402,10 @@ pub(crate) fn write_atomically(dest: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// A byte range of the shared mapping, so the fst map can borrow it without a copy.
+/// A byte range of the snapshot, so the fst map can borrow it without a copy.
 #[derive(Clone)]
 struct Slice {
-    map: Arc<Mmap>,
+    map: Arc<Storage>,
     start: usize,
     end: usize,
 }
@@ -340,7 +419,7 @@ impl AsRef<[u8]> for Slice {
 /// An open, verified database.
 pub struct Database {
     path: PathBuf,
-    map: Arc<Mmap>,
+    map: Arc<Storage>,
     index: fst::Map<Slice>,
     table: (usize, usize),
     blocks: (usize, usize),
@@ -385,28 +464,57 @@ fn read_u32(b: &[u8], at: usize) -> u32 {
 }
 
 impl Database {
-    /// Opens and verifies (magic, schema version, length, checksum) the database at `path`.
+    /// Opens and verifies (magic, schema version, length, checksum) the database at `path`,
+    /// from a private snapshot of the file (see the module documentation).
     pub fn open(path: &Path) -> Result<Database> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let file = match std::fs::File::open(path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(Error::Missing(path.to_path_buf()))
+                }
+                Err(e) => return Err(Error::io(path, e)),
+            };
+            let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+            let snap = snapshot(&file, meta.len()).map_err(|e| Error::io(path, e))?;
+            // The path must still name the file that was copied, unchanged.
+            let still = std::fs::metadata(path)
+                .ok()
+                .is_some_and(|m| identity(&m) == identity(&meta));
+            let result = match snap {
+                Some(storage) if still => Self::verify(path, storage),
+                _ => Err(Error::Corrupt {
+                    path: path.to_path_buf(),
+                    reason: format!(
+                        "the file kept changing while it was read ({OPEN_ATTEMPTS} tries)"
+                    ),
+                }),
+            };
+            let unchanged = std::fs::metadata(path)
+                .ok()
+                .is_some_and(|m| identity(&m) == identity(&meta));
+            match result {
+                Err(_) if !unchanged && attempt < OPEN_ATTEMPTS => {}
+                Err(_) if !still && attempt < OPEN_ATTEMPTS => {}
+                other => return other,
+            }
+            std::thread::sleep(Duration::from_millis(20 * attempt as u64));
+        }
+    }
+
+    fn verify(path: &Path, map: Storage) -> Result<Database> {
         let corrupt = |reason: &str| Error::Corrupt {
             path: path.to_path_buf(),
             reason: reason.to_string(),
         };
-        let file = match std::fs::File::open(path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::Missing(path.to_path_buf()))
-            }
-            Err(e) => return Err(Error::io(path, e)),
-        };
-        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
-        if len < HEADER_LEN as u64 {
+        let len = map.len();
+        if len < HEADER_LEN {
             return Err(corrupt(&format!(
                 "truncated: {len} bytes, shorter than the header"
             )));
         }
-        // SAFETY: the file is only ever replaced by rename, never written in place, so the
-        // mapped bytes do not change while mapped.
-        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
         let b: &[u8] = &map;
         if &b[0..8] != MAGIC {
             return Err(corrupt("not a customs vulnerability database (bad magic)"));

@@ -16,6 +16,15 @@ const DB_DIRS: &[&str] = &["var/lib/rpm/", "usr/lib/sysimage/rpm/", "usr/share/r
 const DB_FILES: &[&str] = &["Packages", "Packages.db", "rpmdb.sqlite"];
 const MANIFEST: &str = "var/lib/rpmmanifest/container-manifest-2";
 
+/// Every path (relative to the image root) [`matches`] accepts.
+pub fn database_paths() -> Vec<String> {
+    let mut out = vec![MANIFEST.to_string()];
+    for dir in DB_DIRS {
+        out.extend(DB_FILES.iter().map(|f| format!("{dir}{f}")));
+    }
+    out
+}
+
 /// Whether `path` (relative to the image root) is an rpm database or manifest.
 pub fn matches(path: &str) -> bool {
     path == MANIFEST

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use customs_audit::{AuditOptions, AuditReport};
 use customs_image::{Image, Target};
 use customs_inventory::Warning;
-use customs_policy::{AttestationOutcome, CheckInput, ImageAge, KeyOutcome, Policy};
+use customs_policy::{AttestationOutcome, CheckInput, ImageAge, KeyOutcome, Policy, Violation};
 use customs_report::policy::{self as render, Outcome};
 use customs_sign::store::SignatureStore;
 use customs_sign::verify_image::{verify_attestations, verify_signatures};
@@ -56,8 +56,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     // The scan, when the policy has vulnerability rules; it opens the image too, and the
     // audit rides along in the same walk of each layer.
+    let mut damaged = None;
     let (image, findings, audit) = if policy.vulnerabilities.is_some() {
-        let (image, findings, audit) = scan(&args, audit_opts.as_ref(), &mut warnings)?;
+        let (image, findings, audit) =
+            scan(&args, audit_opts.as_ref(), &mut warnings, &mut damaged)?;
         (image, Some(findings), audit)
     } else {
         let image = args.image_args.open(&args.image)?;
@@ -96,7 +98,18 @@ pub fn run(args: Args) -> Result<ExitCode> {
         None => age(&image, now),
     };
 
-    let violations = customs_policy::evaluate(&policy, &input);
+    let mut violations = customs_policy::evaluate(&policy, &input);
+    if let Some(reason) = damaged {
+        violations.insert(
+            0,
+            Violation {
+                id: "POL-DB-001",
+                rule: "--allow-damaged-db",
+                reason,
+                severity: customs_audit::Severity::High,
+            },
+        );
+    }
     crate::warnings::print(&warnings);
     let passed_unknown = input
         .findings
@@ -136,11 +149,13 @@ fn scan(
     args: &Args,
     audit: Option<&AuditOptions>,
     warnings: &mut Vec<Warning>,
+    damaged: &mut Option<String>,
 ) -> Result<(Image, Vec<customs_vulndb::Finding>, Option<AuditReport>)> {
     let (database, suppression) = args.vuln.open()?;
     let (image, result, report) =
         inventory_and_audit(&args.image_args, &args.image, args.no_cache, audit)?;
     let outcome = customs_vulndb::scan(&database, &result.inventory, &suppression);
+    *damaged = crate::cmd::vuln_args::damaged_db(&args.vuln, &result.inventory);
     warnings.extend(result.inventory.warnings);
     warnings.extend(outcome.warnings);
     Ok((image, outcome.findings, report))

@@ -103,6 +103,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
         (None, None) => bail!("give an IMAGE or --sbom FILE"),
     };
+    if let Some(reason) = crate::cmd::vuln_args::damaged_db(&args.vuln, &inventory) {
+        crate::warnings::print(&inventory.warnings);
+        bail!("{}: {reason}", subject.name);
+    }
 
     let outcome = customs_vulndb::scan(&database, &inventory, &suppression);
     inventory.warnings.extend(outcome.warnings);

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Result;
+use customs_inventory::Inventory;
 use customs_vulndb::{Database, Severity, Suppression};
 
 use crate::cmd::db::{self, DbArg};
@@ -24,6 +25,11 @@ pub struct VulnArgs {
     pub max_db_age: Duration,
     #[command(flatten)]
     pub db: DbArg,
+    /// Go on when an OS package database (dpkg status, apk installed) is present but cannot be
+    /// read. By default `scan` fails and `check` reports a violation: the packages it lists
+    /// were never seen, so no finding about them could be.
+    #[arg(long)]
+    pub allow_damaged_db: bool,
 }
 
 impl VulnArgs {
@@ -39,6 +45,23 @@ impl VulnArgs {
         )?;
         Ok((database, suppression))
     }
+}
+
+/// Why the inventory cannot be trusted for matching: the damaged package databases, unless
+/// `--allow-damaged-db` was given.
+pub fn damaged_db(args: &VulnArgs, inventory: &Inventory) -> Option<String> {
+    if args.allow_damaged_db || inventory.damaged.is_empty() {
+        return None;
+    }
+    let what: Vec<String> = inventory
+        .damaged
+        .iter()
+        .map(|w| format!("{}: {}", w.path, w.message))
+        .collect();
+    Some(format!(
+        "package database unreadable, so its packages were not matched ({}); --allow-damaged-db goes on without them",
+        what.join("; ")
+    ))
 }
 
 /// A severity name, any case: `UNKNOWN`, `LOW`, `MEDIUM`, `HIGH`, `CRITICAL`.
