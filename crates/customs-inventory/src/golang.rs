@@ -643,7 +643,7 @@ mod tests {
         assert_eq!(pkgs[0].name, "github.com/prometheus/node_exporter");
         assert_eq!(pkgs[0].version, "(devel)");
         assert_eq!(
-            pkgs[0].purl,
+            pkgs[0].purl_string(),
             "pkg:golang/github.com/prometheus/node_exporter"
         );
         // `go run x.go` writes this placeholder; it names no package.

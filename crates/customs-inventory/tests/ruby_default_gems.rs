@@ -51,7 +51,7 @@ fn ours() -> BTreeSet<Gem> {
         .iter()
         .map(|p| {
             assert_eq!(p.ecosystem, "RubyGems");
-            assert_eq!(p.purl, format!("pkg:gem/{}@{}", p.name, p.version));
+            assert_eq!(p.purl_string(), format!("pkg:gem/{}@{}", p.name, p.version));
             let mut l = p.licenses.clone();
             l.sort();
             (p.name.clone(), p.version.clone(), l)

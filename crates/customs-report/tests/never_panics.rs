@@ -48,6 +48,7 @@ proptest! {
             packages: vec![package(&fields), package(&fields)],
             suppressed: Vec::new(),
             warnings: vec![Warning { path: fields[2].clone(), layer: None, message: fields[3].clone() }],
+            damaged: Vec::new(),
         };
         let finding = Finding {
             id: fields[4].clone(),

@@ -198,6 +198,7 @@ pub fn inventory() -> Inventory {
             layer: Some(APP_LAYER.into()),
             message: "truncated ELF file".into(),
         }],
+        ..Inventory::default()
     }
 }
 
