@@ -83,11 +83,26 @@ impl<'a> Collector<'a> {
     /// Runs every enabled rule on what was gathered and returns the report. Fails when the
     /// collector did not see every layer of the image.
     pub fn finish(self) -> Result<crate::AuditReport, AuditError> {
-        let ctx = self.into_ctx()?;
+        let ctx = self.into_ctx(None)?;
         Ok(crate::report(ctx))
     }
 
-    fn into_ctx(self) -> Result<Ctx<'a>, AuditError> {
+    /// Like [`Collector::finish`], with the OS the inventory already detected in the same walk
+    /// taken as a fact instead of detected a second time.
+    pub fn finish_with_os(
+        self,
+        os: Option<customs_inventory::OsInfo>,
+    ) -> Result<crate::AuditReport, AuditError> {
+        let ctx = self.into_ctx(Some(os))?;
+        Ok(crate::report(ctx))
+    }
+
+    /// `known_os`: `Some` when the caller already knows the OS (possibly none), `None` to
+    /// detect it from the captured files.
+    fn into_ctx(
+        self,
+        known_os: Option<Option<customs_inventory::OsInfo>>,
+    ) -> Result<Ctx<'a>, AuditError> {
         let image = self.image;
         if self.layers.len() != image.layers.len() {
             return Err(AuditError::Incomplete {
@@ -103,14 +118,17 @@ impl<'a> Collector<'a> {
             content_hits,
             ..
         } = self;
-        let os = {
-            let ctx_fs_read = |p: &str| -> Option<Vec<u8>> {
-                let resolved = fs.resolve(p)?;
-                let data_path = fs.data_path(&resolved)?;
-                let node = fs.get(data_path)?;
-                captured.get(&(node.layer, data_path.to_string())).cloned()
-            };
-            customs_inventory::os::detect(&|p| ctx_fs_read(p))
+        let os = match known_os {
+            Some(os) => os,
+            None => {
+                let ctx_fs_read = |p: &str| -> Option<Vec<u8>> {
+                    let resolved = fs.resolve(p)?;
+                    let data_path = fs.data_path(&resolved)?;
+                    let node = fs.get(data_path)?;
+                    captured.get(&(node.layer, data_path.to_string())).cloned()
+                };
+                customs_inventory::os::detect(&|p| ctx_fs_read(p))
+            }
         };
         // Layers are made by history entries that are not `empty_layer`, in order.
         let mut history_layers = Vec::new();

@@ -378,7 +378,9 @@ impl PolicyGate {
                     Some(&mut collector),
                 )
                 .map_err(|e| format!("inventorying the image: {e}"))?;
-                let report = collector.finish().map_err(|e| format!("auditing: {e}"))?;
+                let report = collector
+                    .finish_with_os(result.inventory.os.clone())
+                    .map_err(|e| format!("auditing: {e}"))?;
                 (Some(result.inventory), Some(report))
             }
             (true, None) => {

@@ -114,7 +114,7 @@ pub fn inventory_and_audit(
     let result = scan_image_observed(&image, &opts, Some(&mut collector))
         .with_context(|| format!("reading {}", image.name))?;
     let report = collector
-        .finish()
+        .finish_with_os(result.inventory.os.clone())
         .with_context(|| format!("auditing {}", image.name))?;
     Ok((image, result, Some(report)))
 }
