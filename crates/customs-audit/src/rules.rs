@@ -2,48 +2,9 @@
 //! hint ([`RULES`]), and every finding message ([`Diag::message`]). Checks build a [`Diag`];
 //! nothing else writes rule text.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-/// How much a finding matters. Ordered: `Info < Low < Medium < High < Critical`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Worth knowing; nothing to fix necessarily.
-    Info,
-    /// Hardening advice.
-    Low,
-    /// A weakness to fix.
-    Medium,
-    /// A real exposure.
-    High,
-    /// Fix before shipping.
-    Critical,
-}
-
-impl Severity {
-    /// Lower-case name, as JSON writes it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-
-    /// Parses a lower- or upper-case name.
-    pub fn parse(s: &str) -> Option<Severity> {
-        Some(match s.to_ascii_lowercase().as_str() {
-            "info" => Severity::Info,
-            "low" => Severity::Low,
-            "medium" => Severity::Medium,
-            "high" => Severity::High,
-            "critical" => Severity::Critical,
-            _ => return None,
-        })
-    }
-}
+pub use customs_inventory::Severity;
 
 /// The family a rule belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

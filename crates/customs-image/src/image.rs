@@ -266,12 +266,22 @@ impl Image {
     /// transport, not an existing path) is looked for in `opts.sources` in order: the
     /// local engines first, then the registry, unless told otherwise.
     pub fn open_str(target: &str, opts: &OpenOptions) -> Result<Image, ImageError> {
-        let parsed = Target::parse(target)?;
-        match &parsed {
-            Target::Registry(reference) if !target.starts_with("docker://") => {
-                open_by_name(&parsed, reference, opts)
+        Image::open_parsed(target, &Target::parse(target)?, opts)
+    }
+
+    /// [`open_str`](Self::open_str) for a target the caller parsed once already. `text` is
+    /// what the user wrote: a registry reference without `docker://` is a bare name, looked
+    /// for in `opts.sources`.
+    pub fn open_parsed(
+        text: &str,
+        parsed: &Target,
+        opts: &OpenOptions,
+    ) -> Result<Image, ImageError> {
+        match parsed {
+            Target::Registry(reference) if !text.starts_with("docker://") => {
+                open_by_name(parsed, reference, opts)
             }
-            _ => Image::open(&parsed, opts),
+            _ => Image::open(parsed, opts),
         }
     }
 

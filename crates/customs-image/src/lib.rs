@@ -38,6 +38,6 @@ pub use engine::{Engine, EngineError};
 pub use fs::{walk_layer, EntryMeta, FileSystem, Node};
 pub use image::{Image, ImageError, ImageSource, Layer, OpenOptions, ProgressHook};
 pub use manifest::{Descriptor, ImageConfig, Index, Manifest, ManifestKind, Platform};
-pub use observe::{observe_entry, walk_layer_observed, EntryObserver};
+pub use observe::{observe_entry, walk_layer_observed, Both, EntryObserver};
 pub use reference::{Reference, Target};
 pub use remote::{Remote, RemoteError, ResolvedManifest};

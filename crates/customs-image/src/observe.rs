@@ -24,6 +24,56 @@ pub trait EntryObserver {
     fn layer_done(&mut self, layer: usize, summary: &LayerSummary);
 }
 
+/// Two observers of one walk, each seeing exactly the entries it wants (the audit's
+/// collector and `diff`'s file hasher ride along with the inventory scan together).
+pub struct Both<'a, 'b> {
+    first: &'a mut dyn EntryObserver,
+    second: &'b mut dyn EntryObserver,
+    wanted: (bool, bool),
+}
+
+impl<'a, 'b> Both<'a, 'b> {
+    /// Joins `first` and `second`; they are told of each entry in that order.
+    pub fn new(first: &'a mut dyn EntryObserver, second: &'b mut dyn EntryObserver) -> Self {
+        Both {
+            first,
+            second,
+            wanted: (false, false),
+        }
+    }
+}
+
+impl EntryObserver for Both<'_, '_> {
+    fn wants(&mut self, layer: usize, entry: &EntryMeta) -> bool {
+        self.wanted = (
+            self.first.wants(layer, entry),
+            self.second.wants(layer, entry),
+        );
+        self.wanted.0 || self.wanted.1
+    }
+    fn data(&mut self, chunk: &[u8]) {
+        if self.wanted.0 {
+            self.first.data(chunk);
+        }
+        if self.wanted.1 {
+            self.second.data(chunk);
+        }
+    }
+    fn entry_done(&mut self, layer: usize, entry: &EntryMeta) -> io::Result<()> {
+        if self.wanted.0 {
+            self.first.entry_done(layer, entry)?;
+        }
+        if self.wanted.1 {
+            self.second.entry_done(layer, entry)?;
+        }
+        Ok(())
+    }
+    fn layer_done(&mut self, layer: usize, summary: &LayerSummary) {
+        self.first.layer_done(layer, summary);
+        self.second.layer_done(layer, summary);
+    }
+}
+
 struct Tee<'r, 'o> {
     inner: &'r mut dyn Read,
     observer: &'o mut dyn EntryObserver,

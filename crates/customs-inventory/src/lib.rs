@@ -15,6 +15,7 @@ pub mod package;
 pub mod purl;
 pub mod sbom_input;
 pub mod scan;
+mod severity;
 mod text;
 
 // Operating system and OS package databases.
@@ -42,3 +43,4 @@ pub use error::ExtractError;
 pub use package::{Inventory, OsInfo, Package, Warning};
 pub use purl::{Purl, PurlError};
 pub use scan::{scan_image, scan_image_observed, ScanOptions, ScanResult};
+pub use severity::{Severity, SeverityError};

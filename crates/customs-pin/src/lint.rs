@@ -8,7 +8,7 @@ use crate::{split_written, ImageRef, Scan};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 /// How serious a lint finding is; `--min-severity` filters on it.
-pub enum Severity {
+pub enum Level {
     /// Worth knowing; nothing to fix.
     Info,
     /// Should be fixed.
@@ -17,13 +17,13 @@ pub enum Severity {
     Error,
 }
 
-impl Severity {
+impl Level {
     /// The lowercase name (`info`, `warning`, `error`).
     pub fn as_str(&self) -> &'static str {
         match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
+            Level::Info => "info",
+            Level::Warning => "warning",
+            Level::Error => "error",
         }
     }
 }
@@ -81,11 +81,11 @@ impl Rule {
     }
 
     /// The severity a finding of this rule has.
-    pub fn severity(&self) -> Severity {
+    pub fn severity(&self) -> Level {
         match self {
-            Rule::Untagged | Rule::LatestTag | Rule::Unresolved => Severity::Warning,
-            Rule::NoDigest => Severity::Warning,
-            Rule::RegistryNotAllowed | Rule::InvalidReference => Severity::Error,
+            Rule::Untagged | Rule::LatestTag | Rule::Unresolved => Level::Warning,
+            Rule::NoDigest => Level::Warning,
+            Rule::RegistryNotAllowed | Rule::InvalidReference => Level::Error,
         }
     }
 }
@@ -112,7 +112,7 @@ pub struct Finding {
     /// The rule broken.
     pub rule: Rule,
     /// How serious it is.
-    pub severity: Severity,
+    pub severity: Level,
     /// 1-based line of the reference.
     pub line: usize,
     /// 1-based column of the reference.

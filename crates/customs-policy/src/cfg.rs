@@ -63,7 +63,8 @@ pub struct Policy {
 #[serde(deny_unknown_fields)]
 pub struct Vulnerabilities {
     /// Highest severity allowed; a finding above it is a violation. Unset: any severity.
-    pub max_severity: Option<VulnSeverity>,
+    #[serde(default, deserialize_with = "vuln_severity")]
+    pub max_severity: Option<Severity>,
     /// Leave out findings that have no fixed version.
     #[serde(default)]
     pub ignore_unfixed: bool,
@@ -153,8 +154,8 @@ pub struct Audit {
     #[serde(default)]
     pub rules: BTreeMap<Spanned<String>, RuleSetting>,
     /// Findings at or above this severity are violations.
-    #[serde(default = "default_fail_on")]
-    pub fail_on: AuditSeverity,
+    #[serde(default = "default_fail_on", deserialize_with = "audit_severity")]
+    pub fail_on: Severity,
 }
 
 impl Default for Audit {
@@ -171,45 +172,31 @@ fn yes() -> bool {
     true
 }
 
-fn default_fail_on() -> AuditSeverity {
-    AuditSeverity(Severity::High)
+fn default_fail_on() -> Severity {
+    Severity::High
 }
 
-/// A vulnerability severity, written in any case (`high`, `HIGH`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct VulnSeverity(pub customs_vulndb::Severity);
-
-impl<'de> Deserialize<'de> for VulnSeverity {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use customs_vulndb::Severity as S;
-        let s = String::deserialize(d)?;
-        Ok(VulnSeverity(match s.to_ascii_lowercase().as_str() {
-            "unknown" => S::Unknown,
-            "low" => S::Low,
-            "medium" => S::Medium,
-            "high" => S::High,
-            "critical" => S::Critical,
-            _ => {
-                return Err(serde::de::Error::custom(format!(
-                    "{s:?} is not a severity (unknown, low, medium, high, critical)"
-                )))
-            }
-        }))
+/// `max_severity`: a vulnerability severity in any case (`high`, `HIGH`); `info` is an
+/// audit level that no vulnerability has, so it is refused rather than read as "anything".
+fn vuln_severity<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Severity>, D::Error> {
+    let s = String::deserialize(d)?;
+    match Severity::parse(&s) {
+        Some(v) if v != Severity::Info => Ok(Some(v)),
+        _ => Err(serde::de::Error::custom(format!(
+            "{s:?} is not a severity (unknown, low, medium, high, critical)"
+        ))),
     }
 }
 
-/// An audit severity, written in any case (`medium`, `MEDIUM`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AuditSeverity(pub Severity);
-
-impl<'de> Deserialize<'de> for AuditSeverity {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Severity::parse(&s).map(AuditSeverity).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "{s:?} is not a severity (info, low, medium, high, critical)"
-            ))
-        })
+/// `fail_on`: an audit severity in any case (`medium`, `MEDIUM`); audit findings are always
+/// rated, so `unknown` is refused.
+fn audit_severity<'de, D: Deserializer<'de>>(d: D) -> Result<Severity, D::Error> {
+    let s = String::deserialize(d)?;
+    match Severity::parse(&s) {
+        Some(v) if v != Severity::Unknown => Ok(v),
+        _ => Err(serde::de::Error::custom(format!(
+            "{s:?} is not a severity (info, low, medium, high, critical)"
+        ))),
     }
 }
 
@@ -231,6 +218,7 @@ impl<'de> Deserialize<'de> for RuleSetting {
             "off" => Ok(RuleSetting::Off),
             "on" => Ok(RuleSetting::On),
             _ => Severity::parse(&s)
+                .filter(|v| *v != Severity::Unknown)
                 .map(RuleSetting::Severity)
                 .ok_or_else(|| {
                     serde::de::Error::custom(format!(
@@ -246,7 +234,7 @@ impl fmt::Display for RuleSetting {
         match self {
             RuleSetting::Off => f.write_str("off"),
             RuleSetting::On => f.write_str("on"),
-            RuleSetting::Severity(s) => f.write_str(s.as_str()),
+            RuleSetting::Severity(s) => f.write_str(s.as_lower()),
         }
     }
 }
@@ -370,10 +358,7 @@ mod tests {
         )
         .unwrap();
         let v = p.vulnerabilities.unwrap();
-        assert_eq!(
-            v.max_severity,
-            Some(VulnSeverity(customs_vulndb::Severity::High))
-        );
+        assert_eq!(v.max_severity, Some(Severity::High));
         assert!(v.ignore_unfixed);
         assert_eq!(v.max_count, Some(0));
         assert_eq!(v.ignore, ["CVE-2021-1"]);
@@ -457,7 +442,7 @@ mod tests {
         .unwrap();
         let a = p.audit.unwrap();
         assert!(a.enabled);
-        assert_eq!(a.fail_on, AuditSeverity(Severity::Medium));
+        assert_eq!(a.fail_on, Severity::Medium);
         let settings: Vec<(String, RuleSetting)> = a
             .rules
             .iter()
@@ -481,7 +466,7 @@ mod tests {
         let a = parse("[audit]\n").unwrap().audit.unwrap();
         assert_eq!(a, Audit::default());
         assert!(a.enabled);
-        assert_eq!(a.fail_on, AuditSeverity(Severity::High));
+        assert_eq!(a.fail_on, Severity::High);
     }
 
     #[test]

@@ -88,9 +88,9 @@ pub enum Diag {
         /// The installed version.
         version: String,
         /// Its severity.
-        severity: customs_vulndb::Severity,
+        severity: Severity,
         /// The policy's limit.
-        max: customs_vulndb::Severity,
+        max: Severity,
     },
     /// More findings than `vulnerabilities.max_count`.
     VulnTooMany {
@@ -99,7 +99,7 @@ pub enum Diag {
         /// The policy's limit.
         max: usize,
         /// The worst severity among them.
-        worst: customs_vulndb::Severity,
+        worst: Severity,
     },
     /// The policy has vulnerability rules but no scan result was given.
     VulnNotScanned,
@@ -252,8 +252,8 @@ impl Diag {
                 max,
             } => format!(
                 "{id} in {package} {version} is {}, above the allowed {}",
-                vuln_name(*severity),
-                vuln_name(*max)
+                severity.as_lower(),
+                max.as_lower()
             ),
             Diag::VulnUnknownSeverity {
                 id,
@@ -313,8 +313,8 @@ impl Diag {
                 fail_on,
             } => format!(
                 "{rule} ({}, at or above {}): {message}",
-                severity.as_str(),
-                fail_on.as_str()
+                severity.as_lower(),
+                fail_on.as_lower()
             ),
             Diag::AuditNotRun => "the audit did not run".to_string(),
         }
@@ -329,26 +329,11 @@ fn list(items: &[String]) -> String {
     }
 }
 
-/// Lower-case name of a vulnerability severity.
-pub fn vuln_name(s: customs_vulndb::Severity) -> &'static str {
-    use customs_vulndb::Severity as S;
-    match s {
-        S::Unknown => "unknown",
-        S::Low => "low",
-        S::Medium => "medium",
-        S::High => "high",
-        S::Critical => "critical",
-    }
-}
-
 /// A vulnerability severity on the violation scale; unknown counts as low.
-fn from_vuln(s: customs_vulndb::Severity) -> Severity {
-    use customs_vulndb::Severity as S;
+fn from_vuln(s: Severity) -> Severity {
     match s {
-        S::Unknown | S::Low => Severity::Low,
-        S::Medium => Severity::Medium,
-        S::High => Severity::High,
-        S::Critical => Severity::Critical,
+        Severity::Unknown | Severity::Info => Severity::Low,
+        s => s,
     }
 }
 
@@ -374,8 +359,8 @@ mod tests {
             id: "CVE-2019-1549".into(),
             package: "openssl".into(),
             version: "1.1.1c-r0".into(),
-            severity: customs_vulndb::Severity::High,
-            max: customs_vulndb::Severity::Medium,
+            severity: Severity::High,
+            max: Severity::Medium,
         };
         assert_eq!(
             d.message(),

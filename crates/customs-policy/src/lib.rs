@@ -163,12 +163,12 @@ pub fn evaluate(policy: &Policy, input: &CheckInput) -> Vec<Violation> {
                 report
                     .findings
                     .iter()
-                    .filter(|f| f.severity >= a.fail_on.0)
+                    .filter(|f| f.severity >= a.fail_on)
                     .map(|f| Diag::AuditFinding {
                         rule: f.id,
                         severity: f.severity,
                         message: f.message.clone(),
-                        fail_on: a.fail_on.0,
+                        fail_on: a.fail_on,
                     }),
             ),
         }
@@ -203,13 +203,13 @@ fn vulnerabilities(v: &cfg::Vulnerabilities, input: &CheckInput, out: &mut Vec<D
                 });
             }
         }
-        for f in counted.iter().filter(|f| f.severity > max.0) {
+        for f in counted.iter().filter(|f| f.severity > max) {
             out.push(Diag::VulnAboveMax {
                 id: f.id.clone(),
                 package: f.package.name.clone(),
                 version: f.package.version.clone(),
                 severity: f.severity,
-                max: max.0,
+                max: max,
             });
         }
     }

@@ -77,8 +77,6 @@ pub struct RegistryOptions {
     pub credentials: CredentialSource,
     /// The `User-Agent` sent with every request.
     pub user_agent: String,
-    /// The platform [`RegistryClient::resolve_default`] selects.
-    pub platform: Platform,
     /// Attempts per request, counting the first, for 429, 5xx and network errors.
     pub max_attempts: u32,
     /// The first retry delay; it doubles with each attempt (capped at 30 s).
@@ -100,7 +98,6 @@ impl Default for RegistryOptions {
             ca_certs: Vec::new(),
             credentials: CredentialSource::Auto,
             user_agent: concat!("customs/", env!("CARGO_PKG_VERSION")).to_string(),
-            platform: Platform::linux_amd64(),
             max_attempts: 4,
             retry_delay: Duration::from_millis(500),
             connect_timeout: Duration::from_secs(10),
@@ -577,14 +574,6 @@ impl RegistryClient {
                 }
             }
         }
-    }
-
-    /// [`resolve`](Self::resolve) for the platform in the options.
-    pub fn resolve_default(
-        &self,
-        reference: &Reference,
-    ) -> Result<ResolvedManifest, RegistryError> {
-        self.resolve(reference, &self.opts.platform.clone())
     }
 
     /// Streams a blob. The reader fails at end of stream unless size and digest match the

@@ -20,17 +20,6 @@ pub fn json(report: &AuditReport) -> Result<String, ReportError> {
     s.push('\n');
     Ok(s)
 }
-
-fn severity_label(s: Severity) -> &'static str {
-    match s {
-        Severity::Info => "INFO",
-        Severity::Low => "LOW",
-        Severity::Medium => "MEDIUM",
-        Severity::High => "HIGH",
-        Severity::Critical => "CRITICAL",
-    }
-}
-
 /// A table for terminals: one line per finding, then a summary.
 pub fn table(report: &AuditReport) -> String {
     let mut out = String::new();
@@ -61,7 +50,7 @@ pub fn table(report: &AuditReport) -> String {
         let _ = writeln!(
             out,
             "{:<8}  {:<id_w$}  {}",
-            severity_label(f.severity),
+            f.severity.as_str(),
             f.id,
             f.message
         );
@@ -87,7 +76,7 @@ fn level(s: Severity) -> Level {
     match s {
         Severity::Critical | Severity::High => Level::Error,
         Severity::Medium => Level::Warning,
-        Severity::Low | Severity::Info => Level::Note,
+        Severity::Low | Severity::Info | Severity::Unknown => Level::Note,
     }
 }
 
@@ -97,7 +86,7 @@ fn security_severity(s: Severity) -> f64 {
         Severity::High => 8.0,
         Severity::Medium => 5.5,
         Severity::Low => 3.0,
-        Severity::Info => 0.0,
+        Severity::Info | Severity::Unknown => 0.0,
     }
 }
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use customs_inventory::{Inventory, OsInfo, Package};
-use customs_vulndb::{Finding, Severity};
+use customs_vulndb::Finding;
 use serde::Serialize;
 
 use crate::ids;
@@ -343,17 +343,6 @@ fn package_component(p: &Package, bom_ref: String) -> Component<'_> {
         properties,
     }
 }
-
-fn severity_name(s: Severity) -> &'static str {
-    match s {
-        Severity::Critical => "critical",
-        Severity::High => "high",
-        Severity::Medium => "medium",
-        Severity::Low => "low",
-        Severity::Unknown => "unknown",
-    }
-}
-
 fn rating(f: &Finding) -> Rating<'_> {
     // An ecosystem's own label (`unimportant`, `moderate`) is not a vector; only CVSS ones are.
     let vector = f
@@ -374,7 +363,7 @@ fn rating(f: &Finding) -> Rating<'_> {
             name: &f.severity_source.source,
         }),
         score: f.severity_source.score.filter(|s| s.is_finite()),
-        severity: severity_name(f.severity),
+        severity: f.severity.as_lower(),
         method,
         vector,
     }
@@ -385,7 +374,7 @@ fn other_ratings(f: &Finding) -> impl Iterator<Item = Rating<'_>> {
     f.ratings.iter().skip(1).map(|r| Rating {
         source: Some(RatingSource { name: &r.source }),
         score: r.score.filter(|s| s.is_finite()),
-        severity: severity_name(r.severity),
+        severity: r.severity.as_lower(),
         method: match r.cvss_version.as_deref() {
             Some("4.0") => "CVSSv4",
             Some("3.1") => "CVSSv31",

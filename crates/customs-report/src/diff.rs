@@ -17,7 +17,6 @@ use customs_inventory::Inventory;
 use customs_vulndb::{Finding, Severity};
 use serde::Serialize;
 
-use crate::json::severity_label;
 use crate::{DocumentInfo, ReportError, Subject, TOOL_NAME};
 
 /// One path of an image's merged filesystem, as the diff compares it.
@@ -293,7 +292,7 @@ fn finding_ref(f: &Finding) -> FindingRef {
     FindingRef {
         id: f.id.clone(),
         aliases: f.aliases.clone(),
-        severity: severity_label(f.severity),
+        severity: f.severity.as_str(),
         ecosystem: f.package.ecosystem.to_string(),
         package: f.package.name.clone(),
         version: f.package.version.clone(),

@@ -18,7 +18,6 @@ use customs_vulndb::{Finding, FixStatus, Severity};
 use sha2::{Digest as _, Sha256};
 
 use crate::diff::{human_bytes, signed_bytes, ImageDiff};
-use crate::json::severity_label;
 use crate::subject::short_digest;
 use crate::svg::{self, Bar, Segment};
 use crate::{ids, DocumentInfo, Scan, Summary};
@@ -136,7 +135,7 @@ fn sev_class(s: Severity) -> &'static str {
         Severity::High => "sev-high",
         Severity::Medium => "sev-medium",
         Severity::Low => "sev-low",
-        Severity::Unknown => "sev-unknown",
+        Severity::Info | Severity::Unknown => "sev-unknown",
     }
 }
 
@@ -146,7 +145,7 @@ fn sev_rank(s: Severity) -> u8 {
         Severity::High => 3,
         Severity::Medium => 2,
         Severity::Low => 1,
-        Severity::Unknown => 0,
+        Severity::Info | Severity::Unknown => 0,
     }
 }
 
@@ -164,7 +163,7 @@ pub fn verdict(findings: &[Finding], audit: Option<&[AuditItem]>, fail_on: Sever
         level = Level::Fail;
         reasons.push(format!(
             "{at_or_above} finding(s) at or above {}",
-            severity_label(fail_on)
+            fail_on.as_str()
         ));
     }
     if kev > 0 {
@@ -176,10 +175,7 @@ pub fn verdict(findings: &[Finding], audit: Option<&[AuditItem]>, fail_on: Sever
     let below = findings.len() - at_or_above;
     if below > 0 && level == Level::Pass {
         level = Level::Warn;
-        reasons.push(format!(
-            "{below} finding(s) below {}",
-            severity_label(fail_on)
-        ));
+        reasons.push(format!("{below} finding(s) below {}", fail_on.as_str()));
     }
     if let Some(items) = audit {
         let serious = items
@@ -198,7 +194,7 @@ pub fn verdict(findings: &[Finding], audit: Option<&[AuditItem]>, fail_on: Sever
     if reasons.is_empty() {
         reasons.push(format!(
             "no vulnerability at or above {} and no serious best-practice finding",
-            severity_label(fail_on)
+            fail_on.as_str()
         ));
     }
     Verdict { level, reasons }
@@ -453,7 +449,7 @@ fn severities(out: &mut String, scan: &Scan<'_>, summary: &Summary) {
     }
     out.push_str("</p><ul class=\"counts\">");
     for s in SEVERITIES {
-        let label = severity_label(s);
+        let label = s.as_str();
         let _ = write!(
             out,
             r#"<li><span class="n" data-severity-count="{label}">{}</span><span class="sev {}">{label}</span></li>"#,
@@ -465,7 +461,7 @@ fn severities(out: &mut String, scan: &Scan<'_>, summary: &Summary) {
     let bars: Vec<Bar> = SEVERITIES
         .iter()
         .map(|&s| Bar {
-            label: severity_label(s).to_string(),
+            label: s.as_str().to_string(),
             value: summary.by_severity.get(s) as u64,
             text: summary.by_severity.get(s).to_string(),
             class: sev_class(s),
@@ -604,7 +600,7 @@ fn layers(out: &mut String, r: &Report<'_>) {
             .map(|&s| Segment {
                 value: counts[sev_rank(s) as usize] as u64,
                 class: sev_class(s),
-                title: format!("{}: {}", severity_label(s), counts[sev_rank(s) as usize]),
+                title: format!("{}: {}", s.as_str(), counts[sev_rank(s) as usize]),
             })
             .collect();
         out.push_str(&svg::stacked(
@@ -730,11 +726,7 @@ fn findings_table(out: &mut String, scan: &Scan<'_>) {
     out.push_str("<section id=\"all-findings\"><h2>All findings</h2>");
     out.push_str(r#"<div id="controls" hidden><input type="search" id="q" placeholder="Filter: id, package, text" aria-label="Filter findings"><select id="sev" aria-label="Severity"><option value="">All severities</option>"#);
     for s in SEVERITIES {
-        let _ = write!(
-            out,
-            r#"<option value="{0}">{0}</option>"#,
-            severity_label(s)
-        );
+        let _ = write!(out, r#"<option value="{0}">{0}</option>"#, s.as_str());
     }
     out.push_str(r#"</select><label><input type="checkbox" id="kevonly"> KEV only</label><output id="shown"></output></div>"#);
     if scan.findings.is_empty() {
@@ -745,7 +737,7 @@ fn findings_table(out: &mut String, scan: &Scan<'_>) {
     let mut sorted = ids::sorted_findings(scan.findings);
     sorted.sort_by_key(|f| std::cmp::Reverse(f.severity));
     for f in sorted {
-        let label = severity_label(f.severity);
+        let label = f.severity.as_str();
         let layer = f
             .package
             .layer

@@ -3,7 +3,7 @@
 //! structs, so a change to the shared model types cannot change the output by accident.
 
 use customs_inventory::{Inventory, OsInfo, Package, Warning};
-use customs_vulndb::{Finding, FixStatus, Severity};
+use customs_vulndb::{Finding, FixStatus};
 use serde::Serialize;
 
 use crate::{ids, DocumentInfo, ReportError, Scan, Subject, Summary, TOOL_NAME};
@@ -143,17 +143,6 @@ struct SeveritySourceView<'a> {
     score: Option<f64>,
 }
 
-/// `CRITICAL`, `HIGH`, `MEDIUM`, `LOW` or `UNKNOWN`; also the table's labels.
-pub fn severity_label(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Critical => "CRITICAL",
-        Severity::High => "HIGH",
-        Severity::Medium => "MEDIUM",
-        Severity::Low => "LOW",
-        Severity::Unknown => "UNKNOWN",
-    }
-}
-
 fn os(os: &Option<OsInfo>) -> Option<Os<'_>> {
     os.as_ref().map(|o| Os {
         family: &o.family,
@@ -236,7 +225,7 @@ pub fn scan(scan: &Scan<'_>, info: &DocumentInfo) -> Result<String, ReportError>
         .map(|f: &Finding| FindingView {
             id: &f.id,
             aliases: &f.aliases,
-            severity: severity_label(f.severity),
+            severity: f.severity.as_str(),
             severity_source: SeveritySourceView {
                 source: &f.severity_source.source,
                 kind: &f.severity_source.kind,
@@ -257,7 +246,7 @@ pub fn scan(scan: &Scan<'_>, info: &DocumentInfo) -> Result<String, ReportError>
                 .iter()
                 .map(|r| RatingView {
                     source: &r.source,
-                    severity: severity_label(r.severity),
+                    severity: r.severity.as_str(),
                     cvss_version: r.cvss_version.as_deref(),
                     vector: r.vector.as_deref(),
                     score: r.score.filter(|s| s.is_finite()),

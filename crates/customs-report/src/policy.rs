@@ -55,7 +55,7 @@ pub fn table(outcome: &Outcome) -> String {
         out.push_str(&format!(
             "  FAIL {:<13} {:<8} {}: {}\n",
             v.id,
-            v.severity.as_str().to_uppercase(),
+            v.severity.as_str().to_string(),
             v.rule,
             v.reason
         ));
@@ -130,7 +130,7 @@ fn level(s: Severity) -> Level {
     match s {
         Severity::Critical | Severity::High => Level::Error,
         Severity::Medium => Level::Warning,
-        Severity::Low | Severity::Info => Level::Note,
+        Severity::Low | Severity::Info | Severity::Unknown => Level::Note,
     }
 }
 

@@ -8,7 +8,6 @@ use customs_vulndb::{Finding, FixStatus, Severity};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::json::severity_label;
 use crate::{ids, DocumentInfo, ReportError, Scan, TOOL_NAME, TOOL_URI};
 
 const SCHEMA: &str =
@@ -78,7 +77,7 @@ impl Level {
         match severity {
             Severity::Critical | Severity::High => Level::Error,
             Severity::Medium => Level::Warning,
-            Severity::Low | Severity::Unknown => Level::Note,
+            Severity::Low | Severity::Info | Severity::Unknown => Level::Note,
         }
     }
 }
@@ -338,7 +337,7 @@ fn default_score(severity: Severity) -> f64 {
         Severity::High => 8.0,
         Severity::Medium => 5.5,
         Severity::Low => 2.0,
-        Severity::Unknown => 0.0,
+        Severity::Info | Severity::Unknown => 0.0,
     }
 }
 
@@ -372,7 +371,7 @@ fn rule_for(id: &str, group: &[&Finding]) -> Rule {
     references.sort_unstable();
     references.dedup();
     let severity = worst.map_or(Severity::Unknown, |f| f.severity);
-    let mut help = format!("Vulnerability {id}\nSeverity: {}", severity_label(severity));
+    let mut help = format!("Vulnerability {id}\nSeverity: {}", severity.as_str());
     if !aliases.is_empty() {
         let _ = write!(help, "\nAliases: {}", aliases.join(", "));
     }
@@ -414,7 +413,7 @@ fn rule_for(id: &str, group: &[&Finding]) -> Rule {
             let mut tags: Vec<String> = vec![
                 "security".into(),
                 "vulnerability".into(),
-                severity_label(severity).into(),
+                severity.as_str().into(),
             ];
             if kev.is_some() {
                 tags.push("known-exploited".into());
@@ -455,7 +454,7 @@ pub fn scan(scan: &Scan<'_>, info: &DocumentInfo) -> Result<String, ReportError>
                 p.version,
                 p.ecosystem,
                 f.id,
-                severity_label(f.severity)
+                f.severity.as_str()
             );
             match (f.fix_status, f.fixed_versions.first()) {
                 (FixStatus::Fixed, Some(v)) => {

@@ -29,7 +29,8 @@ impl SeverityCounts {
             Severity::High => self.high,
             Severity::Medium => self.medium,
             Severity::Low => self.low,
-            Severity::Unknown => self.unknown,
+            // A vulnerability finding is never INFO; counted as unrated if one were.
+            Severity::Info | Severity::Unknown => self.unknown,
         }
     }
 
@@ -39,7 +40,7 @@ impl SeverityCounts {
             Severity::High => &mut self.high,
             Severity::Medium => &mut self.medium,
             Severity::Low => &mut self.low,
-            Severity::Unknown => &mut self.unknown,
+            Severity::Info | Severity::Unknown => &mut self.unknown,
         };
         *slot += 1;
     }

@@ -6,7 +6,6 @@ use std::fmt::Write as _;
 use customs_inventory::Inventory;
 use customs_vulndb::{Finding, FixStatus, Severity};
 
-use crate::json::severity_label;
 use crate::subject::short_digest;
 use crate::{ids, Scan, Subject, Summary};
 
@@ -21,7 +20,7 @@ fn severity_colour(severity: Severity) -> &'static str {
         Severity::High => "\x1b[31m",
         Severity::Medium => "\x1b[33m",
         Severity::Low => "\x1b[34m",
-        Severity::Unknown => "\x1b[2m",
+        Severity::Info | Severity::Unknown => "\x1b[2m",
     }
 }
 
@@ -222,7 +221,7 @@ pub fn scan_in(scan: &Scan<'_>, color: bool, order: Order) -> String {
             (FixStatus::Fixed, Some(v)) => clean(v),
             _ => "-".to_string(),
         };
-        let mut row = vec![severity_label(f.severity).to_string(), clean(&f.id)];
+        let mut row = vec![f.severity.as_str().to_string(), clean(&f.id)];
         if risk_column {
             let mut risk = Vec::new();
             if f.kev.is_some() {
@@ -299,7 +298,7 @@ fn summary_line(out: &mut String, s: &Summary, color: bool) {
         if i > 0 {
             out.push_str(", ");
         }
-        let label = severity_label(severity);
+        let label = severity.as_str();
         if color {
             let _ = write!(out, "{}{label}{RESET}", severity_colour(severity));
         } else {

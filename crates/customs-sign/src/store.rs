@@ -193,12 +193,26 @@ impl SignatureStore {
             target: target.to_string(),
             reason: e.to_string(),
         })?;
+        SignatureStore::open_parsed(target, &parsed, opts)
+    }
+
+    /// [`open`](Self::open) for a target the caller parsed once already; `target` names it
+    /// in messages and in [`Subject::name`].
+    pub fn open_parsed(
+        target: &str,
+        parsed: &Target,
+        opts: &RegistryOptions,
+    ) -> Result<SignatureStore, StoreError> {
         let backend = match parsed {
             Target::Registry(reference) => Backend::Registry {
                 client: Box::new(RegistryClient::new(opts.clone())?),
-                reference,
+                reference: reference.clone(),
             },
-            Target::OciLayout { dir, tag, digest } => Backend::Layout { dir, tag, digest },
+            Target::OciLayout { dir, tag, digest } => Backend::Layout {
+                dir: dir.clone(),
+                tag: tag.clone(),
+                digest: digest.clone(),
+            },
             _ => return Err(StoreError::Unsupported {
                 target: target.to_string(),
                 reason:

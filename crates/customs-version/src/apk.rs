@@ -182,27 +182,13 @@ impl Ord for Version {
     }
 }
 
-impl PartialOrd for Version {
-    fn partial_cmp(&self, other: &Version) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for Version {
-    fn eq(&self, other: &Version) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for Version {}
+order_from_cmp!(Version, eq);
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn cmp(a: &str, b: &str) -> Ordering {
-        Version::parse(a).unwrap().cmp(&Version::parse(b).unwrap())
-    }
+    version_test_helpers!();
 
     #[test]
     fn pre_release_suffixes_sort_before_release_and_post_suffixes_after() {

@@ -107,9 +107,7 @@ fn parse_toolchain(s: &str) -> Option<semver::Version> {
 mod tests {
     use super::*;
 
-    fn v(s: &str) -> Version {
-        Version::parse(s).unwrap()
-    }
+    version_test_helpers!();
 
     #[test]
     fn toolchain_versions_map_to_semver() {

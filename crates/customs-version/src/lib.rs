@@ -16,6 +16,44 @@
 
 #![deny(missing_docs)]
 
+/// The comparison traits every scheme's version derives from its `Ord`: `PartialOrd` always,
+/// and with `eq` also `PartialEq` and `Eq` meaning "orders equal" (`1.0` = `1.0-r0` in apk),
+/// for the schemes whose equality is not field-by-field.
+macro_rules! order_from_cmp {
+    ($t:ty) => {
+        impl PartialOrd for $t {
+            fn partial_cmp(&self, other: &$t) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+    };
+    ($t:ty, eq) => {
+        order_from_cmp!($t);
+        impl PartialEq for $t {
+            fn eq(&self, other: &$t) -> bool {
+                self.cmp(other) == std::cmp::Ordering::Equal
+            }
+        }
+        impl Eq for $t {}
+    };
+}
+
+/// The helpers every scheme's tests share: `v("1.0")` parses (and must), `cmp(a, b)`
+/// orders two parsed strings.
+#[cfg(test)]
+macro_rules! version_test_helpers {
+    () => {
+        #[allow(dead_code)]
+        fn v(s: &str) -> Version {
+            Version::parse(s).unwrap_or_else(|| panic!("{s:?} should parse"))
+        }
+        #[allow(dead_code)]
+        fn cmp(a: &str, b: &str) -> std::cmp::Ordering {
+            v(a).cmp(&v(b))
+        }
+    };
+}
+
 pub mod apk;
 pub mod composer;
 pub mod dpkg;
@@ -176,19 +214,7 @@ impl Ord for Version {
     }
 }
 
-impl PartialOrd for Version {
-    fn partial_cmp(&self, other: &Version) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for Version {
-    fn eq(&self, other: &Version) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for Version {}
+order_from_cmp!(Version, eq);
 
 /// Parses `input` under `scheme`.
 pub fn parse(scheme: Scheme, input: &str) -> Result<Version, ParseError> {

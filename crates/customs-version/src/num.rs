@@ -60,11 +60,7 @@ impl Ord for Num {
     }
 }
 
-impl PartialOrd for Num {
-    fn partial_cmp(&self, other: &Num) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
+order_from_cmp!(Num);
 
 #[cfg(test)]
 mod tests {

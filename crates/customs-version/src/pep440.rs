@@ -273,9 +273,7 @@ impl Version {
 mod tests {
     use super::*;
 
-    fn v(s: &str) -> Version {
-        Version::parse(s).unwrap()
-    }
+    version_test_helpers!();
 
     #[test]
     fn spelling_variants_normalise_to_one_version() {

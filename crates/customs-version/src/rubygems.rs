@@ -103,19 +103,13 @@ impl Ord for Version {
     }
 }
 
-impl PartialOrd for Version {
-    fn partial_cmp(&self, other: &Version) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
+order_from_cmp!(Version);
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn v(s: &str) -> Version {
-        Version::parse(s).unwrap()
-    }
+    version_test_helpers!();
 
     #[test]
     fn letters_make_a_pre_release() {

@@ -4,21 +4,7 @@ pub use crate::rating::{Epss, Kev, Rating};
 use customs_inventory::Package;
 use serde::{Deserialize, Serialize};
 
-/// Severity buckets, ordered from least to most severe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Severity {
-    /// No rating, or a CVSS score of 0.0.
-    Unknown,
-    /// CVSS 0.1 to 3.9, or a vendor label of that rank.
-    Low,
-    /// CVSS 4.0 to 6.9, or a label of that rank (`MODERATE`).
-    Medium,
-    /// CVSS 7.0 to 8.9, or a label of that rank.
-    High,
-    /// CVSS 9.0 to 10.0, or a label of that rank.
-    Critical,
-}
+pub use customs_inventory::Severity;
 
 /// Where a finding's severity came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -5,31 +5,23 @@
 //! signatures and attestations on an `oci:` layout before and after `customs sign`/`attest`;
 //! SARIF checked against the OASIS schema when the tools venv exists.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+mod common;
+use common::SHARED;
+
 use serde_json::Value;
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
 /// A fixed clock (2026-01-01T00:00:00Z) so ages do not drift.
 const NOW: &str = "1767225600";
 
 /// One database for the whole test binary.
 fn db() -> &'static Path {
-    static DB: OnceLock<PathBuf> = OnceLock::new();
-    DB.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("check_cli");
-        std::fs::create_dir_all(&dir).unwrap();
-        let db = dir.join("customs.db");
-        let out = Command::new(env!("CARGO_BIN_EXE_customs"))
-            .args(["db", "import", &format!("{SHARED}/vulndata"), "--db"])
-            .arg(&db)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        db
-    })
+    static DB: OnceLock<common::Fixture> = OnceLock::new();
+    &DB.get_or_init(|| common::db_fixture("check_cli", &["vulndata"]))
+        .db
 }
 
 fn text(b: &[u8]) -> String {

@@ -6,21 +6,14 @@ use std::process::{Command, Output};
 
 use customs_testkit::ocibuild;
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
+mod common;
 
-fn db(dir: &Path) -> PathBuf {
-    let db = dir.join("customs.db");
-    let out = Command::new(env!("CARGO_BIN_EXE_customs"))
-        .args(["db", "import", &format!("{SHARED}/vulndata"), "--db"])
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    db
+/// One database for the whole test binary.
+fn db(_dir: &Path) -> PathBuf {
+    static DB: std::sync::OnceLock<common::Fixture> = std::sync::OnceLock::new();
+    DB.get_or_init(|| common::db_fixture("damaged_db", &["vulndata"]))
+        .db
+        .clone()
 }
 
 fn customs(dir: &Path, db: &Path, args: &[&str]) -> Output {

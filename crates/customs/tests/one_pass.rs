@@ -7,11 +7,13 @@
 //! audit) would have counted two.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
+mod common;
+use common::SHARED;
+
 /// A fixed clock (2026-01-01T00:00:00Z).
 const NOW: &str = "1767225600";
 
@@ -25,21 +27,9 @@ fail_on = "critical"
 "#;
 
 fn db() -> &'static Path {
-    static DB: OnceLock<PathBuf> = OnceLock::new();
-    DB.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("one_pass");
-        std::fs::create_dir_all(&dir).unwrap();
-        let db = dir.join("customs.db");
-        if !db.exists() {
-            let out = Command::new(env!("CARGO_BIN_EXE_customs"))
-                .args(["db", "import", &format!("{SHARED}/vulndata"), "--db"])
-                .arg(&db)
-                .output()
-                .unwrap();
-            assert!(out.status.success(), "{}", text(&out.stderr));
-        }
-        db
-    })
+    static DB: OnceLock<common::Fixture> = OnceLock::new();
+    &DB.get_or_init(|| common::db_fixture("one_pass", &["vulndata"]))
+        .db
 }
 
 fn text(b: &[u8]) -> String {

@@ -11,7 +11,9 @@ use std::sync::OnceLock;
 
 use serde_json::{json, Value};
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
+mod common;
+use common::SHARED;
+
 const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden");
 const IMAGES: &[&str] = &[
     "alpine-3.10.tar",
@@ -20,30 +22,10 @@ const IMAGES: &[&str] = &[
     "debian-bookworm-minbase.oci.tar",
 ];
 
-struct Fixture {
-    dir: PathBuf,
-    db: PathBuf,
-}
-
 /// One database for the whole test binary, built with `customs db import` from all vulndata.
-fn fixture() -> &'static Fixture {
-    static F: OnceLock<Fixture> = OnceLock::new();
-    F.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("scan_cli");
-        std::fs::create_dir_all(&dir).unwrap();
-        let db = dir.join("db").join("customs.db");
-        let out = Command::new(env!("CARGO_BIN_EXE_customs"))
-            .args(["db", "import", &format!("{SHARED}/vulndata"), "--db"])
-            .arg(&db)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Fixture { dir, db }
-    })
+fn fixture() -> &'static common::Fixture {
+    static F: OnceLock<common::Fixture> = OnceLock::new();
+    F.get_or_init(|| common::db_fixture("scan_cli", &["vulndata"]))
 }
 
 /// Runs customs against the shared database, in `cwd` (default: a directory without an

@@ -4,38 +4,20 @@
 //! that.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-const BIN: &str = env!("CARGO_BIN_EXE_customs");
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+mod common;
+use common::{customs, text, BIN};
 
-fn customs(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .current_dir(dir)
-        .args(args)
-        .env_remove("COSIGN_PASSWORD")
-        .env("CUSTOMS_PASSWORD", "pw")
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
+/// A path inside `../shared/cosign`.
 fn shared(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/cosign")
-        .join(rel)
+    common::shared("cosign").join(rel)
 }
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 /// A tempdir with `k.key`/`k.pub`, `blob` (3 MiB, more than one read chunk) and `blob.bundle`.
 fn signed() -> tempfile::TempDir {

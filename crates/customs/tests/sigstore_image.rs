@@ -3,38 +3,12 @@
 //! `--insecure-ignore-tlog`), and a `.sig` layer's `dev.sigstore.cosign/bundle` SET is verified
 //! whenever it is present: a forged or foreign one is refused.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-const BIN: &str = env!("CARGO_BIN_EXE_customs");
-
-fn shared(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared")
-        .join(rel)
-}
-
-fn customs(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .current_dir(dir)
-        .args(args)
-        .env_remove("COSIGN_PASSWORD")
-        .env("CUSTOMS_PASSWORD", "pw")
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
+mod common;
+use common::{customs, shared, text};
 /// A layout `app` signed with `k.key` (no log entry: customs signs offline).
 fn signed_layout() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

@@ -5,44 +5,16 @@
 //! SBOM, written by hand into the layout and copied to the registry with skopeo). skopeo checks
 //! that the references `triangulate` prints exist and name what they should.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 use base64::Engine as _;
 use customs_testkit::registry::{skopeo, Mode, Registry};
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 
-const BIN: &str = env!("CARGO_BIN_EXE_customs");
+mod common;
+use common::{customs, ok, shared};
 const SBOM: &[u8] = br#"{"spdxVersion":"SPDX-2.3","name":"app","SPDXID":"SPDXRef-DOCUMENT"}"#;
-
-fn shared(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared")
-        .join(rel)
-}
-
-fn customs(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .current_dir(dir)
-        .args(args)
-        .env_remove("COSIGN_PASSWORD")
-        .env("CUSTOMS_PASSWORD", "pw")
-        .output()
-        .unwrap()
-}
-
-fn ok(o: Output) -> String {
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
-
 fn sha(b: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(b)))
 }

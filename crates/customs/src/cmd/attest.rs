@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use customs_sign::intoto::{self, Statement};
-use customs_sign::store::SignatureStore;
 use customs_sign::verify_image::{
     attest_image, verify_attestations, verify_attestations_keyless, VerifyError,
 };
@@ -84,9 +83,7 @@ pub fn attest(
     let uri = intoto::predicate_type_uri(kind)?;
     let predicate = intoto::predicate_from_file(kind, raw, &now_rfc3339())?;
     let key = load_private_key(key_path)?;
-    let opts = image_args.open_options()?;
-    let store =
-        SignatureStore::open(image, &opts.registry).with_context(|| format!("opening {image}"))?;
+    let store = image_args.signatures(image)?;
     let (subject, _) = attest_image(&store, &key, |s| {
         Statement::new(&s.docker_reference, &s.digest.to_string(), &uri, predicate)
     })
@@ -103,9 +100,7 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode> {
     let uri = intoto::predicate_type_uri(&args.kind)?;
     let key = args.key.as_deref().map(load_public_key).transpose()?;
     let identity = args.identity.matcher()?;
-    let opts = args.image_args.open_options()?;
-    let store = SignatureStore::open(&args.image, &opts.registry)
-        .with_context(|| format!("opening {}", args.image))?;
+    let store = args.image_args.signatures(&args.image)?;
     let subject = store
         .resolve()
         .with_context(|| format!("resolving {}", args.image))?;

@@ -9,12 +9,12 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use customs_audit::{AuditOptions, AuditReport, Collector};
-use customs_image::{Image, Reference};
-use customs_inventory::scan::{scan_image, scan_image_observed, ScanOptions, ScanResult};
+use customs_image::{Both, EntryObserver, Image, Reference};
+use customs_inventory::scan::{scan_image_observed, ScanOptions, ScanResult};
 use customs_registry::RegistryClient;
 
 use crate::cmd::format::TableJsonSarif;
-use crate::cmd::image_args::ImageArgs;
+use crate::cmd::image_args::{ImageArgs, ImageTarget};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -49,7 +49,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let image = args.image_args.open(&args.image)?;
+    let target = args.image_args.target(&args.image)?;
+    let image = target.open()?;
     let mut opts = AuditOptions {
         allowed_registries: args.allowed_registry.clone(),
         max_age_days: args.max_age_days,
@@ -61,7 +62,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     opts.disabled = args.skip_rules.iter().cloned().collect();
     if args.check_base {
-        let registry = args.image_args.open_options()?.registry;
+        let registry = target.opts.registry.clone();
         let platform = image.platform.clone();
         opts.base_digest_lookup = Some(Arc::new(move |base: &str| {
             let reference = Reference::parse(base).ok()?;
@@ -91,30 +92,39 @@ pub fn run(args: Args) -> Result<ExitCode> {
 }
 
 /// Opens `target` and inventories it; with `audit`, audits it in the same walk of each layer
-/// (audit's collector observes the inventory scan), so no layer blob is read twice.
+/// (audit's collector observes the inventory scan), and `extra` (diff's file hasher) rides
+/// along too, so no layer blob is read twice.
 pub fn inventory_and_audit(
-    image_args: &ImageArgs,
-    target: &str,
+    target: &ImageTarget,
     no_cache: bool,
     audit: Option<&AuditOptions>,
+    extra: Option<&mut dyn EntryObserver>,
 ) -> Result<(Image, ScanResult, Option<AuditReport>)> {
-    let image = image_args.open(target)?;
+    let image = target.open()?;
     let cache = if no_cache {
         None
     } else {
         crate::cmd::cache::open().ok()
     };
     let opts = ScanOptions { cache };
-    let Some(audit_opts) = audit else {
-        let result =
-            scan_image(&image, &opts).with_context(|| format!("reading {}", image.name))?;
-        return Ok((image, result, None));
+    let mut collector = match audit {
+        Some(o) => Some(Collector::new(&image, o).context("audit options")?),
+        None => None,
     };
-    let mut collector = Collector::new(&image, audit_opts).context("audit options")?;
-    let result = scan_image_observed(&image, &opts, Some(&mut collector))
-        .with_context(|| format!("reading {}", image.name))?;
-    let report = collector
-        .finish_with_os(result.inventory.os.clone())
-        .with_context(|| format!("auditing {}", image.name))?;
-    Ok((image, result, Some(report)))
+    // Each arm is its own call, so each observer is borrowed only for the walk.
+    let result = match (collector.as_mut(), extra) {
+        (Some(c), Some(e)) => scan_image_observed(&image, &opts, Some(&mut Both::new(c, e))),
+        (Some(c), None) => scan_image_observed(&image, &opts, Some(c)),
+        (None, Some(e)) => scan_image_observed(&image, &opts, Some(e)),
+        (None, None) => scan_image_observed(&image, &opts, None),
+    }
+    .with_context(|| format!("reading {}", image.name))?;
+    let report = match collector {
+        Some(c) => Some(
+            c.finish_with_os(result.inventory.os.clone())
+                .with_context(|| format!("auditing {}", image.name))?,
+        ),
+        None => None,
+    };
+    Ok((image, result, report))
 }

@@ -12,12 +12,11 @@ use customs_image::{Image, Target};
 use customs_inventory::Warning;
 use customs_policy::{AttestationOutcome, CheckInput, ImageAge, KeyOutcome, Policy, Violation};
 use customs_report::policy::{self as render, Outcome};
-use customs_sign::store::SignatureStore;
 use customs_sign::verify_image::{verify_attestations, verify_signatures};
 
 use crate::cmd::audit::inventory_and_audit;
 use crate::cmd::format::TableJsonSarif;
-use crate::cmd::image_args::ImageArgs;
+use crate::cmd::image_args::{ImageArgs, ImageTarget};
 use crate::cmd::key::load_public_key;
 use crate::cmd::sbom;
 use crate::cmd::vuln_args::VulnArgs;
@@ -48,6 +47,9 @@ pub struct Args {
 pub fn run(args: Args) -> Result<ExitCode> {
     let policy = Policy::load(&args.policy)?;
     let now = crate::clock::get().unix();
+    // The image argument, parsed once; the scan, the audit, the signature store and the
+    // registry name the policy checks all read this one value.
+    let target = args.image_args.target(&args.image)?;
     let mut warnings = Vec::new();
 
     let audit_opts = customs_policy::audit_options(&policy, Some(now));
@@ -58,11 +60,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
     // audit rides along in the same walk of each layer.
     let mut damaged = None;
     let (image, findings, audit) = if policy.vulnerabilities.is_some() {
-        let (image, findings, audit) =
-            scan(&args, audit_opts.as_ref(), &mut warnings, &mut damaged)?;
+        let (image, findings, audit) = scan(
+            &args,
+            &target,
+            audit_opts.as_ref(),
+            &mut warnings,
+            &mut damaged,
+        )?;
         (image, Some(findings), audit)
     } else {
-        let image = args.image_args.open(&args.image)?;
+        let image = target.open()?;
         let audit = match &audit_opts {
             Some(opts) => Some(
                 customs_audit::audit(&image, opts)
@@ -75,8 +82,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
 
     let mut input = CheckInput {
         image: args.image.clone(),
-        reference: match Target::parse(&args.image) {
-            Ok(Target::Registry(r)) => Some(format!("{}/{}", r.registry, r.repository)),
+        reference: match &target.parsed {
+            Target::Registry(r) => Some(format!("{}/{}", r.registry, r.repository)),
             _ => None,
         },
         base_name: image.base_image().map(|(name, _)| name),
@@ -85,7 +92,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
 
     if policy.signatures.is_some() || policy.attestations.is_some() {
-        signatures(&args, &policy, &mut input)?;
+        signatures(&target, &policy, &mut input)?;
     }
 
     input.audit = audit;
@@ -147,13 +154,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
 /// runs the one scan pipeline on it; its warnings go into `warnings`.
 fn scan(
     args: &Args,
+    target: &ImageTarget,
     audit: Option<&AuditOptions>,
     warnings: &mut Vec<Warning>,
     damaged: &mut Option<String>,
 ) -> Result<(Image, Vec<customs_vulndb::Finding>, Option<AuditReport>)> {
     let (database, suppression) = args.vuln.open()?;
-    let (image, result, report) =
-        inventory_and_audit(&args.image_args, &args.image, args.no_cache, audit)?;
+    let (image, result, report) = inventory_and_audit(target, args.no_cache, audit, None)?;
     let outcome = customs_vulndb::scan(&database, &result.inventory, &suppression);
     *damaged = crate::cmd::vuln_args::damaged_db(&args.vuln, &result.inventory);
     warnings.extend(result.inventory.warnings);
@@ -164,7 +171,7 @@ fn scan(
 /// Verifies each required key's signatures and each required attestation type. A store
 /// that cannot be opened or read is a reason, not an error: the gate reports it as a
 /// violation. A key file that cannot be read is an error in the policy.
-fn signatures(args: &Args, policy: &Policy, input: &mut CheckInput) -> Result<()> {
+fn signatures(target: &ImageTarget, policy: &Policy, input: &mut CheckInput) -> Result<()> {
     let required_keys = policy
         .signatures
         .as_ref()
@@ -178,13 +185,13 @@ fn signatures(args: &Args, policy: &Policy, input: &mut CheckInput) -> Result<()
         Some(a) => Some(load_public_key(&a.key)?),
         None => None,
     };
-    let opts = args.image_args.open_options()?;
-    let store = SignatureStore::open(&args.image, &opts.registry)
-        .map_err(|e| format!("cannot read signatures of {}: {e}", args.image))
+    let store = target
+        .signatures()
+        .map_err(|e| format!("cannot read signatures of {}: {e}", target.text))
         .and_then(|store| {
             let subject = store
                 .resolve()
-                .map_err(|e| format!("resolving {}: {e}", args.image))?;
+                .map_err(|e| format!("resolving {}: {e}", target.text))?;
             Ok((store, subject))
         });
     for (path, key) in &keys {

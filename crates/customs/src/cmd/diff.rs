@@ -2,8 +2,9 @@
 //! as a table or JSON. Also gathers the facts `customs report --diff-from` shows.
 //!
 //! Each image is opened, inventoried and (with a database) matched as `customs scan` does it;
-//! its merged filesystem is built by streaming every layer once and hashing every regular file,
-//! so a change of content at the same size is still a change. Config values are compared raw
+//! its merged filesystem is built in that same walk of each layer ([`FileHasher`] observes the
+//! inventory scan), hashing every regular file, so a change of content at the same size is
+//! still a change. Config values are compared raw
 //! and printed through customs-audit's redaction, so a changed secret shows as changed without
 //! its value.
 
@@ -12,21 +13,22 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use customs_audit::redact;
 use customs_image::manifest::ContainerConfig;
-use customs_image::summary::stream_layer;
+use customs_image::summary::LayerSummary;
 use customs_image::tar::EntryKind;
-use customs_image::{FileSystem, Image};
+use customs_image::{EntryMeta, EntryObserver, FileSystem};
 use customs_inventory::Inventory;
 use customs_report::diff::{self, ConfigChange, FileFacts, Side};
 use customs_report::{ImageDiff, Subject};
 use customs_vulndb::{Database, Finding, Suppression};
 use sha2::{Digest as _, Sha256};
 
+use crate::cmd::audit::inventory_and_audit;
 use crate::cmd::db::{self, DbArg};
 use crate::cmd::format::TableOrJson;
-use crate::cmd::image_args::ImageArgs;
+use crate::cmd::image_args::{ImageArgs, ImageTarget};
 use crate::cmd::sbom;
 
 #[derive(clap::Args)]
@@ -105,66 +107,77 @@ fn kind(k: EntryKind) -> &'static str {
     }
 }
 
-/// The merged filesystem of `image` with the SHA-256 of every visible regular file, streamed
-/// layer by layer (only hashes are kept).
-pub fn files(image: &Image) -> Result<BTreeMap<String, FileFacts>> {
-    let mut fs = FileSystem::new();
-    let mut hashes: HashMap<(usize, String), String> = HashMap::new();
-    for index in 0..image.layers.len() {
-        let summary = stream_layer(image, index, |e, r| {
-            if !e.is_file() {
-                return Ok(());
-            }
-            let mut h = Sha256::new();
-            let mut buf = [0u8; 64 * 1024];
-            loop {
-                let n = r.read(&mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                h.update(&buf[..n]);
-            }
-            hashes.insert((index, e.path.clone()), hex::encode(h.finalize()));
-            Ok(())
-        })
-        .with_context(|| format!("reading layer {index} of {}", image.name))?;
-        fs.apply_layer(&summary.entries);
-    }
-    Ok(fs
-        .iter()
-        .filter(|(_, n)| !n.implicit)
-        .map(|(path, n)| {
-            let facts = FileFacts {
-                kind: kind(n.kind),
-                size: if n.kind == EntryKind::File { n.size } else { 0 },
-                mode: n.mode,
-                uid: n.uid,
-                gid: n.gid,
-                sha256: hashes.remove(&(n.layer, path.to_string())),
-                link: n.link.clone(),
-            };
-            (path.to_string(), facts)
-        })
-        .collect())
+/// Builds the merged filesystem with the SHA-256 of every visible regular file, as an
+/// observer of the inventory's walk: each layer is read once, by the scan, and only hashes
+/// are kept.
+#[derive(Default)]
+pub struct FileHasher {
+    fs: FileSystem,
+    hashes: HashMap<(usize, String), String>,
+    current: Option<Sha256>,
 }
 
-/// Opens, inventories, matches (with a database) and walks one image.
+impl EntryObserver for FileHasher {
+    fn wants(&mut self, _layer: usize, entry: &EntryMeta) -> bool {
+        self.current = entry.is_file().then(Sha256::new);
+        self.current.is_some()
+    }
+    fn data(&mut self, chunk: &[u8]) {
+        if let Some(h) = &mut self.current {
+            h.update(chunk);
+        }
+    }
+    fn entry_done(&mut self, layer: usize, entry: &EntryMeta) -> std::io::Result<()> {
+        if let Some(h) = self.current.take() {
+            self.hashes
+                .insert((layer, entry.path.clone()), hex::encode(h.finalize()));
+        }
+        Ok(())
+    }
+    fn layer_done(&mut self, _layer: usize, summary: &LayerSummary) {
+        self.fs.apply_layer(&summary.entries);
+    }
+}
+
+impl FileHasher {
+    /// The facts of every visible file, once every layer went by.
+    pub fn finish(mut self) -> BTreeMap<String, FileFacts> {
+        self.fs
+            .iter()
+            .filter(|(_, n)| !n.implicit)
+            .map(|(path, n)| {
+                let facts = FileFacts {
+                    kind: kind(n.kind),
+                    size: if n.kind == EntryKind::File { n.size } else { 0 },
+                    mode: n.mode,
+                    uid: n.uid,
+                    gid: n.gid,
+                    sha256: self.hashes.remove(&(n.layer, path.to_string())),
+                    link: n.link.clone(),
+                };
+                (path.to_string(), facts)
+            })
+            .collect()
+    }
+}
+
+/// Opens, inventories, matches (with a database) and hashes one image, in one walk of each
+/// layer.
 pub fn gather(
-    image_args: &ImageArgs,
-    target: &str,
+    target: &ImageTarget,
     no_cache: bool,
     database: Option<&Database>,
     suppression: &Suppression,
 ) -> Result<Gathered> {
-    let (image, result) = sbom::inventory(image_args, target, no_cache)?;
+    let mut hasher = FileHasher::default();
+    let (image, result, _) = inventory_and_audit(target, no_cache, None, Some(&mut hasher))?;
     let mut inventory = result.inventory;
     let findings = database.map(|d| findings(d, &mut inventory, suppression));
-    let files = files(&image)?;
     Ok(Gathered {
         subject: sbom::subject(&image),
         inventory,
         findings,
-        files,
+        files: hasher.finish(),
         config: image.config.config.clone(),
     })
 }
@@ -308,15 +321,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     )?;
     let info = sbom::document_info()?;
     let old = gather(
-        &args.image_args,
-        &args.old,
+        &args.image_args.target(&args.old)?,
         args.no_cache,
         database.as_ref(),
         &suppression,
     )?;
     let new = gather(
-        &args.image_args,
-        &args.new,
+        &args.image_args.target(&args.new)?,
         args.no_cache,
         database.as_ref(),
         &suppression,

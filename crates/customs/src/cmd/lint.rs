@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use crate::cmd::format::TableOrJson;
 
 use anyhow::Result;
-use customs_pin::lint::{lint, Finding, LintOptions, Severity};
+use customs_pin::lint::{lint, Finding, Level, LintOptions};
 use customs_pin::{scan_file, Scan};
 use serde::Serialize;
 
@@ -59,11 +59,11 @@ pub enum MinSeverity {
     Error,
 }
 
-fn min_severity(s: MinSeverity) -> Severity {
+fn min_severity(s: MinSeverity) -> Level {
     match s {
-        MinSeverity::Error => Severity::Error,
-        MinSeverity::Warning => Severity::Warning,
-        MinSeverity::Info => Severity::Info,
+        MinSeverity::Error => Level::Error,
+        MinSeverity::Warning => Level::Warning,
+        MinSeverity::Info => Level::Info,
     }
 }
 
@@ -148,9 +148,9 @@ fn print_table(files: &[FileReport], total: usize) {
     let (mut errors, mut warnings, mut infos) = (0, 0, 0);
     for x in files.iter().flat_map(|f| &f.findings) {
         match x.severity {
-            Severity::Error => errors += 1,
-            Severity::Warning => warnings += 1,
-            Severity::Info => infos += 1,
+            Level::Error => errors += 1,
+            Level::Warning => warnings += 1,
+            Level::Info => infos += 1,
         }
     }
     println!(

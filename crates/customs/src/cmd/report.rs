@@ -99,11 +99,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
         now: Some(crate::clock::get().unix()),
         ..AuditOptions::default()
     });
+    // With --diff-from, the new image's files are hashed in the same walk too.
+    let mut hasher = args.diff_from.is_some().then(diff::FileHasher::default);
     let (image, result, audit) = inventory_and_audit(
-        &args.image_args,
-        &args.image,
+        &args.image_args.target(&args.image)?,
         args.no_cache,
         audit_opts.as_ref(),
+        hasher
+            .as_mut()
+            .map(|h| h as &mut dyn customs_image::EntryObserver),
     )?;
     let subject = sbom::subject(&image);
     let mut inventory = result.inventory;
@@ -148,7 +152,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .iter()
             .map(|f| AuditItem {
                 id: f.id.to_string(),
-                severity: f.severity.as_str().to_ascii_uppercase(),
+                severity: f.severity.as_str().to_string(),
                 title: f.title.to_string(),
                 message: f.message.clone(),
                 path: f.evidence.path.clone(),
@@ -162,8 +166,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         None => None,
         Some(old) => {
             let old = diff::gather(
-                &args.image_args,
-                old,
+                &args.image_args.target(old)?,
                 args.no_cache,
                 Some(&database),
                 &suppression,
@@ -172,7 +175,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 subject: subject.clone(),
                 inventory: inventory.clone(),
                 findings: Some(findings.clone()),
-                files: diff::files(&image)?,
+                files: hasher
+                    .take()
+                    .map(diff::FileHasher::finish)
+                    .unwrap_or_default(),
                 config: image.config.config.clone(),
             };
             Some(diff::compare(&old, &new))

@@ -10,7 +10,7 @@ use customs_inventory::{scan_image, ScanOptions, ScanResult};
 use customs_report::{DocumentInfo, LayerInfo, Platform, Subject, Timestamp};
 
 use crate::cmd::format::SbomFormat;
-use crate::cmd::image_args::ImageArgs;
+use crate::cmd::image_args::{ImageArgs, ImageTarget};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -64,12 +64,8 @@ pub fn subject(image: &Image) -> Subject {
 }
 
 /// Opens and inventories an image, with the layer cache unless told not to.
-pub fn inventory(
-    image_args: &ImageArgs,
-    target: &str,
-    no_cache: bool,
-) -> Result<(Image, ScanResult)> {
-    let image = image_args.open(target)?;
+pub fn inventory(target: &ImageTarget, no_cache: bool) -> Result<(Image, ScanResult)> {
+    let image = target.open()?;
     let cache = if no_cache {
         None
     } else {
@@ -105,7 +101,7 @@ pub fn emit(output: Option<&PathBuf>, text: &str) -> Result<()> {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let (image, result) = inventory(&args.image_args, &args.image, args.no_cache)?;
+    let (image, result) = inventory(&args.image_args.target(&args.image)?, args.no_cache)?;
     let subject = subject(&image);
     let info = document_info()?;
     let inv = &result.inventory;

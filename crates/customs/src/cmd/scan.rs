@@ -98,7 +98,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let (subject, mut inventory) = match (&args.sbom, &args.image) {
         (Some(path), _) => inventory_from_sbom(path)?,
         (None, Some(image)) => {
-            let (img, result) = sbom::inventory(&args.image_args, image, args.no_cache)?;
+            let (img, result) = sbom::inventory(&args.image_args.target(image)?, args.no_cache)?;
             (sbom::subject(&img), result.inventory)
         }
         (None, None) => bail!("give an IMAGE or --sbom FILE"),
@@ -205,7 +205,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         if unknown > 0 && !args.fail_on_unknown && min > Severity::Unknown {
             eprintln!(
                 "warning: {unknown} finding(s) have no severity rating from any source and did not count toward --fail-on {}; add --fail-on-unknown to fail on them",
-                customs_report::json::severity_label(min)
+                min.as_str()
             );
         }
     }

@@ -10,7 +10,6 @@ use customs_sign::bundle::{self, BundlePolicy};
 use customs_sign::intoto::AttestationCheck;
 use customs_sign::layout;
 use customs_sign::rekor_upload::{self, ProposedEntry};
-use customs_sign::store::SignatureStore;
 use customs_sign::verify_image::sign_image_with;
 
 use crate::cmd::image_args::ImageArgs;
@@ -48,9 +47,7 @@ pub struct Args {
 pub fn run(args: Args) -> Result<ExitCode> {
     let annotations = parse_annotations(&args.annotations)?;
     let key = load_private_key(&args.key)?;
-    let opts = args.image_args.open_options()?;
-    let store = SignatureStore::open(&args.image, &opts.registry)
-        .with_context(|| format!("opening {}", args.image))?;
+    let store = args.image_args.signatures(&args.image)?;
     let root = match &args.rekor_url {
         Some(_) => Some(crate::cmd::verify_bundle::load_root(
             args.trusted_root.as_ref(),

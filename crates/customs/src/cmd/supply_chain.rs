@@ -87,9 +87,7 @@ pub struct TriangulateArgs {
 }
 
 fn open(image: &str, image_args: &ImageArgs) -> Result<(SignatureStore, Subject)> {
-    let opts = image_args.open_options()?;
-    let store =
-        SignatureStore::open(image, &opts.registry).with_context(|| format!("opening {image}"))?;
+    let store = image_args.signatures(image)?;
     let subject = store
         .resolve()
         .with_context(|| format!("resolving {image}"))?;

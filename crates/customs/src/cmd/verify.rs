@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use customs_sign::store::SignatureStore;
 use customs_sign::verify_image::{
     verify_bundles_keyless, verify_signatures_keyless, verify_signatures_with, Source, VerifyError,
 };
@@ -77,9 +76,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let root = args
         .pki
         .apply(load_root(args.trusted_root.as_ref(), false)?)?;
-    let opts = args.image_args.open_options()?;
-    let store = SignatureStore::open(&args.image, &opts.registry)
-        .with_context(|| format!("opening {}", args.image))?;
+    let store = args.image_args.signatures(&args.image)?;
     let subject = store
         .resolve()
         .with_context(|| format!("resolving {}", args.image))?;

@@ -64,20 +64,15 @@ pub fn damaged_db(args: &VulnArgs, inventory: &Inventory) -> Option<String> {
     ))
 }
 
-/// A severity name, any case: `UNKNOWN`, `LOW`, `MEDIUM`, `HIGH`, `CRITICAL`.
+/// A vulnerability severity name, any case: `UNKNOWN`, `LOW`, `MEDIUM`, `HIGH`, `CRITICAL`.
+/// `INFO` is an audit level no vulnerability has, so it is refused.
 pub fn parse_severity(s: &str) -> Result<Severity, String> {
-    Ok(match s.trim().to_ascii_uppercase().as_str() {
-        "UNKNOWN" => Severity::Unknown,
-        "LOW" => Severity::Low,
-        "MEDIUM" => Severity::Medium,
-        "HIGH" => Severity::High,
-        "CRITICAL" => Severity::Critical,
-        _ => {
-            return Err(format!(
-                "{s:?} is not a severity (UNKNOWN, LOW, MEDIUM, HIGH, CRITICAL)"
-            ))
-        }
-    })
+    match Severity::parse(s) {
+        Some(v) if v != Severity::Info => Ok(v),
+        _ => Err(format!(
+            "{s:?} is not a severity (UNKNOWN, LOW, MEDIUM, HIGH, CRITICAL)"
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -89,5 +84,6 @@ mod tests {
         assert_eq!(parse_severity("high"), Ok(Severity::High));
         assert_eq!(parse_severity(" CRITICAL"), Ok(Severity::Critical));
         assert!(parse_severity("severe").is_err());
+        assert!(parse_severity("info").is_err());
     }
 }
