@@ -75,6 +75,9 @@ pub struct Query {
 /// The lookup for `pkg`: OS packages by their source package under the OS-derived
 /// ecosystem, Go modules without the `v` prefix, the Go standard library as semver.
 pub fn query_for(os: Option<&OsInfo>, pkg: &Package) -> Result<Option<Query>, String> {
+    if !pkg.matchable() {
+        return Ok(None); // a private root project: no advisory can name it
+    }
     if pkg.ecosystem.is_os() {
         let Some(os) = os else {
             return Err(format!(
