@@ -44,7 +44,10 @@ pub(crate) fn object_capped<T: DeserializeOwned>(
         .map(|i| data[i]);
     // A UTF-8 byte-order mark is not JSON either; serde_json refuses it too.
     if first != Some(b'{') {
-        return Err(ExtractError::malformed(format, "top level is not an object"));
+        return Err(ExtractError::malformed(
+            format,
+            "top level is not an object",
+        ));
     }
     serde_json::from_slice(data).map_err(|e| ExtractError::malformed(format, e.to_string()))
 }

@@ -187,9 +187,9 @@ fn syft_reads_short(
         let words: Vec<&str> = synopsis.split_whitespace().collect();
         let skipped_by_spaces = synopsis.starts_with("  ") && words.first() == Some(&licence);
         skipped_by_spaces
-            || words.windows(2).any(|w| {
-                (w[0] == "or" || w[0] == "and") && w[1].trim_end_matches(',') == licence
-            })
+            || words
+                .windows(2)
+                .any(|w| (w[0] == "or" || w[0] == "and") && w[1].trim_end_matches(',') == licence)
     })
 }
 

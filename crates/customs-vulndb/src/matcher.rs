@@ -770,6 +770,25 @@ mod tests {
     }
 
     #[test]
+    fn a_private_root_project_is_not_looked_up() {
+        let mut p = Package {
+            ecosystem: Ecosystem::Npm,
+            name: "lodash".into(),
+            version: "4.17.20".into(),
+            root: true,
+            private: true,
+            ..Package::default()
+        };
+        assert_eq!(query_for(None, &p), Ok(None));
+        // A root that may be published, or an installed package, is still matched.
+        p.private = false;
+        assert!(query_for(None, &p).unwrap().is_some());
+        p.root = false;
+        p.private = true;
+        assert!(query_for(None, &p).unwrap().is_some());
+    }
+
+    #[test]
     fn labels_map_to_buckets() {
         use crate::rating::label_severity;
         assert_eq!(label_severity("MODERATE"), Severity::Medium);
