@@ -2,12 +2,29 @@
 //! each entry of `libraries` (`Name/Version`). Version resources of PE files are read in
 //! `dotnet_pe`.
 
-use serde_json::Value;
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::json::{object_capped, Str};
 
 use crate::Purl;
 use crate::{ExtractError, Package};
 
 /// Library types that are NuGet packages or projects; `reference` (a bare assembly) is not.
+/// The one part of a `.deps.json` that is read: `libraries`, keyed `name/version`. The
+/// `targets` tree (most of the file) is skipped unparsed.
+#[derive(Deserialize)]
+struct DepsJson {
+    libraries: Option<BTreeMap<String, Library>>,
+}
+
+#[derive(Deserialize)]
+struct Library {
+    #[serde(rename = "type", default)]
+    kind: Str,
+}
+
 const PACKAGE_TYPES: [&str; 3] = ["package", "project", "runtimepack"];
 
 /// Whether `path` is a `*.deps.json`.
@@ -25,20 +42,13 @@ pub fn parse(path: &str, data: &[u8]) -> Result<Vec<Package>, ExtractError> {
 /// Reads a `*.deps.json`: one package per `libraries` entry of type `package`, `project` or
 /// `runtimepack`. Names that appear only in `dependencies` maps are not packages.
 pub fn parse_deps_json(path: &str, data: &[u8]) -> Result<Vec<Package>, ExtractError> {
-    let v: Value = serde_json::from_slice(data)
-        .map_err(|e| ExtractError::malformed("deps.json", e.to_string()))?;
-    let Some(libraries) = v.get("libraries") else {
+    let deps: DepsJson = object_capped("deps.json", data)?;
+    let Some(libraries) = deps.libraries else {
         return Err(ExtractError::malformed("deps.json", "no libraries"));
     };
-    let Some(libraries) = libraries.as_object() else {
-        return Err(ExtractError::malformed(
-            "deps.json",
-            "libraries is not an object",
-        ));
-    };
     let mut out = Vec::new();
-    for (key, lib) in libraries {
-        let ty = lib.get("type").and_then(Value::as_str).unwrap_or("package");
+    for (key, lib) in &libraries {
+        let ty = lib.kind.get().unwrap_or("package");
         if !PACKAGE_TYPES.contains(&ty) {
             continue;
         }

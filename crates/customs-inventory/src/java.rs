@@ -85,6 +85,8 @@ struct Coordinates {
     group_id: String,
     artifact_id: String,
     version: String,
+    /// Declared licences (`pom.xml`, else the manifest's `Bundle-License`).
+    licenses: Vec<String>,
 }
 
 impl Walk {
@@ -108,6 +110,7 @@ impl Walk {
         self.budget_members -= zip.len();
 
         let mut poms = Vec::new();
+        let mut pom_xmls: Vec<(String, usize)> = Vec::new();
         let mut manifest = None;
         let mut nested = Vec::new();
         for index in 0..zip.len() {
@@ -117,6 +120,8 @@ impl Walk {
             let file_name = name.rsplit('/').next().unwrap_or(name);
             if file_name == "pom.properties" {
                 poms.push(index);
+            } else if file_name == "pom.xml" && name.starts_with("META-INF/maven/") {
+                pom_xmls.push((name[..name.len() - "pom.xml".len()].to_string(), index));
             } else if name.eq_ignore_ascii_case("META-INF/MANIFEST.MF") {
                 manifest = Some(index);
             } else if extension_is_archive(name) {
@@ -126,18 +131,37 @@ impl Walk {
 
         let mut found = Vec::new();
         for index in poms {
+            let dir = zip
+                .name_for_index(index)
+                .map(|n| n[..n.len() - "pom.properties".len()].to_string())
+                .unwrap_or_default();
             if let Some(text) = self.read_text(&mut zip, index)? {
-                let c = parse_pom_properties(&text);
+                let mut c = parse_pom_properties(&text);
                 if !c.group_id.is_empty() && !c.artifact_id.is_empty() && !c.version.is_empty() {
+                    // The pom.xml beside the pom.properties declares the licences.
+                    if let Some((_, xml)) = pom_xmls.iter().find(|(d, _)| *d == dir) {
+                        if let Some(xml) = self.read_text(&mut zip, *xml)? {
+                            c.licenses = pom_licenses(&xml);
+                        }
+                    }
                     found.push(c);
                 }
             }
         }
+        let manifest_text = match manifest {
+            Some(index) => self.read_text(&mut zip, index)?,
+            None => None,
+        };
         if found.is_empty() {
-            if let Some(index) = manifest {
-                if let Some(text) = self.read_text(&mut zip, index)? {
-                    found.extend(from_manifest(&text, location));
-                }
+            if let Some(text) = &manifest_text {
+                found.extend(from_manifest(text, location));
+            }
+        }
+        // The manifest describes the archive itself: its licence is that of the one artifact
+        // the archive is, never spread over the several a shaded jar carries.
+        if let ([c], Some(text)) = (found.as_mut_slice(), &manifest_text) {
+            if c.licenses.is_empty() {
+                c.licenses = manifest_licenses(text);
             }
         }
         for c in found {
@@ -183,6 +207,7 @@ impl Walk {
             version: c.version,
             found_by: "java-archive".into(),
             locations: vec![location.to_string()],
+            licenses: c.licenses,
             ..Package::default()
         });
     }
@@ -297,7 +322,140 @@ fn from_manifest(text: &str, location: &str) -> Option<Coordinates> {
         group_id,
         artifact_id,
         version,
+        licenses: Vec::new(),
     })
+}
+
+/// The licences a `pom.xml` declares: the `<name>` of each `<license>` in the project's
+/// `<licenses>` (its `<url>` when it has no name), entities decoded and white space folded.
+/// Comments are ignored; anything unreadable gives an empty list, never an error.
+pub fn pom_licenses(xml: &str) -> Vec<String> {
+    let xml = strip_xml_comments(xml);
+    let Some(block) = element_text(&xml, "licenses") else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = Vec::new();
+    let mut rest = block;
+    while let Some(license) = element_text(rest, "license") {
+        let value = element_text(license, "name")
+            .map(xml_text)
+            .filter(|n| !n.is_empty())
+            .or_else(|| element_text(license, "url").map(xml_text))
+            .unwrap_or_default();
+        if !value.is_empty() && !out.contains(&value) && out.len() < 64 {
+            out.push(value);
+        }
+        // Advance past this <license> element's content.
+        let consumed = license.as_ptr() as usize - rest.as_ptr() as usize + license.len();
+        rest = &rest[consumed..];
+    }
+    out
+}
+
+/// The licences of a manifest's `Bundle-License` header (OSGi: a comma-separated list of
+/// `name;attribute=...` clauses, names an SPDX id or a URL, quoted when they hold a comma).
+/// An unquoted value without clause attributes whose comma parts contain spaces
+/// (`Apache License, Version 2.0`) is one licence.
+pub fn manifest_licenses(text: &str) -> Vec<String> {
+    let headers = manifest_main_section(text);
+    let Some((_, value)) = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("Bundle-License"))
+    else {
+        return Vec::new();
+    };
+    let value = value.trim();
+    let structured = value.contains(';') || value.contains('"');
+    let parts = split_outside_quotes(value, ',');
+    if !structured && parts.iter().any(|p| p.trim().contains(char::is_whitespace)) {
+        return (!value.is_empty())
+            .then(|| value.to_string())
+            .into_iter()
+            .collect();
+    }
+    let mut out: Vec<String> = Vec::new();
+    for part in parts {
+        let name = split_outside_quotes(part, ';')
+            .first()
+            .map(|n| n.trim().trim_matches('"').trim().to_string())
+            .unwrap_or_default();
+        if !name.is_empty() && !out.contains(&name) && out.len() < 64 {
+            out.push(name);
+        }
+    }
+    out
+}
+
+fn split_outside_quotes(s: &str, sep: char) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut quoted = false;
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        if c == '"' {
+            quoted = !quoted;
+        } else if c == sep && !quoted {
+            out.push(&s[start..i]);
+            start = i + c.len_utf8();
+        }
+    }
+    out.push(&s[start..]);
+    out
+}
+
+fn strip_xml_comments(xml: &str) -> String {
+    let mut out = String::with_capacity(xml.len());
+    let mut rest = xml;
+    while let Some(start) = rest.find("<!--") {
+        out.push_str(&rest[..start]);
+        match rest[start + 4..].find("-->") {
+            Some(end) => rest = &rest[start + 4 + end + 3..],
+            None => return out,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The content of the first `<tag>` … `</tag>` element (`<tag attr="…">` too; not
+/// `<tagother>`), or `None`.
+fn element_text<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
+    let open = format!("<{tag}");
+    let close = format!("</{tag}>");
+    let mut from = 0;
+    while let Some(i) = xml[from..].find(&open) {
+        let after = from + i + open.len();
+        match xml[after..].chars().next() {
+            Some('>') => {
+                let body = &xml[after + 1..];
+                return body.find(&close).map(|end| &body[..end]);
+            }
+            Some(c) if c.is_whitespace() => {
+                let gt = xml[after..].find('>')? + after;
+                if xml[..gt].ends_with('/') {
+                    return Some(""); // <tag/>
+                }
+                let body = &xml[gt + 1..];
+                return body.find(&close).map(|end| &body[..end]);
+            }
+            _ => from = after,
+        }
+    }
+    None
+}
+
+fn xml_text(raw: &str) -> String {
+    let raw = raw.trim();
+    let raw = raw
+        .strip_prefix("<![CDATA[")
+        .and_then(|r| r.strip_suffix("]]>"))
+        .unwrap_or(raw);
+    let decoded = raw
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&");
+    decoded.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// `guava-31.1-jre` -> (`guava`, `31.1-jre`): the version starts at the first `-` followed by
@@ -350,6 +508,59 @@ mod tests {
         assert_eq!(pkgs[0].name, "org.example:thing");
         assert_eq!(pkgs[0].version, "2.0");
         assert_eq!(pkgs[0].purl_string(), "pkg:maven/org.example/thing@2.0");
+    }
+
+    #[test]
+    fn pom_xml_licences_beside_pom_properties() {
+        let pom = b"groupId=g\nartifactId=a\nversion=1\n";
+        let xml = b"<project><!-- <licenses><license><name>Fake</name></license></licenses> -->\n\
+            <dependencies><dependency><artifactId>x</artifactId></dependency></dependencies>\n\
+            <licenses>\n <license>\n  <name>Apache License,\n   Version 2.0</name>\n\
+            <url>https://www.apache.org/licenses/LICENSE-2.0.txt</url></license>\n\
+            <license><url>https://opensource.org/licenses/MIT</url></license>\n\
+            <license><name>EPL &amp; more</name></license></licenses></project>";
+        let manifest = b"Manifest-Version: 1.0\nBundle-License: MIT\n";
+        let jar = zip_of(
+            &[
+                ("META-INF/MANIFEST.MF", manifest),
+                ("META-INF/maven/g/a/pom.properties", pom),
+                ("META-INF/maven/g/a/pom.xml", xml),
+            ],
+            zip::CompressionMethod::Deflated,
+        );
+        let pkgs = parse("lib/a-1.jar", &jar).unwrap();
+        assert_eq!(pkgs.len(), 1);
+        assert_eq!(
+            pkgs[0].licenses,
+            [
+                "Apache License, Version 2.0",
+                "https://opensource.org/licenses/MIT",
+                "EPL & more"
+            ]
+        );
+    }
+
+    #[test]
+    fn bundle_license_when_the_pom_declares_none() {
+        let pom = b"groupId=g\nartifactId=a\nversion=1\n";
+        let manifest =
+            b"Manifest-Version: 1.0\nBundle-License: \"Apache-2.0\";link=\"https://x/\n y\",MIT\n";
+        let jar = zip_of(
+            &[
+                ("META-INF/MANIFEST.MF", manifest),
+                ("META-INF/maven/g/a/pom.properties", pom),
+            ],
+            zip::CompressionMethod::Stored,
+        );
+        let pkgs = parse("lib/a-1.jar", &jar).unwrap();
+        assert_eq!(pkgs[0].licenses, ["Apache-2.0", "MIT"]);
+        assert_eq!(
+            manifest_licenses("Bundle-License: Apache License, Version 2.0\n"),
+            ["Apache License, Version 2.0"]
+        );
+        assert!(manifest_licenses("Bundle-Name: x\n").is_empty());
+        assert!(pom_licenses("<project><licenses><license>").is_empty());
+        assert!(pom_licenses("<licenses/><license><name>x</name></license>").is_empty());
     }
 
     #[test]

@@ -11,6 +11,7 @@
 
 pub mod ecosystem;
 pub mod error;
+pub mod json;
 pub mod package;
 pub mod purl;
 pub mod sbom_input;
@@ -20,6 +21,7 @@ mod text;
 
 // Operating system and OS package databases.
 pub mod apk;
+pub mod copyright;
 pub mod dpkg;
 pub mod os;
 pub mod rpm;

@@ -4,10 +4,11 @@
 //! Also holds the npm naming helpers (scoped names, purls, `npm:` aliases) that the yarn and
 //! pnpm lockfile extractors share.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::Value;
+use serde::Deserialize;
 
+use crate::json::{object_capped, Bool, Licenses, Str};
 use crate::Purl;
 use crate::{ExtractError, Package};
 
@@ -17,8 +18,8 @@ const MAX_V1_DEPTH: usize = 256;
 
 /// Whether `path` is a file this module reads: a `package.json` that is the manifest of an
 /// installed package (`…/node_modules/<name>/package.json` or
-/// `…/node_modules/@scope/<name>/package.json`), or a `package-lock.json` (the hidden
-/// `node_modules/.package-lock.json` included).
+/// `…/node_modules/@scope/<name>/package.json`) or of an application (a `package.json`
+/// with no `node_modules` above it, [`is_root_manifest`]), or a `package-lock.json`.
 pub fn matches(path: &str) -> bool {
     let segs: Vec<&str> = path.split('/').collect();
     match segs.as_slice() {
@@ -27,91 +28,154 @@ pub fn matches(path: &str) -> bool {
             !name.starts_with('@') && !name.starts_with('.')
         }
         [.., "node_modules", scope, _, "package.json"] => scope.starts_with('@'),
-        _ => false,
+        _ => is_root_manifest(path),
     }
 }
 
-/// Reads a file accepted by [`matches`]: a lockfile by its name, anything else as an installed
-/// `package.json`.
+/// Whether `path` is an application's own `package.json`: not inside any `node_modules`
+/// (`srv/app/package.json`). Such a project is reported as the root component.
+pub fn is_root_manifest(path: &str) -> bool {
+    let mut segs = path.split('/');
+    segs.next_back() == Some("package.json") && !segs.any(|s| s == "node_modules")
+}
+
+/// Reads a file accepted by [`matches`]: a lockfile by its name, anything else as a
+/// `package.json` (the root project's when [`is_root_manifest`]).
 pub fn parse(path: &str, data: &[u8]) -> Result<Vec<Package>, ExtractError> {
     let file = path.rsplit('/').next().unwrap_or(path);
     if file == "package-lock.json" || file == ".package-lock.json" {
         parse_package_lock(path, data)
     } else {
-        Ok(parse_package_json(path, data)?.into_iter().collect())
+        let mut pkg = parse_package_json(path, data)?;
+        if let Some(p) = &mut pkg {
+            p.root = is_root_manifest(path);
+            if !p.root {
+                p.private = false;
+            }
+        }
+        Ok(pkg.into_iter().collect())
     }
 }
 
-/// Reads one `package.json`. Returns `None` when it lacks a `name` or `version` (a project
-/// that is not meant to be published). Declared dependency ranges are not packages.
+/// The fields of a `package.json` that are read; everything else is skipped unparsed.
+#[derive(Deserialize)]
+struct PackageJson {
+    #[serde(default)]
+    name: Str,
+    #[serde(default)]
+    version: Str,
+    #[serde(default)]
+    private: Bool,
+    #[serde(default)]
+    license: Licenses,
+    #[serde(default)]
+    licenses: Licenses,
+}
+
+/// Reads one `package.json` (at most [`crate::json::MAX_JSON_BYTES`]). Returns `None` when
+/// it lacks a `name` or `version` (a project that is not meant to be published). Declared
+/// dependency ranges are not packages. `"private": true` is kept in [`Package::private`].
 pub fn parse_package_json(path: &str, data: &[u8]) -> Result<Option<Package>, ExtractError> {
-    let v: Value = serde_json::from_slice(data)
-        .map_err(|e| ExtractError::malformed("package.json", e.to_string()))?;
-    let Some(obj) = v.as_object() else {
-        return Err(ExtractError::malformed(
-            "package.json",
-            "top level is not an object",
-        ));
-    };
-    let name = obj.get("name").and_then(Value::as_str).unwrap_or_default();
-    let version = obj
-        .get("version")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if name.is_empty() || version.is_empty() {
+    let m: PackageJson = object_capped("package.json", data)?;
+    let (Some(name), Some(version)) = (m.name.get(), m.version.get()) else {
         return Ok(None);
-    }
+    };
     let mut pkg = package(name, version, "npm-package-json", path);
-    pkg.licenses = licenses(obj.get("license"), obj.get("licenses"));
+    pkg.licenses = if m.license.0.is_empty() {
+        m.licenses.0
+    } else {
+        m.license.0
+    };
+    pkg.private = m.private.0 == Some(true);
     Ok(Some(pkg))
 }
 
-/// Reads a `package-lock.json` (v1, v2 or v3). Every installed package is reported once per
-/// distinct name and version, dev, optional, bundled and nested copies included; the root
-/// project (`""`) and workspace links are not.
+/// The fields of a `package-lock.json` that are read.
+#[derive(Deserialize)]
+struct PackageLock {
+    #[serde(default)]
+    name: Str,
+    #[serde(default)]
+    version: Str,
+    /// v2/v3: install path -> entry.
+    packages: Option<BTreeMap<String, LockEntry>>,
+    /// v1: the nested dependency tree.
+    dependencies: Option<BTreeMap<String, V1Dep>>,
+}
+
+#[derive(Deserialize)]
+struct LockEntry {
+    #[serde(default)]
+    name: Str,
+    #[serde(default)]
+    version: Str,
+    #[serde(default)]
+    link: Bool,
+    #[serde(default)]
+    license: Licenses,
+    #[serde(default)]
+    licenses: Licenses,
+}
+
+#[derive(Deserialize)]
+struct V1Dep {
+    #[serde(default)]
+    version: Str,
+    dependencies: Option<BTreeMap<String, V1Dep>>,
+}
+
+/// Reads a `package-lock.json` (v1, v2 or v3; at most [`crate::json::MAX_JSON_BYTES`]).
+/// Every installed package is reported once per distinct name and version, dev, optional,
+/// bundled and nested copies included; workspace links are not. The root project (the `""`
+/// entry, or v1's top-level `name` and `version`) is reported with [`Package::root`] set.
 pub fn parse_package_lock(path: &str, data: &[u8]) -> Result<Vec<Package>, ExtractError> {
-    let v: Value = serde_json::from_slice(data)
-        .map_err(|e| ExtractError::malformed("package-lock.json", e.to_string()))?;
-    let Some(obj) = v.as_object() else {
-        return Err(ExtractError::malformed(
-            "package-lock.json",
-            "top level is not an object",
-        ));
-    };
+    let lock: PackageLock = object_capped("package-lock.json", data)?;
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
-    if let Some(packages) = obj.get("packages").and_then(Value::as_object) {
+    let mut root = (lock.name.get(), lock.version.get());
+    if let Some(packages) = &lock.packages {
         for (key, entry) in packages {
-            let Some(entry) = entry.as_object() else {
+            if key.is_empty() {
+                root = (
+                    entry.name.get().or(lock.name.get()),
+                    entry.version.get().or(lock.version.get()),
+                );
                 continue;
-            };
-            // "" is the root project; keys without node_modules are workspace sources.
+            }
+            // Keys without node_modules are workspace sources.
             let Some(idx) = key.rfind("node_modules/") else {
                 continue;
             };
-            if entry.get("link").and_then(Value::as_bool) == Some(true) {
+            if entry.link.0 == Some(true) {
                 continue;
             }
             let install_name = &key[idx + "node_modules/".len()..];
-            let name = entry
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or(install_name);
-            let Some(version) = entry.get("version").and_then(Value::as_str) else {
+            let name = entry.name.get().unwrap_or(install_name);
+            let Some(version) = entry.version.get() else {
                 continue;
             };
             let mut pkg = lock_package(name, version, path);
-            pkg.licenses = licenses(entry.get("license"), entry.get("licenses"));
+            pkg.licenses = if entry.license.0.is_empty() {
+                entry.licenses.0.clone()
+            } else {
+                entry.license.0.clone()
+            };
             push_unique(&mut out, &mut seen, pkg);
         }
-    } else if let Some(deps) = obj.get("dependencies") {
+    } else if let Some(deps) = &lock.dependencies {
         walk_v1(deps, path, 0, &mut seen, &mut out)?;
+    }
+    if let (Some(name), Some(version)) = root {
+        let mut pkg = lock_package(name, version, path);
+        pkg.root = true;
+        out.retain(|p| !(p.name == pkg.name && p.version == pkg.version));
+        out.insert(0, pkg);
     }
     Ok(out)
 }
 
 fn walk_v1(
-    deps: &Value,
+    deps: &BTreeMap<String, V1Dep>,
     path: &str,
     depth: usize,
     seen: &mut BTreeSet<(String, String)>,
@@ -123,11 +187,8 @@ fn walk_v1(
             "dependencies nested too deeply",
         ));
     }
-    let Some(deps) = deps.as_object() else {
-        return Ok(());
-    };
     for (name, entry) in deps {
-        let Some(version) = entry.get("version").and_then(Value::as_str) else {
+        let Some(version) = entry.version.get() else {
             continue;
         };
         // v1 writes an alias as `"alias": {"version": "npm:real@1.2.3"}`.
@@ -138,7 +199,7 @@ fn walk_v1(
         if !version.starts_with("file:") && !version.starts_with("link:") {
             push_unique(out, seen, lock_package(name, version, path));
         }
-        if let Some(nested) = entry.get("dependencies") {
+        if let Some(nested) = &entry.dependencies {
             walk_v1(nested, path, depth + 1, seen, out)?;
         }
     }
@@ -203,26 +264,6 @@ pub(crate) fn package(name: &str, version: &str, found_by: &str, path: &str) -> 
     }
 }
 
-/// Licences from `license` (a string or the old `{ "type": ... }` object) or the deprecated
-/// `licenses` array.
-fn licenses(license: Option<&Value>, licenses: Option<&Value>) -> Vec<String> {
-    fn one(v: &Value) -> Option<String> {
-        match v {
-            Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
-            Value::Object(o) => o.get("type").and_then(Value::as_str).map(str::to_string),
-            _ => None,
-        }
-    }
-    if let Some(l) = license.and_then(one) {
-        return vec![l];
-    }
-    match licenses {
-        Some(Value::Array(items)) => items.iter().filter_map(one).collect(),
-        Some(v) => one(v).into_iter().collect(),
-        None => Vec::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,7 +275,8 @@ mod tests {
         assert!(matches("app/node_modules/a/node_modules/b/package.json"));
         assert!(matches("app/package-lock.json"));
         assert!(!matches("app/node_modules/.package-lock.json"));
-        assert!(!matches("app/package.json"));
+        assert!(matches("app/package.json"));
+        assert!(matches("package.json"));
         assert!(!matches(
             "app/node_modules/undici/test/fixtures/package.json"
         ));
@@ -319,22 +361,74 @@ mod tests {
             "node_modules/ws-member":{"resolved":"packages/ws","link":true},
             "node_modules/a/node_modules/b":{"version":"2.0.0"}}}"#;
         let pkgs = parse_package_lock("package-lock.json", lock).unwrap();
-        assert_eq!(pkgs.len(), 1);
+        assert_eq!(pkgs.len(), 2);
         assert_eq!(
-            (pkgs[0].name.as_str(), pkgs[0].version.as_str()),
-            ("b", "2.0.0")
+            (
+                pkgs[0].name.as_str(),
+                pkgs[0].version.as_str(),
+                pkgs[0].root
+            ),
+            ("root", "1.0.0", true)
+        );
+        assert_eq!(
+            (
+                pkgs[1].name.as_str(),
+                pkgs[1].version.as_str(),
+                pkgs[1].root
+            ),
+            ("b", "2.0.0", false)
         );
     }
 
     #[test]
     fn v1_deep_nesting_is_a_limit_error() {
         // Built directly: serde_json's own recursion limit stops such text before we see it.
-        let mut deps = serde_json::json!({});
+        let mut deps: BTreeMap<String, V1Dep> = BTreeMap::new();
         for _ in 0..(MAX_V1_DEPTH + 2) {
-            deps = serde_json::json!({ "a": { "version": "1.0.0", "dependencies": deps } });
+            let inner = std::mem::take(&mut deps);
+            deps.insert(
+                "a".into(),
+                V1Dep {
+                    version: Str(Some("1.0.0".into())),
+                    dependencies: Some(inner),
+                },
+            );
         }
         let (mut seen, mut out) = (BTreeSet::new(), Vec::new());
         let err = walk_v1(&deps, "package-lock.json", 0, &mut seen, &mut out).unwrap_err();
         assert!(matches!(err, ExtractError::Limit { .. }), "{err}");
+    }
+
+    #[test]
+    fn root_manifest_is_the_root_and_keeps_private() {
+        let m = br#"{"name":"app","version":"1.0.0","private":true,"dependencies":{"a":"^1"}}"#;
+        let p = parse("srv/app/package.json", m).unwrap();
+        assert_eq!(p.len(), 1);
+        assert!(p[0].root && p[0].private, "{:?}", p[0]);
+        // The same flag in an installed package is not a root and is not kept.
+        let p = parse("srv/app/node_modules/app/package.json", m).unwrap();
+        assert!(!p[0].root && !p[0].private, "{:?}", p[0]);
+        assert!(is_root_manifest("package.json"));
+        assert!(!is_root_manifest("a/node_modules/x/y/package.json"));
+    }
+
+    #[test]
+    fn v1_lock_root_comes_from_the_top_level() {
+        let lock = br#"{"name":"app","version":"2.0.0","lockfileVersion":1,
+            "dependencies":{"x":{"version":"1.0.0"}}}"#;
+        let p = parse_package_lock("package-lock.json", lock).unwrap();
+        let got: Vec<_> = p.iter().map(|p| (p.name.as_str(), p.root)).collect();
+        assert_eq!(got, [("app", true), ("x", false)]);
+    }
+
+    #[test]
+    fn lock_that_is_not_an_object_is_malformed() {
+        let e = parse_package_lock("package-lock.json", b"[1]").unwrap_err();
+        assert!(e.to_string().contains("top level is not an object"), "{e}");
+        // A wrongly typed field loses only itself.
+        let lock =
+            br#"{"packages":{"node_modules/a":{"version":7},"node_modules/b":{"version":"1"}}}"#;
+        let p = parse_package_lock("package-lock.json", lock).unwrap();
+        assert_eq!(p.len(), 1);
     }
 }

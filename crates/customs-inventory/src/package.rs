@@ -42,6 +42,15 @@ pub struct Package {
     /// diff-id of the layer that introduced the package (filled by the image scan).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layer: Option<String>,
+    /// The application component itself: the project whose manifest or lockfile was found
+    /// (a `package.json` outside `node_modules`, a lockfile's own entry), not something it
+    /// installed. Syft and Trivy list it too.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub root: bool,
+    /// A root project that declares itself unpublishable (`"private": true`): no registry
+    /// package has its name, so it is never matched against advisories.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub private: bool,
     /// Files the package owns (OS packages), used to avoid double counting. Not serialised.
     #[serde(skip)]
     pub files: Vec<String>,
@@ -51,6 +60,11 @@ impl Package {
     /// The package URL as text, or an empty string when the package has none.
     pub fn purl_string(&self) -> String {
         self.purl.as_ref().map(Purl::to_string).unwrap_or_default()
+    }
+
+    /// Whether advisories may name this package: false for a private root project.
+    pub fn matchable(&self) -> bool {
+        !(self.root && self.private)
     }
 }
 

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::Value;
+use serde::Deserialize;
+
+use crate::json::{from_slice_capped, object_capped, Licenses, Str};
 
 use crate::Purl;
 use crate::{ExtractError, Package};
@@ -29,73 +31,111 @@ pub fn parse(path: &str, data: &[u8]) -> Result<Vec<Package>, ExtractError> {
 
 /// Reads a `composer.lock`: runtime (`packages`) and development (`packages-dev`) packages.
 pub fn parse_composer_lock(path: &str, data: &[u8]) -> Result<Vec<Package>, ExtractError> {
-    let v: Value = serde_json::from_slice(data)
-        .map_err(|e| ExtractError::malformed("composer.lock", e.to_string()))?;
-    let Some(obj) = v.as_object() else {
-        return Err(ExtractError::malformed(
-            "composer.lock",
-            "top level is not an object",
-        ));
-    };
-    let lists = ["packages", "packages-dev"]
-        .into_iter()
-        .filter_map(|k| obj.get(k));
+    let lock: ComposerLock = object_capped("composer.lock", data)?;
+    let lists = [lock.packages, lock.packages_dev].into_iter().flatten();
     Ok(collect(lists, "composer-lock", path))
+}
+
+/// The parts of a `composer.lock` that are read.
+#[derive(Deserialize)]
+struct ComposerLock {
+    packages: Option<Vec<Entry>>,
+    #[serde(rename = "packages-dev")]
+    packages_dev: Option<Vec<Entry>>,
+}
+
+/// `vendor/composer/installed.json`: Composer 1 writes a list, Composer 2 an object with
+/// `packages`. Told apart by the first token, so nothing is buffered.
+enum Installed {
+    List(Vec<Entry>),
+    Object { packages: Option<Vec<Entry>> },
+}
+
+impl<'de> Deserialize<'de> for Installed {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Installed;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a package list or an object with packages")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Installed, A::Error> {
+                let mut list = Vec::new();
+                while let Some(e) = seq.next_element()? {
+                    list.push(e);
+                }
+                Ok(Installed::List(list))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Installed, A::Error> {
+                let mut packages = None;
+                while let Some(key) = map.next_key::<Str>()? {
+                    if key.get() == Some("packages") && packages.is_none() {
+                        packages = Some(map.next_value()?);
+                    } else {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(Installed::Object { packages })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One package of a lock or installed list; other fields are skipped unparsed.
+#[derive(Deserialize)]
+struct Entry {
+    #[serde(default)]
+    name: Str,
+    #[serde(default)]
+    version: Str,
+    #[serde(default)]
+    license: Licenses,
 }
 
 /// Reads `vendor/composer/installed.json`, the list of packages composer installed.
 pub fn parse_installed_json(path: &str, data: &[u8]) -> Result<Vec<Package>, ExtractError> {
-    let v: Value = serde_json::from_slice(data)
-        .map_err(|e| ExtractError::malformed("installed.json", e.to_string()))?;
-    let list = match &v {
-        Value::Array(_) => &v,
-        Value::Object(o) => o
-            .get("packages")
-            .ok_or_else(|| ExtractError::malformed("installed.json", "no packages list"))?,
-        _ => {
-            return Err(ExtractError::malformed(
-                "installed.json",
-                "neither an array nor an object",
-            ))
+    let installed: Installed = from_slice_capped("installed.json", data).map_err(|e| match e {
+        ExtractError::Malformed { .. } => {
+            ExtractError::malformed("installed.json", "neither a package list nor an object")
+        }
+        other => other,
+    })?;
+    let list = match installed {
+        Installed::List(l) => l,
+        Installed::Object { packages } => {
+            packages.ok_or_else(|| ExtractError::malformed("installed.json", "no packages list"))?
         }
     };
     Ok(collect(std::iter::once(list), "composer-installed", path))
 }
 
-fn collect<'a>(lists: impl Iterator<Item = &'a Value>, found_by: &str, path: &str) -> Vec<Package> {
+fn collect(lists: impl Iterator<Item = Vec<Entry>>, found_by: &str, path: &str) -> Vec<Package> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
-    for entry in lists.filter_map(Value::as_array).flatten() {
-        let name = entry
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let version = entry
-            .get("version")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        if name.is_empty() || version.is_empty() || !seen.insert((name, version)) {
+    for entry in lists.flatten() {
+        let (Some(name), Some(version)) = (entry.name.get(), entry.version.get()) else {
+            continue;
+        };
+        if !seen.insert((name.to_string(), version.to_string())) {
             continue;
         }
         let (namespace, base) = match name.split_once('/') {
             Some((vendor, base)) => (Some(vendor), base),
             None => (None, name),
         };
-        let licenses = match entry.get("license") {
-            Some(Value::Array(items)) => items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect(),
-            Some(Value::String(s)) => vec![s.clone()],
-            _ => Vec::new(),
-        };
         out.push(Package {
             ecosystem: ECOSYSTEM.into(),
             name: name.to_string(),
             version: version.to_string(),
             purl: Purl::new("composer", namespace, base, version, &[]),
-            licenses,
+            licenses: entry.license.0.clone(),
             found_by: found_by.to_string(),
             locations: vec![format!("/{}", path.trim_start_matches('/'))],
             ..Package::default()

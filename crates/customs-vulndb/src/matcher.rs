@@ -75,6 +75,9 @@ pub struct Query {
 /// The lookup for `pkg`: OS packages by their source package under the OS-derived
 /// ecosystem, Go modules without the `v` prefix, the Go standard library as semver.
 pub fn query_for(os: Option<&OsInfo>, pkg: &Package) -> Result<Option<Query>, String> {
+    if !pkg.matchable() {
+        return Ok(None); // a private root project: no advisory can name it
+    }
     if pkg.ecosystem.is_os() {
         let Some(os) = os else {
             return Err(format!(
@@ -764,6 +767,25 @@ mod tests {
             Some("1.21.0-rc.4")
         );
         assert_eq!(go_release_to_semver("devel +abc"), None);
+    }
+
+    #[test]
+    fn a_private_root_project_is_not_looked_up() {
+        let mut p = Package {
+            ecosystem: Ecosystem::Npm,
+            name: "lodash".into(),
+            version: "4.17.20".into(),
+            root: true,
+            private: true,
+            ..Package::default()
+        };
+        assert_eq!(query_for(None, &p), Ok(None));
+        // A root that may be published, or an installed package, is still matched.
+        p.private = false;
+        assert!(query_for(None, &p).unwrap().is_some());
+        p.root = false;
+        p.private = true;
+        assert!(query_for(None, &p).unwrap().is_some());
     }
 
     #[test]
