@@ -81,6 +81,8 @@ fn deb(name: &str, version: &str, source: Option<(&str, &str)>, licenses: &[&str
         locations: vec!["/var/lib/dpkg/status".into()],
         layer: Some(BASE_LAYER.into()),
         files: vec![format!("/usr/share/doc/{name}/copyright")],
+        root: false,
+        private: false,
     }
 }
 
