@@ -105,11 +105,9 @@ impl Robot {
 /// Equal-time comparison of two hex digests.
 fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
-        && a
-            .bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x.to_ascii_lowercase() ^ y.to_ascii_lowercase()))
-            == 0
+        && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| {
+            acc | (x.to_ascii_lowercase() ^ y.to_ascii_lowercase())
+        }) == 0
 }
 
 const FAILURE_LIMIT: u32 = 5;
@@ -642,9 +640,7 @@ impl Auth {
                     robots.remove(&name);
                     return Err(ApiError::internal(e));
                 }
-                log::warn!(
-                    "robot {ROBOT_PREFIX}{name} created by {user}, expires in {secs}s"
-                );
+                log::warn!("robot {ROBOT_PREFIX}{name} created by {user}, expires in {secs}s");
                 let mut out = robot.public();
                 out["token"] = token.into();
                 Ok((StatusCode::CREATED, out))
@@ -676,7 +672,10 @@ impl Auth {
                 log::warn!("robot {ROBOT_PREFIX}{name} removed by {user}");
                 Ok((StatusCode::ACCEPTED, serde_json::json!({})))
             }
-            _ => Err(ApiError::new(Code::Unsupported, "the operation is unsupported")),
+            _ => Err(ApiError::new(
+                Code::Unsupported,
+                "the operation is unsupported",
+            )),
         }
     }
 }

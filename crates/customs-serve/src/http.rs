@@ -1406,10 +1406,7 @@ fn manifest_blobs(bytes: &[u8]) -> Vec<String> {
 /// Whether a stored manifest that is not a container image is still an image the pull gate
 /// guards: an image config, no layers at all, and no subject (go-containerregistry's
 /// `empty.Image`, for one). Signatures and other artefacts have layers or a subject.
-async fn layerless_image(
-    state: &State,
-    row: &crate::store::ManifestRow,
-) -> Result<bool, ApiError> {
+async fn layerless_image(state: &State, row: &crate::store::ManifestRow) -> Result<bool, ApiError> {
     if !matches!(
         row.artifact_type.as_deref(),
         Some("application/vnd.oci.image.config.v1+json")
@@ -1485,14 +1482,15 @@ async fn pull_gate_check(
     if missing.is_empty() {
         return Ok(());
     }
-    let parts: Vec<String> = missing
-        .keys
-        .iter()
-        .map(|(k, why)| format!("no signature verifies with key {k} ({why})"))
-        .chain(missing.identities.iter().map(|(id, why)| {
-            format!("no keyless signature verifies for identity {id} ({why})")
-        }))
-        .collect();
+    let parts: Vec<String> =
+        missing
+            .keys
+            .iter()
+            .map(|(k, why)| format!("no signature verifies with key {k} ({why})"))
+            .chain(missing.identities.iter().map(|(id, why)| {
+                format!("no keyless signature verifies for identity {id} ({why})")
+            }))
+            .collect();
     Err(ApiError::new(
         Code::Denied,
         format!(

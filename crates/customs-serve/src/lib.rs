@@ -91,7 +91,8 @@ impl Server {
         )?;
         let auth = match &config.auth {
             Some(a) => Some(
-                auth::Auth::load(a, &config.data_dir).map_err(|e| ServeError::Auth(e.to_string()))?,
+                auth::Auth::load(a, &config.data_dir)
+                    .map_err(|e| ServeError::Auth(e.to_string()))?,
             ),
             None => None,
         };

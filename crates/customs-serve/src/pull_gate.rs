@@ -60,7 +60,9 @@ pub(crate) fn matcher(id: &KeylessIdentity) -> Result<IdentityMatcher, String> {
     let part = |exact: &Option<String>, re: &Option<String>, what: &str| match (exact, re) {
         (Some(e), None) => Ok(Matcher::Exact(e.clone())),
         (None, Some(r)) => Matcher::regexp(r).map_err(|e| e.to_string()),
-        _ => Err(format!("an identity needs exactly one of {what} and {what}_regexp")),
+        _ => Err(format!(
+            "an identity needs exactly one of {what} and {what}_regexp"
+        )),
     };
     Ok(IdentityMatcher {
         subject: part(&id.subject, &id.subject_regexp, "subject")?,
@@ -89,8 +91,8 @@ impl PullGate {
             }
             let mut identities = Vec::new();
             for id in &r.identities {
-                let m = matcher(id)
-                    .map_err(|e| format!("pull gate rule for {}: {e}", r.repository))?;
+                let m =
+                    matcher(id).map_err(|e| format!("pull gate rule for {}: {e}", r.repository))?;
                 identities.push((id.describe(), m));
             }
             if keys.is_empty() && identities.is_empty() {
@@ -198,8 +200,13 @@ impl PullGate {
             for (name, identity) in &rule.identities {
                 // As `customs verify` keyless: bundle referrers and classic keyless `.sig`
                 // layers both count; one verified signature is enough.
-                let bundles =
-                    verify_bundles_keyless(&store, &subject, &rule.root, identity, rule.require_sct);
+                let bundles = verify_bundles_keyless(
+                    &store,
+                    &subject,
+                    &rule.root,
+                    identity,
+                    rule.require_sct,
+                );
                 let layers = verify_signatures_keyless(
                     &store,
                     &subject,
@@ -210,9 +217,10 @@ impl PullGate {
                 let why = match (bundles, layers) {
                     (Ok(v), _) if !v.is_empty() => continue,
                     (_, Ok(v)) if !v.is_empty() => continue,
-                    (Err(VerifyError::NothingFound { .. }), Err(VerifyError::NothingFound { .. })) => {
-                        "no keyless signature or signature bundle found".to_string()
-                    }
+                    (
+                        Err(VerifyError::NothingFound { .. }),
+                        Err(VerifyError::NothingFound { .. }),
+                    ) => "no keyless signature or signature bundle found".to_string(),
                     (Err(VerifyError::NothingFound { .. }), Err(e)) | (Err(e), _) => e.to_string(),
                     (Ok(_), Err(e)) => e.to_string(),
                     (Ok(_), Ok(_)) => "nothing verified".to_string(),

@@ -503,16 +503,25 @@ fn robot_accounts_are_scoped_expire_and_their_tokens_are_never_logged() {
     let jwt = token(&serve, Some(ci), "repository:team/app:pull,push,delete");
     let c = claims(&jwt);
     assert_eq!(c["sub"], "robot$ci");
-    assert_eq!(c["access"][0]["actions"], serde_json::json!(["pull", "push"]));
+    assert_eq!(
+        c["access"][0]["actions"],
+        serde_json::json!(["pull", "push"])
+    );
     assert_eq!(
         push_blob(&serve, "team/app", &jwt, b"robot layer").status(),
         StatusCode::CREATED
     );
     let d = digest(b"robot layer");
-    assert_eq!(get_blob(&serve, "team/app", &d, (&jwt, None)), StatusCode::OK);
+    assert_eq!(
+        get_blob(&serve, "team/app", &d, (&jwt, None)),
+        StatusCode::OK
+    );
     // Outside its scopes: nothing granted, push and pull denied, by token and by Basic.
     let other = token(&serve, Some(ci), "repository:other/app:pull,push");
-    assert_eq!(claims(&other)["access"][0]["actions"], serde_json::json!([]));
+    assert_eq!(
+        claims(&other)["access"][0]["actions"],
+        serde_json::json!([])
+    );
     assert_eq!(
         push_blob(&serve, "other/app", &other, b"x").status(),
         StatusCode::FORBIDDEN
@@ -643,7 +652,11 @@ fn robot_accounts_are_scoped_expire_and_their_tokens_are_never_logged() {
         .as_str()
         .unwrap()
         .to_string();
-    let tjwt = token(&serve, Some(("robot$tmp", &tmp_token)), "repository:public/lib:push");
+    let tjwt = token(
+        &serve,
+        Some(("robot$tmp", &tmp_token)),
+        "repository:public/lib:push",
+    );
     assert_eq!(
         push_blob(&serve, "public/lib", &tjwt, b"tmp 1").status(),
         StatusCode::CREATED
@@ -703,7 +716,10 @@ fn robot_accounts_are_scoped_expire_and_their_tokens_are_never_logged() {
         djwt.as_str(),
         tjwt.as_str(),
     ] {
-        assert!(!log.contains(secret), "a robot secret is in the log:\n{log}");
+        assert!(
+            !log.contains(secret),
+            "a robot secret is in the log:\n{log}"
+        );
     }
 }
 

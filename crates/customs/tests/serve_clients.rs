@@ -307,7 +307,10 @@ fn push_referrer(
     let empty = b"{}";
     for blob in [&empty[..], content] {
         let r = http
-            .post(format!("{base}/v2/{repo}/blobs/uploads/?digest={}", sha256(blob)))
+            .post(format!(
+                "{base}/v2/{repo}/blobs/uploads/?digest={}",
+                sha256(blob)
+            ))
             .body(blob.to_vec())
             .send()
             .unwrap();
@@ -340,7 +343,10 @@ fn customs_attest_pin_and_the_referrers_api_against_the_registry() {
     let work = dir.path();
     let base = format!("http://{}", serve.addr);
     let http = reqwest::blocking::Client::new();
-    ok(&customs(work, &["key", "generate", "--output-key-prefix", "k"]));
+    ok(&customs(
+        work,
+        &["key", "generate", "--output-key-prefix", "k"],
+    ));
     let src = format!("oci-archive:{}", shared("app-multi.oci.tar").display());
     let image = format!("{}/ref/app:v1", serve.addr);
     ok(&customs(work, &["copy", &src, &image]));
@@ -390,13 +396,24 @@ fn customs_attest_pin_and_the_referrers_api_against_the_registry() {
         .unwrap();
     let att_tag = format!("sha256-{}.att", APP.trim_start_matches("sha256:"));
     assert!(
-        tags["tags"].as_array().unwrap().iter().any(|t| t == att_tag.as_str()),
+        tags["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == att_tag.as_str()),
         "{tags}"
     );
     // A wrong predicate type is refused against the registry too.
     let wrong = customs(
         work,
-        &["verify-attestation", "--key", "k.pub", "--type", "cyclonedx", &image],
+        &[
+            "verify-attestation",
+            "--key",
+            "k.pub",
+            "--type",
+            "cyclonedx",
+            &image,
+        ],
     );
     assert_eq!(wrong.status.code(), Some(1));
 
@@ -405,9 +422,20 @@ fn customs_attest_pin_and_the_referrers_api_against_the_registry() {
         work,
         &["sign", "--key", "k.key", "--bundle-format", &image],
     ));
-    let (spdx, r) = push_referrer(&http, &base, "ref/app", (APP, app_size), SPDX, b"{\"spdxVersion\":\"SPDX-2.3\"}");
+    let (spdx, r) = push_referrer(
+        &http,
+        &base,
+        "ref/app",
+        (APP, app_size),
+        SPDX,
+        b"{\"spdxVersion\":\"SPDX-2.3\"}",
+    );
     assert_eq!(r.status(), reqwest::StatusCode::CREATED);
-    assert_eq!(r.headers()["OCI-Subject"], APP, "the subject is acknowledged");
+    assert_eq!(
+        r.headers()["OCI-Subject"],
+        APP,
+        "the subject is acknowledged"
+    );
     let (note, r) = push_referrer(&http, &base, "ref/app", (APP, app_size), NOTE, b"reviewed");
     assert_eq!(r.status(), reqwest::StatusCode::CREATED);
 
@@ -442,7 +470,10 @@ fn customs_attest_pin_and_the_referrers_api_against_the_registry() {
     assert_eq!(filters.as_deref(), Some("artifactType"));
     assert_eq!(only.len(), 1, "{only:?}");
     assert_eq!(only[0]["digest"], spdx.as_str());
-    assert_eq!(only[0]["mediaType"], "application/vnd.oci.image.manifest.v1+json");
+    assert_eq!(
+        only[0]["mediaType"],
+        "application/vnd.oci.image.manifest.v1+json"
+    );
     assert_eq!(
         only[0]["annotations"]["org.opencontainers.image.description"],
         format!("a {SPDX} artefact")
@@ -454,14 +485,20 @@ fn customs_attest_pin_and_the_referrers_api_against_the_registry() {
         .bytes()
         .unwrap()
         .len();
-    assert_eq!(only[0]["size"], size, "the descriptor's size is the manifest's");
+    assert_eq!(
+        only[0]["size"], size,
+        "the descriptor's size is the manifest's"
+    );
     let (none, filters) = referrers("?artifactType=application/x-nothing");
     assert!(none.is_empty());
     assert_eq!(filters.as_deref(), Some("artifactType"));
     // A digest nothing refers to has an empty list, not an error.
     let (empty, _) = {
         let r = http
-            .get(format!("{base}/v2/ref/app/referrers/{}", sha256(b"nothing")))
+            .get(format!(
+                "{base}/v2/ref/app/referrers/{}",
+                sha256(b"nothing")
+            ))
             .send()
             .unwrap();
         assert_eq!(r.status(), reqwest::StatusCode::OK);
@@ -489,7 +526,10 @@ fn customs_attest_pin_and_the_referrers_api_against_the_registry() {
         .map(|r| r["digest"].as_str().unwrap())
         .collect();
     seen.sort();
-    let mut want: Vec<&str> = after.iter().map(|m| m["digest"].as_str().unwrap()).collect();
+    let mut want: Vec<&str> = after
+        .iter()
+        .map(|m| m["digest"].as_str().unwrap())
+        .collect();
     want.sort();
     assert_eq!(seen, want);
     assert!(!tree["attestations"].is_null(), "{tree}");
@@ -500,7 +540,13 @@ fn customs_attest_pin_and_the_referrers_api_against_the_registry() {
     std::fs::write(&df, format!("FROM {image} AS build\nRUN true\n")).unwrap();
     let o = ok(&customs(work, &["pin", df.to_str().unwrap()]));
     assert!(o.contains("1 reference(s) pinned"), "{o}");
-    let skopeo_digest = source_digest(&format!("docker://{image}"));
+    let inspected: serde_json::Value = serde_json::from_str(&skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        &format!("docker://{image}"),
+    ]))
+    .unwrap();
+    let skopeo_digest = inspected["Digest"].as_str().unwrap().to_string();
     assert_eq!(skopeo_digest, APP);
     assert_eq!(
         std::fs::read_to_string(&df).unwrap(),
@@ -516,9 +562,17 @@ fn customs_attest_pin_and_the_referrers_api_against_the_registry() {
     // After the tag moves, --verify reports the pinned digest as stale.
     let alpine = format!("docker-archive:{}", shared("alpine-3.10.tar").display());
     ok(&customs(work, &["copy", &alpine, &image]));
-    let o = customs(work, &["pin", "--verify", "-f", "json", df.to_str().unwrap()]);
+    let o = customs(
+        work,
+        &["pin", "--verify", "-f", "json", df.to_str().unwrap()],
+    );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
-    assert_ne!(v[0]["results"][0]["outcome"], "verified", "{}", String::from_utf8_lossy(&o.stdout));
+    assert_ne!(
+        v[0]["results"][0]["outcome"],
+        "verified",
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
 }
 
 #[test]

@@ -155,7 +155,13 @@ impl Tmpfs {
     fn mount(size: &str) -> Result<Tmpfs, String> {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
             .arg(dir.path())
             .output()
             .map_err(|e| format!("running mount: {e}"))?;
@@ -176,7 +182,10 @@ impl Tmpfs {
 impl Drop for Tmpfs {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg(self.dir.path()).status();
-        let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
     }
 }
 
@@ -215,7 +224,9 @@ fn a_full_data_dir_is_a_clean_5xx_with_no_partial_blob_and_the_retry_succeeds() 
     let small = b"a small layer pushed while there was room".to_vec();
     let small_digest = format!("sha256:{}", hex::encode(Sha256::digest(&small)));
     let r = http
-        .post(format!("http://{addr}/v2/full/app/blobs/uploads/?digest={small_digest}"))
+        .post(format!(
+            "http://{addr}/v2/full/app/blobs/uploads/?digest={small_digest}"
+        ))
         .body(small.clone())
         .send()
         .unwrap();
@@ -242,7 +253,9 @@ fn a_full_data_dir_is_a_clean_5xx_with_no_partial_blob_and_the_retry_succeeds() 
 
     // Monolithic: a clean 5xx with an OCI error body, and nothing visible.
     let r = http
-        .post(format!("http://{addr}/v2/full/app/blobs/uploads/?digest={digest}"))
+        .post(format!(
+            "http://{addr}/v2/full/app/blobs/uploads/?digest={digest}"
+        ))
         .body(blob.clone())
         .send()
         .unwrap();
@@ -293,7 +306,10 @@ fn a_full_data_dir_is_a_clean_5xx_with_no_partial_blob_and_the_retry_succeeds() 
         .unwrap();
     assert_eq!(got.as_ref(), small.as_slice());
     assert_eq!(
-        http.get(format!("http://{addr}/readyz")).send().unwrap().status(),
+        http.get(format!("http://{addr}/readyz"))
+            .send()
+            .unwrap()
+            .status(),
         reqwest::StatusCode::OK
     );
 
@@ -312,12 +328,17 @@ fn a_full_data_dir_is_a_clean_5xx_with_no_partial_blob_and_the_retry_succeeds() 
         .unwrap()
         .bytes()
         .unwrap();
-    assert_eq!(format!("sha256:{}", hex::encode(Sha256::digest(&got))), digest);
+    assert_eq!(
+        format!("sha256:{}", hex::encode(Sha256::digest(&got))),
+        digest
+    );
     // The monolithic form works again too.
     let again: Vec<u8> = blob.iter().map(|b| b ^ 0xff).collect();
     let again_digest = format!("sha256:{}", hex::encode(Sha256::digest(&again)));
     let r = http
-        .post(format!("http://{addr}/v2/full/app/blobs/uploads/?digest={again_digest}"))
+        .post(format!(
+            "http://{addr}/v2/full/app/blobs/uploads/?digest={again_digest}"
+        ))
         .body(again)
         .send()
         .unwrap();

@@ -270,7 +270,15 @@ fn registry_status_and_cves_read_the_gate_through_the_cli() {
     }
     assert!(!table.contains("gate/alpine"), "{table}");
     let out = run(
-        &["registry", "cves", cve, "--registry", &serve.addr, "-f", "json"],
+        &[
+            "registry",
+            "cves",
+            cve,
+            "--registry",
+            &serve.addr,
+            "-f",
+            "json",
+        ],
         &alice,
         Some(ALICE_PW),
     );
@@ -291,7 +299,13 @@ fn registry_status_and_cves_read_the_gate_through_the_cli() {
     );
     // An id nothing has.
     let out = run(
-        &["registry", "cves", "CVE-1999-0001", "--registry", &serve.addr],
+        &[
+            "registry",
+            "cves",
+            "CVE-1999-0001",
+            "--registry",
+            &serve.addr,
+        ],
         &alice,
         Some(ALICE_PW),
     );

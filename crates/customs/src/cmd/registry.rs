@@ -95,7 +95,10 @@ fn get_json(args: &ImageArgs, repo: &Repository, path: &str) -> Result<Value> {
         } else {
             ""
         };
-        bail!("{} answered HTTP {status} for {path}: {msg}{hint}", repo.registry);
+        bail!(
+            "{} answered HTTP {status} for {path}: {msg}{hint}",
+            repo.registry
+        );
     }
     if v.is_null() {
         bail!("{} answered {path} with no JSON", repo.registry);
@@ -163,7 +166,10 @@ fn print_status(reference: &str, v: &Value) {
         row("Verdict", "not judged (not a container image, or no gate)");
         return;
     }
-    let violations = verdict["violations"].as_array().cloned().unwrap_or_default();
+    let violations = verdict["violations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     if violations.is_empty() {
         row("Violations", "none");
     } else {
@@ -175,7 +181,11 @@ fn print_status(reference: &str, v: &Value) {
     let list = |x: &Value| {
         let ids: Vec<String> = x
             .as_array()
-            .map(|a| a.iter().filter_map(|i| i.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|i| i.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         if ids.is_empty() {
             "none".to_string()
@@ -199,7 +209,11 @@ fn unix_time(v: &Value) -> String {
 
 fn run_cves(args: CvesArgs) -> Result<ExitCode> {
     let id = args.id.trim();
-    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)) {
+    if id.is_empty()
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+    {
         bail!("{:?} is not a vulnerability id", args.id);
     }
     // The query names no repository; the request's scope names a placeholder, and the
@@ -215,7 +229,10 @@ fn run_cves(args: CvesArgs) -> Result<ExitCode> {
     } else if images.is_empty() {
         println!("{id}: no stored image is affected");
     } else {
-        println!("{:<30} {:<12} {:<71} TAGS", "REPOSITORY", "STATUS", "DIGEST");
+        println!(
+            "{:<30} {:<12} {:<71} TAGS",
+            "REPOSITORY", "STATUS", "DIGEST"
+        );
         for i in &images {
             let tags: Vec<&str> = i["tags"]
                 .as_array()
@@ -226,7 +243,11 @@ fn run_cves(args: CvesArgs) -> Result<ExitCode> {
                 i["repository"].as_str().unwrap_or("-"),
                 i["status"].as_str().unwrap_or("-"),
                 i["digest"].as_str().unwrap_or("-"),
-                if tags.is_empty() { "-".to_string() } else { tags.join(",") }
+                if tags.is_empty() {
+                    "-".to_string()
+                } else {
+                    tags.join(",")
+                }
             );
         }
     }
