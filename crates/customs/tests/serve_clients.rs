@@ -464,7 +464,7 @@ fn customs_attest_pin_and_the_referrers_api_against_the_registry() {
     types.sort();
     assert_eq!(
         types,
-        [NOTE, "application/vnd.dev.sigstore.bundle.v0.3+json", SPDX]
+        [SPDX, "application/vnd.dev.sigstore.bundle.v0.3+json", NOTE]
     );
     let (only, filters) = referrers(&format!("?artifactType={SPDX}"));
     assert_eq!(filters.as_deref(), Some("artifactType"));
