@@ -466,7 +466,8 @@ fn customs_attest_pin_and_the_referrers_api_against_the_registry() {
         types,
         [SPDX, "application/vnd.dev.sigstore.bundle.v0.3+json", NOTE]
     );
-    let (only, filters) = referrers(&format!("?artifactType={SPDX}"));
+    // '+' is a space in a query string: encoded.
+    let (only, filters) = referrers(&format!("?artifactType={}", SPDX.replace('+', "%2B")));
     assert_eq!(filters.as_deref(), Some("artifactType"));
     assert_eq!(only.len(), 1, "{only:?}");
     assert_eq!(only[0]["digest"], spdx.as_str());
