@@ -219,7 +219,11 @@ fn a_full_data_dir_is_a_clean_5xx_with_no_partial_blob_and_the_retry_succeeds() 
     let (child, addr) = start(&data, &logs.path().join("serve.log"), "127.0.0.1:0");
     // Dropped before the tmpfs, so the unmount finds no process in it.
     let child = Killed(child);
-    let http = reqwest::blocking::Client::new();
+    // No connection reuse: a refused upload's connection may be closed by the server.
+    let http = reqwest::blocking::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
     // Something committed before the disk fills.
     let small = b"a small layer pushed while there was room".to_vec();
     let small_digest = format!("sha256:{}", hex::encode(Sha256::digest(&small)));
