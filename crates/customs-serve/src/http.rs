@@ -1439,6 +1439,7 @@ async fn pull_gate_check(
         media_type: row.media_type.clone(),
         size: row.size,
         tag: None,
+        artifact_type: None,
     }];
     let mut blobs = Vec::new();
     let sig_tag = format!("sha256-{hex}.sig");
@@ -1462,6 +1463,7 @@ async fn pull_gate_check(
             media_type: m.media_type,
             size: m.size,
             tag,
+            artifact_type: m.artifact_type,
         });
     }
     for b in &blobs {

@@ -29,6 +29,8 @@ pub(crate) struct LayoutEntry {
     pub media_type: String,
     pub size: u64,
     pub tag: Option<String>,
+    /// The manifest's artifact type (bundle referrers are found by it).
+    pub artifact_type: Option<String>,
 }
 
 /// One loaded rule.
@@ -163,6 +165,9 @@ impl PullGate {
             .iter()
             .map(|e| {
                 let mut d = serde_json::json!({"mediaType": e.media_type, "digest": e.digest, "size": e.size});
+                if let Some(t) = &e.artifact_type {
+                    d["artifactType"] = serde_json::json!(t);
+                }
                 if let Some(t) = &e.tag {
                     d["annotations"] = serde_json::json!({"org.opencontainers.image.ref.name": t});
                 }
