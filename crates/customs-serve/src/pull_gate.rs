@@ -161,7 +161,7 @@ impl PullGate {
                     .map_err(|e| format!("linking {d}: {e}"))?;
             }
         }
-        let manifests: Vec<serde_json::Value> = entries
+        let mut manifests: Vec<serde_json::Value> = entries
             .iter()
             .map(|e| {
                 let mut d = serde_json::json!({"mediaType": e.media_type, "digest": e.digest, "size": e.size});
@@ -174,6 +174,31 @@ impl PullGate {
                 d
             })
             .collect();
+        // Referrers, as a layout holds them: an index under the `sha256-<hex>` tag.
+        let referrers: Vec<serde_json::Value> = entries[1..]
+            .iter()
+            .filter(|e| e.tag.is_none())
+            .map(|e| {
+                let mut d = serde_json::json!({"mediaType": e.media_type, "digest": e.digest, "size": e.size});
+                if let Some(t) = &e.artifact_type {
+                    d["artifactType"] = serde_json::json!(t);
+                }
+                d
+            })
+            .collect();
+        if let (false, Some(subject_hex)) = (
+            referrers.is_empty(),
+            entries[0].digest.strip_prefix("sha256:"),
+        ) {
+            let index = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": referrers}))
+            .map_err(|e| e.to_string())?;
+            let hex = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&index));
+            std::fs::write(layout_blobs.join(&hex), &index).map_err(|e| e.to_string())?;
+            manifests.push(serde_json::json!({"mediaType": "application/vnd.oci.image.index.v1+json",
+                "digest": format!("sha256:{hex}"), "size": index.len(),
+                "annotations": {"org.opencontainers.image.ref.name": format!("sha256-{subject_hex}")}}));
+        }
         std::fs::write(
             dir.path().join("oci-layout"),
             br#"{"imageLayoutVersion":"1.0.0"}"#,
