@@ -1005,6 +1005,34 @@ impl RegistryClient {
         )
     }
 
+    /// GETs `path` (it must start with `/v2/`) from `repo`'s registry with pull access to
+    /// `repo`, authenticating as every other request does, and returns the status and the
+    /// body (at most 16 MiB). For registry extensions, such as the `_customs` endpoints of
+    /// `customs serve`.
+    pub fn get_extension(
+        &self,
+        repo: &Repository,
+        path: &str,
+    ) -> Result<(u16, Vec<u8>), RegistryError> {
+        if !path.starts_with("/v2/") {
+            return Err(RegistryError::InvalidResponse(format!(
+                "extension path {path:?} is not under /v2/"
+            )));
+        }
+        let resp = self.call(
+            repo,
+            Access::Pull,
+            &[],
+            Method::GET,
+            path,
+            vec![(ACCEPT, "application/json".to_string())],
+            None,
+        )?;
+        let status = resp.status().as_u16();
+        let body = read_limited(resp, 16 * 1024 * 1024, path)?;
+        Ok((status, body))
+    }
+
     // ----- requests and authentication -----
 
     #[allow(clippy::too_many_arguments)]

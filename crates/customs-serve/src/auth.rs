@@ -1,8 +1,9 @@
 //! Who may do what: users from an htpasswd file (bcrypt only), the built-in token server
 //! (the Docker token flow: `WWW-Authenticate` challenges with scope, ES256 JWTs signed by a
 //! key made at start-up), per-repository-pattern permissions, anonymous pull where
-//! configured, and a limit on failed logins per client address. No password or token is
-//! ever logged; log lines name the user at most.
+//! configured, robot accounts (scoped, expiring tokens; declared in the config or made by an
+//! admin through `/v2/_customs/robots`), and a limit on failed logins per client address. No
+//! password or token is ever logged; log lines name the user at most.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -17,7 +18,7 @@ use p256::ecdsa::signature::{Signer, Verifier};
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
 use sha2::{Digest as _, Sha256};
 
-use crate::config::{AccessRule, AuthConfig};
+use crate::config::{check_scopes, robot_name_ok, AccessRule, AuthConfig, RobotScope};
 use crate::error::{ApiError, Code};
 
 /// An action on a repository.
@@ -61,6 +62,54 @@ impl Caller {
     }
 }
 
+/// The login-name prefix of robot accounts.
+pub(crate) const ROBOT_PREFIX: &str = "robot$";
+/// The longest life an API-made robot may be given: 366 days.
+const ROBOT_MAX_SECS: u64 = 366 * 86_400;
+
+/// A robot account: its token's SHA-256, scopes and expiry (Unix seconds).
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct Robot {
+    name: String,
+    token_sha256: String,
+    scopes: Vec<RobotScope>,
+    expires: u64,
+    #[serde(default)]
+    created_by: Option<String>,
+    #[serde(default)]
+    created_at: u64,
+    #[serde(skip)]
+    from_config: bool,
+}
+
+impl Robot {
+    fn public(&self) -> serde_json::Value {
+        serde_json::json!({
+            "name": format!("{ROBOT_PREFIX}{}", self.name),
+            "scopes": self.scopes,
+            "expires": self.expires,
+            "created_by": self.created_by,
+            "created_at": self.created_at,
+            "declared_in_config": self.from_config,
+        })
+    }
+
+    fn allows(&self, repo: &str, action: &str, now: u64) -> bool {
+        now < self.expires
+            && self.scopes.iter().any(|s| {
+                glob(&s.repository, repo) && s.actions.iter().any(|a| a == action || a == "admin")
+            })
+    }
+}
+
+/// Equal-time comparison of two hex digests.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| {
+            acc | (x.to_ascii_lowercase() ^ y.to_ascii_lowercase())
+        }) == 0
+}
+
 const FAILURE_LIMIT: u32 = 5;
 const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 const SERVICE: &str = "customs";
@@ -78,6 +127,10 @@ pub(crate) struct Auth {
     /// sha256(user, password) of logins bcrypt already accepted, so each blob request does
     /// not pay bcrypt's cost again.
     verified: Mutex<HashMap<[u8; 32], Instant>>,
+    /// Robot accounts by name (without the prefix).
+    robots: Mutex<HashMap<String, Robot>>,
+    /// Where API-made robots are kept (`DATA_DIR/robots.json`).
+    robots_file: std::path::PathBuf,
 }
 
 /// `*` matches any run of characters (slashes too); everything else literally.
@@ -99,11 +152,52 @@ fn now_secs() -> u64 {
 }
 
 impl Auth {
-    pub fn load(cfg: &AuthConfig) -> std::io::Result<Auth> {
+    pub fn load(cfg: &AuthConfig, data_dir: &Path) -> std::io::Result<Auth> {
         let users = read_htpasswd(&cfg.htpasswd)?;
         let key = SigningKey::random(&mut rand_core::OsRng);
         let verifying = *key.verifying_key();
+        let robots_file = data_dir.join("robots.json");
+        let mut robots = HashMap::new();
+        match std::fs::read(&robots_file) {
+            Ok(bytes) => {
+                let list: Vec<Robot> = serde_json::from_slice(&bytes).map_err(|e| {
+                    std::io::Error::other(format!("{}: {e}", robots_file.display()))
+                })?;
+                for r in list {
+                    robots.insert(r.name.clone(), r);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    format!("{}: {e}", robots_file.display()),
+                ))
+            }
+        }
+        for r in &cfg.robots {
+            let expires = r
+                .expires
+                .parse::<jiff::Timestamp>()
+                .map_err(|e| std::io::Error::other(format!("robot {}: {e}", r.name)))?
+                .as_second()
+                .max(0) as u64;
+            robots.insert(
+                r.name.clone(),
+                Robot {
+                    name: r.name.clone(),
+                    token_sha256: r.token_sha256.to_ascii_lowercase(),
+                    scopes: r.scopes.clone(),
+                    expires,
+                    created_by: None,
+                    created_at: 0,
+                    from_config: true,
+                },
+            );
+        }
         Ok(Auth {
+            robots: Mutex::new(robots),
+            robots_file,
             users,
             rules: cfg.access.clone(),
             anonymous_pull: cfg.anonymous_pull.clone(),
@@ -116,10 +210,24 @@ impl Auth {
         })
     }
 
-    /// Whether the rules let `user` (None: anonymous) do `action` on `repo`.
+    fn robot(&self, login: &str) -> Option<Robot> {
+        let name = login.strip_prefix(ROBOT_PREFIX)?;
+        let robots = self.robots.lock().unwrap_or_else(|p| p.into_inner());
+        robots.get(name).cloned()
+    }
+
+    /// Whether the rules let `user` (None: anonymous) do `action` on `repo`. A robot may do
+    /// only what its scopes say, and nothing once expired or removed.
     pub fn permits(&self, user: Option<&str>, repo: &str, action: &str) -> bool {
+        let anonymous = action == "pull" && self.anonymous_pull.iter().any(|p| glob(p, repo));
         match user {
-            None => action == "pull" && self.anonymous_pull.iter().any(|p| glob(p, repo)),
+            None => anonymous,
+            Some(u) if u.starts_with(ROBOT_PREFIX) => {
+                anonymous
+                    || self
+                        .robot(u)
+                        .is_some_and(|r| r.allows(repo, action, now_secs()))
+            }
             Some(u) => {
                 (action == "pull" && self.anonymous_pull.iter().any(|p| glob(p, repo)))
                     || self.rules.iter().any(|r| {
@@ -190,13 +298,32 @@ impl Auth {
             if v.get(&fingerprint)
                 .is_some_and(|t| t.elapsed() < Duration::from_secs(300))
             {
-                return Ok(());
+                if !user.starts_with(ROBOT_PREFIX)
+                    || self.robot(user).is_some_and(|r| now_secs() < r.expires)
+                {
+                    return Ok(());
+                }
             }
         }
-        let ok = self
-            .users
-            .get(user)
-            .is_some_and(|hash| bcrypt::verify(password, hash).unwrap_or(false));
+        let ok = if user.starts_with(ROBOT_PREFIX) {
+            let hash = hex::encode(Sha256::digest(password.as_bytes()));
+            match self.robot(user) {
+                Some(r) if same(&r.token_sha256, &hash) && now_secs() >= r.expires => {
+                    // The right token of an expired robot: not a guess, but no entry.
+                    log::warn!("robot {user:?} tried to log in from {peer} after it expired");
+                    return Err(ApiError::new(
+                        Code::Unauthorized,
+                        "authentication failed: the robot account has expired",
+                    ));
+                }
+                Some(r) => same(&r.token_sha256, &hash),
+                None => false,
+            }
+        } else {
+            self.users
+                .get(user)
+                .is_some_and(|hash| bcrypt::verify(password, hash).unwrap_or(false))
+        };
         if ok {
             let mut v = self.verified.lock().unwrap_or_else(|p| p.into_inner());
             v.retain(|_, t| t.elapsed() < Duration::from_secs(300));
@@ -298,12 +425,17 @@ impl Auth {
             }
         }
         let now = now_secs();
+        // A robot's token lives no longer than the robot.
+        let ttl = match user.as_deref().and_then(|u| self.robot(u)) {
+            Some(r) => self.token_ttl.min(r.expires.saturating_sub(now)),
+            None => self.token_ttl,
+        };
         let mut jti = [0u8; 16];
         getrandom::getrandom(&mut jti)
             .map_err(|e| ApiError::internal(std::io::Error::other(e.to_string())))?;
         let claims = serde_json::json!({
             "iss": SERVICE, "aud": SERVICE, "sub": user.clone().unwrap_or_default(),
-            "iat": now, "nbf": now.saturating_sub(5), "exp": now + self.token_ttl,
+            "iat": now, "nbf": now.saturating_sub(5), "exp": now + ttl,
             "jti": hex::encode(jti), "access": access,
         });
         let token = self.sign(&claims);
@@ -312,7 +444,7 @@ impl Auth {
             user.as_deref().unwrap_or("anonymous"),
             claims["access"].as_array().map_or(0, Vec::len)
         );
-        Ok(serde_json::json!({"token": token, "access_token": token, "expires_in": self.token_ttl}))
+        Ok(serde_json::json!({"token": token, "access_token": token, "expires_in": ttl}))
     }
 
     fn sign(&self, claims: &serde_json::Value) -> String {
@@ -374,10 +506,177 @@ impl Auth {
             .as_str()
             .filter(|s| !s.is_empty())
             .map(str::to_string);
+        // A robot removed or expired since the token was issued loses it at once.
+        if let Some(u) = user.as_deref().filter(|u| u.starts_with(ROBOT_PREFIX)) {
+            if !self.robot(u).is_some_and(|r| now < r.expires) {
+                return Err(bad());
+            }
+        }
         Ok(Caller {
             user,
             grants: Some(grants),
         })
+    }
+}
+
+impl Auth {
+    /// Whether `user` holds admin on every pattern of `scopes` (a rule whose pattern covers
+    /// each scope's pattern: `*` in a scope is matched by `*` in the rule).
+    fn admin_over(&self, user: &str, scopes: &[RobotScope]) -> bool {
+        scopes
+            .iter()
+            .all(|s| self.permits(Some(user), &s.repository, "admin"))
+    }
+
+    /// Writes the API-made robots to `robots.json` (temporary file, fsync, rename).
+    fn save_robots(&self, robots: &HashMap<String, Robot>) -> std::io::Result<()> {
+        let mut list: Vec<&Robot> = robots.values().filter(|r| !r.from_config).collect();
+        list.sort_by(|a, b| a.name.cmp(&b.name));
+        let bytes = serde_json::to_vec_pretty(&list).map_err(std::io::Error::other)?;
+        let tmp = self.robots_file.with_extension("json.tmp");
+        {
+            use std::io::Write as _;
+            let mut f = std::fs::OpenOptions::new();
+            f.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut f, 0o600);
+            let mut f = f.open(&tmp)?;
+            f.write_all(&bytes)?;
+            f.sync_all()?;
+        }
+        std::fs::rename(&tmp, &self.robots_file)?;
+        if let Some(dir) = self.robots_file.parent() {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    }
+
+    /// The robots API under `/v2/_customs/robots` (`rest` is what follows): `GET` lists the
+    /// robots the caller administers, `POST` makes one (`{"name", "scopes": [{"repository",
+    /// "actions"}], "expires_in_secs"}`; the answer carries the token, shown only this once),
+    /// `DELETE /NAME` removes one. Only users logged in with Basic credentials may call it,
+    /// and only for scopes they hold admin on.
+    pub fn robots_api(
+        &self,
+        caller: &Caller,
+        method: &hyper::Method,
+        rest: &str,
+        body: &[u8],
+    ) -> Result<(hyper::StatusCode, serde_json::Value), ApiError> {
+        use hyper::{Method, StatusCode};
+        let bad = |m: String| ApiError::new(Code::Unsupported, m).status(StatusCode::BAD_REQUEST);
+        let user = match caller.user.as_deref() {
+            Some(u) if !u.starts_with(ROBOT_PREFIX) && !caller.has_token() => u.to_string(),
+            _ => {
+                return Err(ApiError::new(
+                    Code::Unauthorized,
+                    "the robots API takes a user's Basic credentials",
+                )
+                .header("WWW-Authenticate", format!("Basic realm=\"{SERVICE}\"")))
+            }
+        };
+        let denied = || ApiError::new(Code::Denied, "admin on every scope is needed");
+        let item = rest.trim_start_matches('/');
+        match (method, item.is_empty()) {
+            (&Method::GET, true) => {
+                let robots = self.robots.lock().unwrap_or_else(|p| p.into_inner());
+                let mut list: Vec<&Robot> = robots
+                    .values()
+                    .filter(|r| self.admin_over(&user, &r.scopes))
+                    .collect();
+                list.sort_by(|a, b| a.name.cmp(&b.name));
+                let list: Vec<serde_json::Value> = list.iter().map(|r| r.public()).collect();
+                Ok((StatusCode::OK, serde_json::json!({ "robots": list })))
+            }
+            (&Method::POST, true) => {
+                let v: serde_json::Value = serde_json::from_slice(body).map_err(|_| {
+                    bad("the body must be JSON: {\"name\", \"scopes\", \"expires_in_secs\"}".into())
+                })?;
+                let name = v["name"].as_str().unwrap_or("").to_string();
+                let name = name.strip_prefix(ROBOT_PREFIX).unwrap_or(&name).to_string();
+                if !robot_name_ok(&name) {
+                    return Err(bad(format!(
+                        "robot {name:?}: a name is [a-z0-9][a-z0-9._-]* (at most 64)"
+                    )));
+                }
+                let scopes: Vec<RobotScope> = serde_json::from_value(v["scopes"].clone())
+                    .map_err(|e| bad(format!("scopes: {e}")))?;
+                check_scopes(&name, &scopes).map_err(bad)?;
+                let Some(secs) = v["expires_in_secs"]
+                    .as_u64()
+                    .filter(|s| (1..=ROBOT_MAX_SECS).contains(s))
+                else {
+                    return Err(bad(format!(
+                        "a robot needs expires_in_secs between 1 and {ROBOT_MAX_SECS}"
+                    )));
+                };
+                if !self.admin_over(&user, &scopes) {
+                    return Err(denied());
+                }
+                let mut raw = [0u8; 32];
+                getrandom::getrandom(&mut raw)
+                    .map_err(|e| ApiError::internal(std::io::Error::other(e.to_string())))?;
+                let token = format!("customs_robot_{}", hex::encode(raw));
+                let now = now_secs();
+                let robot = Robot {
+                    name: name.clone(),
+                    token_sha256: hex::encode(Sha256::digest(token.as_bytes())),
+                    scopes,
+                    expires: now + secs,
+                    created_by: Some(user.clone()),
+                    created_at: now,
+                    from_config: false,
+                };
+                let mut robots = self.robots.lock().unwrap_or_else(|p| p.into_inner());
+                if robots.contains_key(&name) {
+                    return Err(ApiError::new(
+                        Code::Denied,
+                        format!("robot {ROBOT_PREFIX}{name} exists already"),
+                    )
+                    .status(StatusCode::CONFLICT));
+                }
+                robots.insert(name.clone(), robot.clone());
+                if let Err(e) = self.save_robots(&robots) {
+                    robots.remove(&name);
+                    return Err(ApiError::internal(e));
+                }
+                log::warn!("robot {ROBOT_PREFIX}{name} created by {user}, expires in {secs}s");
+                let mut out = robot.public();
+                out["token"] = token.into();
+                Ok((StatusCode::CREATED, out))
+            }
+            (&Method::DELETE, false) => {
+                let name = item.strip_prefix(ROBOT_PREFIX).unwrap_or(item);
+                let mut robots = self.robots.lock().unwrap_or_else(|p| p.into_inner());
+                let Some(r) = robots.get(name).cloned() else {
+                    return Err(ApiError::new(
+                        Code::NameUnknown,
+                        format!("no robot {ROBOT_PREFIX}{name}"),
+                    ));
+                };
+                if !self.admin_over(&user, &r.scopes) {
+                    return Err(denied());
+                }
+                if r.from_config {
+                    return Err(ApiError::new(
+                        Code::Denied,
+                        format!("robot {ROBOT_PREFIX}{name} is declared in the config file"),
+                    )
+                    .status(StatusCode::CONFLICT));
+                }
+                robots.remove(name);
+                if let Err(e) = self.save_robots(&robots) {
+                    robots.insert(name.to_string(), r);
+                    return Err(ApiError::internal(e));
+                }
+                log::warn!("robot {ROBOT_PREFIX}{name} removed by {user}");
+                Ok((StatusCode::ACCEPTED, serde_json::json!({})))
+            }
+            _ => Err(ApiError::new(
+                Code::Unsupported,
+                "the operation is unsupported",
+            )),
+        }
     }
 }
 
@@ -419,7 +718,38 @@ fn read_htpasswd(path: &Path) -> std::io::Result<HashMap<String, String>> {
 
 #[cfg(test)]
 mod tests {
-    use super::glob;
+    use super::{glob, same, Robot, RobotScope};
+
+    #[test]
+    fn robots_allow_their_scopes_until_they_expire() {
+        let r = Robot {
+            name: "ci".into(),
+            token_sha256: "ab".repeat(32),
+            scopes: vec![
+                RobotScope {
+                    repository: "team/*".into(),
+                    actions: vec!["pull".into(), "push".into()],
+                },
+                RobotScope {
+                    repository: "ops/tool".into(),
+                    actions: vec!["admin".into()],
+                },
+            ],
+            expires: 1000,
+            created_by: None,
+            created_at: 0,
+            from_config: true,
+        };
+        assert!(r.allows("team/app", "push", 999));
+        assert!(!r.allows("team/app", "push", 1000), "expired at its expiry");
+        assert!(!r.allows("team/app", "delete", 1));
+        assert!(!r.allows("teams/app", "pull", 1));
+        assert!(r.allows("ops/tool", "delete", 1), "admin is every action");
+        assert!(!r.allows("ops/tool2", "pull", 1));
+        assert!(same(&"AB".repeat(32), &r.token_sha256));
+        assert!(!same(&"ab".repeat(31), &r.token_sha256));
+        assert!(!same(&format!("{}ac", "ab".repeat(31)), &r.token_sha256));
+    }
 
     #[test]
     fn glob_matches_stars_across_slashes_and_literals_exactly() {

@@ -35,6 +35,15 @@ gc_grace_secs = 3600
 # users = ["alice"]                          # "*" is every user who logged in
 # actions = ["pull", "push"]                 # pull, push, delete, admin
 
+# A robot account logs in as robot$NAME with its token and may do only what its scopes say,
+# until it expires. Only the token's SHA-256 is kept (printf %s "$TOKEN" | sha256sum).
+# Admins can also make robots at run time: POST /v2/_customs/robots.
+# [[auth.robots]]
+# name = "ci"
+# token_sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
+# expires = "2027-01-01T00:00:00Z"
+# scopes = [{ repository = "team/*", actions = ["pull", "push"] }]
+
 # [[immutable_tags]]
 # repository = "*"
 # tag = "v*"
@@ -63,10 +72,13 @@ gc_grace_secs = 3600
 # access_key_id = "..."
 # secret_access_key = "..."
 
-# The pull gate: serve images of these repositories only when signed with every key.
+# The pull gate: serve images of these repositories only when signed with every key and identity.
 # [[pull_gate]]
 # repository = "prod/*"
 # keys = ["/etc/customs/release.pub"]
+# Keyless (Sigstore) signers, verified offline against a trusted root:
+# trusted_root = "/etc/customs/trusted_root.json"
+# identities = [{ issuer = "https://token.actions.githubusercontent.com", subject_regexp = "^https://github[.]com/org/" }]
 "#;
 
 /// Where `customs serve` listens when neither the flag nor the file says.
@@ -216,14 +228,63 @@ impl WebhookConfig {
     }
 }
 
-/// One pull-gate rule.
+/// One pull-gate rule: every listed key and every listed keyless identity must have a
+/// signature that verifies.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PullGateRule {
     /// The repository pattern (`*` matches any characters).
     pub repository: String,
     /// Public keys (PEM, cosign or customs format); a signature must verify with each.
+    #[serde(default)]
     pub keys: Vec<PathBuf>,
+    /// Sigstore keyless identities; a signature (a `.sig` layer with a certificate, or a
+    /// bundle referrer) must verify for each, offline, against `trusted_root`.
+    #[serde(default)]
+    pub identities: Vec<KeylessIdentity>,
+    /// The Sigstore trusted root (JSON) keyless signatures chain to [default: the embedded
+    /// public-good root].
+    #[serde(default)]
+    pub trusted_root: Option<PathBuf>,
+    /// Require an SCT in keyless certificates (cosign's default; false is
+    /// `--insecure-ignore-sct`, for a private CA without a CT log).
+    #[serde(default = "yes")]
+    pub require_sct: bool,
+}
+
+/// A keyless signer: the certificate's OIDC issuer and subject (SAN), each exact or by
+/// regular expression (unanchored, as cosign's `--certificate-identity-regexp`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeylessIdentity {
+    /// The exact OIDC issuer.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// A regular expression for the OIDC issuer.
+    #[serde(default)]
+    pub issuer_regexp: Option<String>,
+    /// The exact subject: an email address or URI.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// A regular expression for the subject.
+    #[serde(default)]
+    pub subject_regexp: Option<String>,
+}
+
+impl KeylessIdentity {
+    /// How the identity reads in messages: `SUBJECT from ISSUER` (regexps in slashes).
+    pub fn describe(&self) -> String {
+        let part = |exact: &Option<String>, re: &Option<String>| match (exact, re) {
+            (Some(e), _) => e.clone(),
+            (None, Some(r)) => format!("/{r}/"),
+            (None, None) => "?".into(),
+        };
+        format!(
+            "{} from {}",
+            part(&self.subject, &self.subject_regexp),
+            part(&self.issuer, &self.issuer_regexp)
+        )
+    }
 }
 
 /// The push gate's settings.
@@ -276,6 +337,80 @@ pub struct AuthConfig {
     /// Who may do what, per repository pattern.
     #[serde(default)]
     pub access: Vec<AccessRule>,
+    /// Robot accounts: scoped, expiring credentials for machines (CI, deployers). More can
+    /// be made at run time through `POST /v2/_customs/robots`.
+    #[serde(default)]
+    pub robots: Vec<RobotConfig>,
+}
+
+/// A robot account declared in the config. It logs in as `robot$NAME` with its token (Basic
+/// credentials, directly or at `/token`), and may only do what its scopes say, until it
+/// expires. Only the token's SHA-256 is kept in the file.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RobotConfig {
+    /// The name (`[a-z0-9][a-z0-9._-]*`); the login name is `robot$NAME`.
+    pub name: String,
+    /// Hex SHA-256 of the robot's token (`printf %s "$TOKEN" | sha256sum`).
+    pub token_sha256: String,
+    /// What it may do.
+    pub scopes: Vec<RobotScope>,
+    /// When it stops working (RFC 3339, e.g. `2027-01-01T00:00:00Z`); required.
+    pub expires: String,
+}
+
+impl std::fmt::Debug for RobotConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RobotConfig")
+            .field("name", &self.name)
+            .field("scopes", &self.scopes)
+            .field("expires", &self.expires)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One scope of a robot: these actions on repositories matching the pattern.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RobotScope {
+    /// The repository pattern (`*` matches any characters, slashes included).
+    pub repository: String,
+    /// `pull`, `push`, `delete` or `admin`.
+    pub actions: Vec<String>,
+}
+
+/// Whether `name` is a valid robot name.
+pub(crate) fn robot_name_ok(name: &str) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty()
+        && b.len() <= 64
+        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"._-".contains(c))
+}
+
+/// Checks a robot's scopes: at least one, with known actions.
+pub(crate) fn check_scopes(who: &str, scopes: &[RobotScope]) -> Result<(), String> {
+    if scopes.is_empty() {
+        return Err(format!("robot {who}: at least one scope is needed"));
+    }
+    for s in scopes {
+        if s.repository.is_empty() || s.actions.is_empty() {
+            return Err(format!(
+                "robot {who}: a scope needs a repository pattern and actions"
+            ));
+        }
+        if let Some(bad) = s
+            .actions
+            .iter()
+            .find(|x| !matches!(x.as_str(), "pull" | "push" | "delete" | "admin"))
+        {
+            return Err(format!(
+                "robot {who}: unknown action {bad:?} (pull, push, delete, admin)"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// One permission rule: these users may do these actions on repositories matching the
@@ -411,6 +546,36 @@ impl Config {
                     )));
                 }
             }
+            let mut names = std::collections::HashSet::new();
+            for r in &a.robots {
+                if !robot_name_ok(&r.name) {
+                    return Err(ConfigError::Invalid(format!(
+                        "robot {:?}: a name is [a-z0-9][a-z0-9._-]* (at most 64)",
+                        r.name
+                    )));
+                }
+                if !names.insert(r.name.as_str()) {
+                    return Err(ConfigError::Invalid(format!(
+                        "robot {}: declared twice",
+                        r.name
+                    )));
+                }
+                if r.token_sha256.len() != 64
+                    || !r.token_sha256.bytes().all(|b| b.is_ascii_hexdigit())
+                {
+                    return Err(ConfigError::Invalid(format!(
+                        "robot {}: token_sha256 must be 64 hex digits",
+                        r.name
+                    )));
+                }
+                check_scopes(&r.name, &r.scopes).map_err(ConfigError::Invalid)?;
+                if r.expires.parse::<jiff::Timestamp>().is_err() {
+                    return Err(ConfigError::Invalid(format!(
+                        "robot {}: expires must be an RFC 3339 time such as 2027-01-01T00:00:00Z",
+                        r.name
+                    )));
+                }
+            }
         }
         for h in &self.webhooks {
             let host = h
@@ -446,6 +611,24 @@ impl Config {
                     "webhook {}: unknown event {e:?}",
                     h.url_for_log()
                 )));
+            }
+        }
+        for r in &self.pull_gate {
+            if r.keys.is_empty() && r.identities.is_empty() {
+                return Err(ConfigError::Invalid(format!(
+                    "pull gate rule for {}: list keys or identities",
+                    r.repository
+                )));
+            }
+            for id in &r.identities {
+                if id.issuer.is_some() == id.issuer_regexp.is_some()
+                    || id.subject.is_some() == id.subject_regexp.is_some()
+                {
+                    return Err(ConfigError::Invalid(format!(
+                        "pull gate rule for {}: each identity needs one of issuer/issuer_regexp and one of subject/subject_regexp",
+                        r.repository
+                    )));
+                }
             }
         }
         if self.max_manifest_bytes == 0 {

@@ -349,6 +349,9 @@ async fn route(
         let v = auth.issue(req.headers(), &q, peer)?;
         return Ok(json_response(StatusCode::OK, &v, head));
     }
+    if let Some(rest) = path.strip_prefix("/v2/_customs/robots") {
+        return robots(state, req, peer, rest.to_string()).await;
+    }
     let Some(endpoint) = parse_path(&path) else {
         return Err(
             ApiError::new(Code::NameUnknown, "no such endpoint").status(StatusCode::NOT_FOUND)
@@ -523,7 +526,14 @@ async fn route(
                 .store
                 .cve_hits(id)?
                 .into_iter()
-                .filter(|h| may(&h.repo, Action::Pull))
+                // By the caller's own rights, not a token's scopes: a token names no
+                // repository of a registry-wide query.
+                .filter(|h| {
+                    state
+                        .auth
+                        .as_ref()
+                        .is_none_or(|a| a.permits(caller.user.as_deref(), &h.repo, "pull"))
+                })
                 .map(|h| {
                     serde_json::json!({"repository": h.repo, "digest": h.digest, "status": h.status, "tags": h.tags})
                 })
@@ -568,6 +578,26 @@ fn now_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+/// The robots API (`/v2/_customs/robots[/NAME]`), answered by [`Auth::robots_api`].
+async fn robots(
+    state: &State,
+    req: Request<Incoming>,
+    peer: std::net::IpAddr,
+    rest: String,
+) -> Result<Response<Body>, ApiError> {
+    let Some(auth) = &state.auth else {
+        return Err(
+            ApiError::new(Code::Unsupported, "this registry has no users")
+                .status(StatusCode::NOT_FOUND),
+        );
+    };
+    let caller = auth.identify(req.headers(), peer)?;
+    let method = req.method().clone();
+    let body = read_limited(req.into_body(), 64 * 1024).await?;
+    let (status, v) = auth.robots_api(&caller, &method, &rest, &body)?;
+    Ok(json_response(status, &v, false))
 }
 
 /// Records an admin's exception for a held manifest: a reason and an expiry are required.
@@ -1118,8 +1148,15 @@ async fn append(
         Ok(())
     }
     .await;
-    if outcome.is_err() {
+    if let Err(e) = &outcome {
         *progress = None;
+        if e.status.is_server_error() {
+            // A storage failure (a full disk): drop what this request wrote, so the upload
+            // is as it was before it and the same request can be retried.
+            if let Err(t) = file.set_len(start).await {
+                log::error!("truncating upload {id} after a storage failure: {t}");
+            }
+        }
     }
     outcome?;
     if expected.is_some_and(|x| x != written) {
@@ -1246,7 +1283,10 @@ async fn manifest_get(
         return Err(gate::refusal(name, reference, &row));
     }
     if let Some(pg) = &state.pull_gate {
-        if row.container && pg.applies(name) && !(can_push && reference.contains(':')) {
+        if pg.applies(name)
+            && !(can_push && reference.contains(':'))
+            && (row.container || layerless_image(state, &row).await?)
+        {
             pull_gate_check(state, pg, name, reference, &digest, &row).await?;
         }
     }
@@ -1363,6 +1403,26 @@ fn manifest_blobs(bytes: &[u8]) -> Vec<String> {
     out
 }
 
+/// Whether a stored manifest that is not a container image is still an image the pull gate
+/// guards: an image config, no layers at all, and no subject (go-containerregistry's
+/// `empty.Image`, for one). Signatures and other artefacts have layers or a subject.
+async fn layerless_image(state: &State, row: &crate::store::ManifestRow) -> Result<bool, ApiError> {
+    if !matches!(
+        row.artifact_type.as_deref(),
+        Some("application/vnd.oci.image.config.v1+json")
+            | Some("application/vnd.docker.container.image.v1+json")
+    ) {
+        return Ok(false);
+    }
+    let Some(hex) = sha256_hex(&row.digest) else {
+        return Ok(false);
+    };
+    state.store.ensure_local(hex).await?;
+    let bytes = tokio::fs::read(state.store.blob_path(hex)).await?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    Ok(v["layers"].as_array().is_some_and(|l| l.is_empty()) && v.get("subject").is_none())
+}
+
 /// Refuses the pull unless signatures verify with every key the pull gate requires.
 async fn pull_gate_check(
     state: &State,
@@ -1379,6 +1439,7 @@ async fn pull_gate_check(
         media_type: row.media_type.clone(),
         size: row.size,
         tag: None,
+        artifact_type: None,
     }];
     let mut blobs = Vec::new();
     let sig_tag = format!("sha256-{hex}.sig");
@@ -1402,6 +1463,7 @@ async fn pull_gate_check(
             media_type: m.media_type,
             size: m.size,
             tag,
+            artifact_type: m.artifact_type,
         });
     }
     for b in &blobs {
@@ -1422,10 +1484,15 @@ async fn pull_gate_check(
     if missing.is_empty() {
         return Ok(());
     }
-    let parts: Vec<String> = missing
-        .iter()
-        .map(|(k, why)| format!("no signature verifies with key {k} ({why})"))
-        .collect();
+    let parts: Vec<String> =
+        missing
+            .keys
+            .iter()
+            .map(|(k, why)| format!("no signature verifies with key {k} ({why})"))
+            .chain(missing.identities.iter().map(|(id, why)| {
+                format!("no keyless signature verifies for identity {id} ({why})")
+            }))
+            .collect();
     Err(ApiError::new(
         Code::Denied,
         format!(
@@ -1435,7 +1502,8 @@ async fn pull_gate_check(
     )
     .detail(serde_json::json!({
         "digest": digest,
-        "missing_keys": missing.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
+        "missing_keys": missing.keys.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
+        "missing_identities": missing.identities.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
     })))
 }
 

@@ -36,6 +36,7 @@ pub use config::{
     AccessRule, AuthConfig, Config, ConfigError, ImmutableTags, TlsConfig, DEFAULT_LISTEN,
 };
 pub use config::{GateConfig, PullGateRule, WebhookConfig, EXAMPLE_CONFIG};
+pub use config::{KeylessIdentity, RobotConfig, RobotScope};
 pub use gate::{Gate, GateRequest, Verdict, Violation};
 pub use policy_gate::{GateError, PolicyGate};
 
@@ -89,7 +90,10 @@ impl Server {
             },
         )?;
         let auth = match &config.auth {
-            Some(a) => Some(auth::Auth::load(a).map_err(|e| ServeError::Auth(e.to_string()))?),
+            Some(a) => Some(
+                auth::Auth::load(a, &config.data_dir)
+                    .map_err(|e| ServeError::Auth(e.to_string()))?,
+            ),
             None => None,
         };
         let tls = match &config.tls {

@@ -29,6 +29,12 @@ impl Serve {
     // The child is killed and waited for by Serve's Drop.
     #[allow(clippy::zombie_processes)]
     fn start() -> Serve {
+        Serve::start_with("")
+    }
+
+    /// Starts it with `extra` appended to the config.
+    #[allow(clippy::zombie_processes)]
+    fn start_with(extra: &str) -> Serve {
         let dir = tempfile::tempdir().unwrap();
         let (ca, cert, key) = customs_testkit::registry::tls_certificates();
         let p = dir.path();
@@ -65,6 +71,7 @@ actions = ["admin"]
 [[immutable_tags]]
 repository = "*"
 tag = "v*"
+{extra}
 "#,
             data = p.join("data").display(),
             dir = p.display()
@@ -436,6 +443,284 @@ fn skopeo_pushes_and_pulls_through_the_token_flow_over_tls() {
     );
     let log = serve.log();
     assert!(!log.contains(ALICE_PW) && !log.contains(BOB_PW), "{log}");
+}
+
+const CI_TOKEN: &str = "ci-robot-token-5d1e0c";
+const OLD_TOKEN: &str = "old-robot-token-77b2aa";
+
+fn robots_config() -> String {
+    let h = |t: &str| hex::encode(Sha256::digest(t.as_bytes()));
+    format!(
+        r#"[[auth.robots]]
+name = "ci"
+token_sha256 = "{}"
+expires = "2099-01-01T00:00:00Z"
+scopes = [{{ repository = "team/*", actions = ["pull", "push"] }}]
+[[auth.robots]]
+name = "old"
+token_sha256 = "{}"
+expires = "2001-01-01T00:00:00Z"
+scopes = [{{ repository = "team/*", actions = ["pull"] }}]
+"#,
+        h(CI_TOKEN),
+        h(OLD_TOKEN)
+    )
+}
+
+fn token_status(serve: &Serve, creds: (&str, &str), scope: &str) -> StatusCode {
+    serve
+        .client()
+        .get(serve.url(&format!("/token?service=customs&scope={scope}")))
+        .basic_auth(creds.0, Some(creds.1))
+        .send()
+        .unwrap()
+        .status()
+}
+
+fn claims(jwt: &str) -> serde_json::Value {
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    serde_json::from_slice(&b64.decode(jwt.split('.').nth(1).unwrap()).unwrap()).unwrap()
+}
+
+fn get_blob(serve: &Serve, repo: &str, d: &str, auth: (&str, Option<&str>)) -> StatusCode {
+    let req = serve
+        .client()
+        .get(serve.url(&format!("/v2/{repo}/blobs/{d}")));
+    let req = match auth {
+        (token, None) => req.bearer_auth(token),
+        (user, Some(pw)) => req.basic_auth(user, Some(pw)),
+    };
+    req.send().unwrap().status()
+}
+
+#[test]
+fn robot_accounts_are_scoped_expire_and_their_tokens_are_never_logged() {
+    let serve = Serve::start_with(&robots_config());
+    let http = serve.client();
+    let ci = ("robot$ci", CI_TOKEN);
+
+    // The Docker token flow with a config-declared robot: only its scopes are granted.
+    let jwt = token(&serve, Some(ci), "repository:team/app:pull,push,delete");
+    let c = claims(&jwt);
+    assert_eq!(c["sub"], "robot$ci");
+    assert_eq!(
+        c["access"][0]["actions"],
+        serde_json::json!(["pull", "push"])
+    );
+    assert_eq!(
+        push_blob(&serve, "team/app", &jwt, b"robot layer").status(),
+        StatusCode::CREATED
+    );
+    let d = digest(b"robot layer");
+    assert_eq!(
+        get_blob(&serve, "team/app", &d, (&jwt, None)),
+        StatusCode::OK
+    );
+    // Outside its scopes: nothing granted, push and pull denied, by token and by Basic.
+    let other = token(&serve, Some(ci), "repository:other/app:pull,push");
+    assert_eq!(
+        claims(&other)["access"][0]["actions"],
+        serde_json::json!([])
+    );
+    assert_eq!(
+        push_blob(&serve, "other/app", &other, b"x").status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        get_blob(&serve, "team/app", &d, (ci.0, Some(ci.1))),
+        StatusCode::OK
+    );
+    assert_eq!(
+        get_blob(&serve, "other/app", &d, (ci.0, Some(ci.1))),
+        StatusCode::FORBIDDEN
+    );
+    // Delete was never in its scopes.
+    let r = http
+        .delete(serve.url(&format!("/v2/team/app/blobs/{d}")))
+        .basic_auth(ci.0, Some(ci.1))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // An expired robot cannot log in, though its token is right.
+    let old = ("robot$old", OLD_TOKEN);
+    assert_eq!(
+        token_status(&serve, old, "repository:team/app:pull"),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        get_blob(&serve, "team/app", &d, (old.0, Some(old.1))),
+        StatusCode::UNAUTHORIZED
+    );
+
+    // The admin API: alice holds admin on public/* only.
+    let create = |creds: Option<(&str, &str)>, body: serde_json::Value| {
+        let mut req = http.post(serve.url("/v2/_customs/robots")).json(&body);
+        if let Some((u, p)) = creds {
+            req = req.basic_auth(u, Some(p));
+        }
+        req.send().unwrap()
+    };
+    let deploy_body = serde_json::json!({"name": "deploy", "expires_in_secs": 4,
+        "scopes": [{"repository": "public/*", "actions": ["pull", "push"]}]});
+    assert_eq!(
+        create(None, deploy_body.clone()).status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        create(Some(("bob", BOB_PW)), deploy_body.clone()).status(),
+        StatusCode::FORBIDDEN,
+        "bob is admin nowhere"
+    );
+    let team_body = serde_json::json!({"name": "t", "expires_in_secs": 60,
+        "scopes": [{"repository": "team/*", "actions": ["pull"]}]});
+    assert_eq!(
+        create(Some(("alice", ALICE_PW)), team_body).status(),
+        StatusCode::FORBIDDEN,
+        "alice may push team/* but is no admin there"
+    );
+    let no_expiry = serde_json::json!({"name": "forever",
+        "scopes": [{"repository": "public/*", "actions": ["pull"]}]});
+    assert_eq!(
+        create(Some(("alice", ALICE_PW)), no_expiry).status(),
+        StatusCode::BAD_REQUEST
+    );
+    let started = Instant::now();
+    let r = create(Some(("alice", ALICE_PW)), deploy_body.clone());
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let made: serde_json::Value = r.json().unwrap();
+    assert_eq!(made["name"], "robot$deploy");
+    assert_eq!(made["created_by"], "alice");
+    let deploy_token = made["token"].as_str().unwrap().to_string();
+    let expires = made["expires"].as_u64().unwrap();
+    assert_eq!(
+        create(Some(("alice", ALICE_PW)), deploy_body).status(),
+        StatusCode::CONFLICT
+    );
+    // Only the token's hash is kept.
+    let saved = std::fs::read_to_string(serve.dir.path().join("data/robots.json")).unwrap();
+    assert!(!saved.contains(&deploy_token), "{saved}");
+    assert!(saved.contains(&hex::encode(Sha256::digest(deploy_token.as_bytes()))));
+    // The listing shows what alice administers, without tokens.
+    let list: serde_json::Value = http
+        .get(serve.url("/v2/_customs/robots"))
+        .basic_auth("alice", Some(ALICE_PW))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let names: Vec<&str> = list["robots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["robot$deploy"]);
+    assert!(!list.to_string().contains(&deploy_token));
+
+    // The new robot works through the token flow, its token living no longer than it.
+    let deploy = ("robot$deploy", deploy_token.as_str());
+    let djwt = token(&serve, Some(deploy), "repository:public/lib:pull,push");
+    assert!(claims(&djwt)["exp"].as_u64().unwrap() <= expires);
+    assert_eq!(
+        push_blob(&serve, "public/lib", &djwt, b"deployed").status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        push_blob(&serve, "team/app", &djwt, b"deployed").status(),
+        StatusCode::FORBIDDEN
+    );
+    // Once it expires, its earlier token, Basic login and the token endpoint all refuse it.
+    let left = Duration::from_secs(5).saturating_sub(started.elapsed());
+    std::thread::sleep(left);
+    assert_eq!(
+        push_blob(&serve, "public/lib", &djwt, b"late").status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        token_status(&serve, deploy, "repository:public/lib:push"),
+        StatusCode::UNAUTHORIZED
+    );
+
+    // A removed robot is refused at once, its earlier token too.
+    let r = create(
+        Some(("alice", ALICE_PW)),
+        serde_json::json!({"name": "tmp", "expires_in_secs": 600,
+            "scopes": [{"repository": "public/*", "actions": ["push"]}]}),
+    );
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let tmp_token = r.json::<serde_json::Value>().unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let tjwt = token(
+        &serve,
+        Some(("robot$tmp", &tmp_token)),
+        "repository:public/lib:push",
+    );
+    assert_eq!(
+        push_blob(&serve, "public/lib", &tjwt, b"tmp 1").status(),
+        StatusCode::CREATED
+    );
+    let r = http
+        .delete(serve.url("/v2/_customs/robots/robot$tmp"))
+        .basic_auth("alice", Some(ALICE_PW))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        push_blob(&serve, "public/lib", &tjwt, b"tmp 2").status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // Config-declared robots are not the API's to remove (and alice is no admin of team/*).
+    let r = http
+        .delete(serve.url("/v2/_customs/robots/robot$ci"))
+        .basic_auth("alice", Some(ALICE_PW))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // skopeo, a real client, pushes with the robot through the token flow, and is refused
+    // outside its scopes.
+    let certs = serve.dir.path().join("certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    std::fs::copy(&serve.ca, certs.join("ca.crt")).unwrap();
+    let certdir = format!("--dest-cert-dir={}", certs.display());
+    let creds = format!("--dest-creds=robot$ci:{CI_TOKEN}");
+    let src = format!("oci-archive:{}", shared("app-multi.oci.tar").display());
+    skopeo(&[
+        "copy",
+        "--quiet",
+        &certdir,
+        &creds,
+        &src,
+        &format!("docker://{}/team/robot:latest", serve.addr),
+    ]);
+    let (ok, text) = skopeo_status(&[
+        "copy",
+        "--quiet",
+        &certdir,
+        &creds,
+        &src,
+        &format!("docker://{}/other/robot:latest", serve.addr),
+    ]);
+    assert!(!ok, "a push outside the robot's scopes must fail: {text}");
+
+    let log = serve.log();
+    assert!(log.contains("robot robot$deploy created by alice"), "{log}");
+    for secret in [
+        CI_TOKEN,
+        OLD_TOKEN,
+        deploy_token.as_str(),
+        tmp_token.as_str(),
+        jwt.as_str(),
+        djwt.as_str(),
+        tjwt.as_str(),
+    ] {
+        assert!(
+            !log.contains(secret),
+            "a robot secret is in the log:\n{log}"
+        );
+    }
 }
 
 fn shared(name: &str) -> PathBuf {

@@ -1,6 +1,8 @@
 //! `customs serve` with real clients: skopeo copies every shared image to it and back
-//! preserving digests, umoci reads what skopeo pulled back, and customs' own `copy`, `sign`
-//! and `verify` work against it. The server is the real binary on a loopback port.
+//! preserving digests, umoci reads what skopeo pulled back, and customs' own `copy`, `sign`,
+//! `verify`, `attest`, `verify-attestation`, `tree` and `pin` work against it, including the
+//! referrers API (`artifactType` filter, `OCI-Filters-Applied`, `OCI-Subject`). The server is
+//! the real binary on a loopback port.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -285,6 +287,292 @@ fn customs_copy_sign_and_verify_against_the_registry() {
     assert_eq!(
         index["manifests"][0]["digest"],
         "sha256:658ed7bc2ab5eeea9b26864f73fe9b9c36491bc47dd180cd5c6dea263f510a44"
+    );
+}
+
+const APP: &str = "sha256:658ed7bc2ab5eeea9b26864f73fe9b9c36491bc47dd180cd5c6dea263f510a44";
+const INDEX: &str = "application/vnd.oci.image.index.v1+json";
+const SPDX: &str = "application/spdx+json";
+const NOTE: &str = "application/vnd.example.review-note";
+
+/// PUTs an artefact manifest (OCI 1.1: empty config, one blob) referring to `subject`.
+fn push_referrer(
+    http: &reqwest::blocking::Client,
+    base: &str,
+    repo: &str,
+    subject: (&str, u64),
+    artifact_type: &str,
+    content: &[u8],
+) -> (String, reqwest::blocking::Response) {
+    let empty = b"{}";
+    for blob in [&empty[..], content] {
+        let r = http
+            .post(format!(
+                "{base}/v2/{repo}/blobs/uploads/?digest={}",
+                sha256(blob)
+            ))
+            .body(blob.to_vec())
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    }
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": artifact_type,
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": sha256(empty), "size": 2},
+        "layers": [{"mediaType": artifact_type, "digest": sha256(content), "size": content.len()}],
+        "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": subject.0, "size": subject.1},
+        "annotations": {"org.opencontainers.image.description": format!("a {artifact_type} artefact")},
+    }))
+    .unwrap();
+    let digest = sha256(&manifest);
+    let r = http
+        .put(format!("{base}/v2/{repo}/manifests/{digest}"))
+        .header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+        .body(manifest)
+        .send()
+        .unwrap();
+    (digest, r)
+}
+
+#[test]
+fn customs_attest_pin_and_the_referrers_api_against_the_registry() {
+    let serve = Serve::start();
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path();
+    let base = format!("http://{}", serve.addr);
+    let http = reqwest::blocking::Client::new();
+    ok(&customs(
+        work,
+        &["key", "generate", "--output-key-prefix", "k"],
+    ));
+    let src = format!("oci-archive:{}", shared("app-multi.oci.tar").display());
+    let image = format!("{}/ref/app:v1", serve.addr);
+    ok(&customs(work, &["copy", &src, &image]));
+    let app_size = http
+        .head(format!("{base}/v2/ref/app/manifests/{APP}"))
+        .send()
+        .unwrap()
+        .headers()["Content-Length"]
+        .to_str()
+        .unwrap()
+        .parse::<u64>()
+        .unwrap();
+
+    // attest stores a DSSE envelope under the .att tag; verify-attestation reads it back.
+    std::fs::write(work.join("pred.json"), r#"{"builder":{"id":"ci-7"}}"#).unwrap();
+    ok(&customs(
+        work,
+        &[
+            "attest",
+            "--key",
+            "k.key",
+            "--type",
+            "slsaprovenance",
+            "--predicate",
+            "pred.json",
+            &image,
+        ],
+    ));
+    let out = ok(&customs(
+        work,
+        &[
+            "verify-attestation",
+            "--key",
+            "k.pub",
+            "--type",
+            "slsaprovenance",
+            &image,
+        ],
+    ));
+    let predicate: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(predicate["builder"]["id"], "ci-7");
+    let tags: serde_json::Value = http
+        .get(format!("{base}/v2/ref/app/tags/list"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let att_tag = format!("sha256-{}.att", APP.trim_start_matches("sha256:"));
+    assert!(
+        tags["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == att_tag.as_str()),
+        "{tags}"
+    );
+    // A wrong predicate type is refused against the registry too.
+    let wrong = customs(
+        work,
+        &[
+            "verify-attestation",
+            "--key",
+            "k.pub",
+            "--type",
+            "cyclonedx",
+            &image,
+        ],
+    );
+    assert_eq!(wrong.status.code(), Some(1));
+
+    // Referrers: a signature bundle from `customs sign --bundle-format`, and two artefacts.
+    ok(&customs(
+        work,
+        &["sign", "--key", "k.key", "--bundle-format", &image],
+    ));
+    let (spdx, r) = push_referrer(
+        &http,
+        &base,
+        "ref/app",
+        (APP, app_size),
+        SPDX,
+        b"{\"spdxVersion\":\"SPDX-2.3\"}",
+    );
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    assert_eq!(
+        r.headers()["OCI-Subject"],
+        APP,
+        "the subject is acknowledged"
+    );
+    let (note, r) = push_referrer(&http, &base, "ref/app", (APP, app_size), NOTE, b"reviewed");
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+
+    let referrers = |query: &str| {
+        let r = http
+            .get(format!("{base}/v2/ref/app/referrers/{APP}{query}"))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::OK);
+        assert_eq!(r.headers()["Content-Type"], INDEX);
+        let filters = r
+            .headers()
+            .get("OCI-Filters-Applied")
+            .map(|v| v.to_str().unwrap().to_string());
+        let v: serde_json::Value = r.json().unwrap();
+        assert_eq!(v["mediaType"], INDEX);
+        assert_eq!(v["schemaVersion"], 2);
+        (v["manifests"].as_array().unwrap().clone(), filters)
+    };
+    let (all, filters) = referrers("");
+    assert_eq!(filters, None, "no filter, no OCI-Filters-Applied");
+    let mut types: Vec<&str> = all
+        .iter()
+        .map(|m| m["artifactType"].as_str().unwrap())
+        .collect();
+    types.sort();
+    assert_eq!(
+        types,
+        [SPDX, "application/vnd.dev.sigstore.bundle.v0.3+json", NOTE]
+    );
+    // '+' is a space in a query string: encoded.
+    let (only, filters) = referrers(&format!("?artifactType={}", SPDX.replace('+', "%2B")));
+    assert_eq!(filters.as_deref(), Some("artifactType"));
+    assert_eq!(only.len(), 1, "{only:?}");
+    assert_eq!(only[0]["digest"], spdx.as_str());
+    assert_eq!(
+        only[0]["mediaType"],
+        "application/vnd.oci.image.manifest.v1+json"
+    );
+    assert_eq!(
+        only[0]["annotations"]["org.opencontainers.image.description"],
+        format!("a {SPDX} artefact")
+    );
+    let size = http
+        .get(format!("{base}/v2/ref/app/manifests/{spdx}"))
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap()
+        .len();
+    assert_eq!(
+        only[0]["size"], size,
+        "the descriptor's size is the manifest's"
+    );
+    let (none, filters) = referrers("?artifactType=application/x-nothing");
+    assert!(none.is_empty());
+    assert_eq!(filters.as_deref(), Some("artifactType"));
+    // A digest nothing refers to has an empty list, not an error.
+    let (empty, _) = {
+        let r = http
+            .get(format!(
+                "{base}/v2/ref/app/referrers/{}",
+                sha256(b"nothing")
+            ))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::OK);
+        let v: serde_json::Value = r.json().unwrap();
+        (v["manifests"].as_array().unwrap().clone(), ())
+    };
+    assert!(empty.is_empty());
+    // Deleting a referrer removes it from the list.
+    let r = http
+        .delete(format!("{base}/v2/ref/app/manifests/{note}"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::ACCEPTED);
+    let (after, _) = referrers("");
+    assert_eq!(after.len(), 2);
+    assert!(after.iter().all(|m| m["digest"] != note.as_str()));
+
+    // customs' own client reads the same referrers and tags (`customs tree`).
+    let tree: serde_json::Value =
+        serde_json::from_str(&ok(&customs(work, &["tree", "-o", "json", &image]))).unwrap();
+    let mut seen: Vec<&str> = tree["referrers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["digest"].as_str().unwrap())
+        .collect();
+    seen.sort();
+    let mut want: Vec<&str> = after
+        .iter()
+        .map(|m| m["digest"].as_str().unwrap())
+        .collect();
+    want.sort();
+    assert_eq!(seen, want);
+    assert!(!tree["attestations"].is_null(), "{tree}");
+    assert!(!tree["signatures"].is_null(), "{tree}");
+
+    // pin resolves the tag through the server to the digest skopeo reads, and verifies it.
+    let df = work.join("Dockerfile");
+    std::fs::write(&df, format!("FROM {image} AS build\nRUN true\n")).unwrap();
+    let o = ok(&customs(work, &["pin", df.to_str().unwrap()]));
+    assert!(o.contains("1 reference(s) pinned"), "{o}");
+    let inspected: serde_json::Value = serde_json::from_str(&skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        &format!("docker://{image}"),
+    ]))
+    .unwrap();
+    let skopeo_digest = inspected["Digest"].as_str().unwrap().to_string();
+    assert_eq!(skopeo_digest, APP);
+    assert_eq!(
+        std::fs::read_to_string(&df).unwrap(),
+        format!("FROM {image}@{APP} AS build\nRUN true\n")
+    );
+    let v: serde_json::Value = serde_json::from_str(&ok(&customs(
+        work,
+        &["pin", "--verify", "-f", "json", df.to_str().unwrap()],
+    )))
+    .unwrap();
+    assert_eq!(v[0]["changed"], false);
+    assert_eq!(v[0]["results"][0]["outcome"], "verified", "{v}");
+    // After the tag moves, --verify reports the pinned digest as stale.
+    let alpine = format!("docker-archive:{}", shared("alpine-3.10.tar").display());
+    ok(&customs(work, &["copy", &alpine, &image]));
+    let o = customs(
+        work,
+        &["pin", "--verify", "-f", "json", df.to_str().unwrap()],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+    assert_ne!(
+        v[0]["results"][0]["outcome"],
+        "verified",
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
     );
 }
 

@@ -1,6 +1,8 @@
 //! Faults: `kill -9` of `customs serve` in the middle of a push loses nothing committed,
 //! leaves no visible partial blob, and the interrupted upload resumes after a restart from
-//! the offset the server reports, ending with a verified blob.
+//! the offset the server reports, ending with a verified blob. A full data directory (a 2 MiB
+//! tmpfs) answers a clean 5xx, shows no partial blob, and the same request succeeds once
+//! space is freed.
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -140,4 +142,221 @@ fn kill_9_mid_upload_loses_nothing_committed_shows_no_partial_blob_and_resumes()
     assert!(got.as_ref() == blob.as_slice());
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+/// A tmpfs mounted on a temporary directory, unmounted (lazily, should a process still hold
+/// it) when dropped.
+struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` (as `mount -o size=`), or says why it cannot.
+    fn mount(size: &str) -> Result<Tmpfs, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let out = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(dir.path())
+            .output()
+            .map_err(|e| format!("running mount: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "mount -t tmpfs refused: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(Tmpfs { dir })
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// Fills the file system holding `path` with `path` until a write fails, then gives back
+/// `keep` bytes (room for the metadata database), so that a larger write fails.
+fn fill(path: &Path, keep: u64) {
+    let mut f = std::fs::File::create(path).unwrap();
+    let chunk = vec![0x5au8; 16 * 1024];
+    let mut len = 0u64;
+    loop {
+        match f.write(&chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => len += n as u64,
+        }
+    }
+    let _ = f.flush();
+    f.set_len(len.saturating_sub(keep)).unwrap();
+}
+
+#[test]
+fn a_full_data_dir_is_a_clean_5xx_with_no_partial_blob_and_the_retry_succeeds() {
+    let tmpfs = match Tmpfs::mount("2m") {
+        Ok(t) => t,
+        Err(why) => {
+            println!("skipped: {why}");
+            return;
+        }
+    };
+    let data = tmpfs.path().join("data");
+    let logs = tempfile::tempdir().unwrap();
+    let (child, addr) = start(&data, &logs.path().join("serve.log"), "127.0.0.1:0");
+    // Dropped before the tmpfs, so the unmount finds no process in it.
+    let child = Killed(child);
+    // No connection reuse: a refused upload's connection may be closed by the server.
+    let http = reqwest::blocking::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    // Something committed before the disk fills.
+    let small = b"a small layer pushed while there was room".to_vec();
+    let small_digest = format!("sha256:{}", hex::encode(Sha256::digest(&small)));
+    let r = http
+        .post(format!(
+            "http://{addr}/v2/full/app/blobs/uploads/?digest={small_digest}"
+        ))
+        .body(small.clone())
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+
+    let filler = tmpfs.path().join("filler");
+    fill(&filler, 256 * 1024);
+    let blob: Vec<u8> = (0..1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+        .collect();
+    let digest = format!("sha256:{}", hex::encode(Sha256::digest(&blob)));
+    let hex = digest.trim_start_matches("sha256:").to_string();
+    let no_partial_blob = |what: &str| {
+        let r = http
+            .head(format!("http://{addr}/v2/full/app/blobs/{digest}"))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::NOT_FOUND, "{what}");
+        assert!(
+            !data.join("blobs/sha256").join(&hex).exists(),
+            "{what}: a blob file is in place"
+        );
+    };
+
+    // Monolithic: a clean 5xx with an OCI error body, and nothing visible.
+    let r = http
+        .post(format!(
+            "http://{addr}/v2/full/app/blobs/uploads/?digest={digest}"
+        ))
+        .body(blob.clone())
+        .send()
+        .unwrap();
+    assert!(r.status().is_server_error(), "{}", r.status());
+    let v: serde_json::Value = r.json().unwrap();
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("can be retried"),
+        "{v}"
+    );
+    assert!(
+        !v.to_string().contains(tmpfs.path().to_str().unwrap()),
+        "no path leaks to the client: {v}"
+    );
+    no_partial_blob("after the monolithic push");
+
+    // A session's PUT: a 5xx too, and the session stays where it was (nothing of the failed
+    // body kept), so the same PUT can be sent again.
+    let r = http
+        .post(format!("http://{addr}/v2/full/app/blobs/uploads/"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::ACCEPTED);
+    let location = r.headers()["Location"].to_str().unwrap().to_string();
+    let put = || {
+        http.put(format!("http://{addr}{location}?digest={digest}"))
+            .body(blob.clone())
+            .send()
+            .unwrap()
+    };
+    let r = put();
+    assert!(r.status().is_server_error(), "{}", r.status());
+    no_partial_blob("after the session PUT");
+    let r = http.get(format!("http://{addr}{location}")).send().unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::NO_CONTENT);
+    assert_eq!(r.headers()["Range"], "0-0");
+    let id = location.rsplit('/').next().unwrap();
+    let kept = std::fs::metadata(data.join("uploads").join(id)).map_or(0, |m| m.len());
+    assert_eq!(kept, 0, "the failed body was dropped");
+    // What was committed before is intact, and the server still answers.
+    let got = http
+        .get(format!("http://{addr}/v2/full/app/blobs/{small_digest}"))
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    assert_eq!(got.as_ref(), small.as_slice());
+    assert_eq!(
+        http.get(format!("http://{addr}/readyz"))
+            .send()
+            .unwrap()
+            .status(),
+        reqwest::StatusCode::OK
+    );
+
+    // Space frees: the same PUT succeeds, and the blob reads back verified.
+    std::fs::remove_file(&filler).unwrap();
+    let r = put();
+    assert_eq!(
+        r.status(),
+        reqwest::StatusCode::CREATED,
+        "{}",
+        r.text().unwrap_or_default()
+    );
+    let got = http
+        .get(format!("http://{addr}/v2/full/app/blobs/{digest}"))
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    assert_eq!(
+        format!("sha256:{}", hex::encode(Sha256::digest(&got))),
+        digest
+    );
+    // The monolithic form works again too.
+    // (A small one: the 2 MiB file system now holds the 1 MiB blob.)
+    let again: Vec<u8> = blob[..128 * 1024].iter().map(|b| b ^ 0xff).collect();
+    let again_digest = format!("sha256:{}", hex::encode(Sha256::digest(&again)));
+    let r = http
+        .post(format!(
+            "http://{addr}/v2/full/app/blobs/uploads/?digest={again_digest}"
+        ))
+        .body(again)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    drop(child);
+}
+
+/// A child process killed and waited for when dropped.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
