@@ -716,7 +716,7 @@ mod tests {
             "metadata":{{"component":{{"type":"container","name":"img","purl":"pkg:oci/img@sha256%3Aab"}}}},
             "components":[
              {{"type":"library","name":"libssl3","version":"3.0.15-1~deb12u1",
-              "purl":"pkg:deb/debian/libssl3@3.0.15-1~deb12u1?arch=amd64&distro=debian-12.8",
+              "purl":"pkg:deb/debian/libssl3@3.0.15-1~deb12u1?arch=amd64&distro=debian-12",
               "properties":[{{"name":"aquasecurity:trivy:SrcName","value":"openssl"}},
                             {{"name":"aquasecurity:trivy:SrcVersion","value":"3.0.15"}},
                             {{"name":"aquasecurity:trivy:SrcRelease","value":"1~deb12u1"}},
@@ -750,7 +750,7 @@ mod tests {
   <{p}components>
     <{p}component type="library">
       <{p}name>libssl3</{p}name><{p}version><![CDATA[3.0.15-1~deb12u1]]></{p}version>
-      <{p}purl>pkg:deb/debian/libssl3@3.0.15-1~deb12u1?arch=amd64&amp;distro=debian-12.8</{p}purl>
+      <{p}purl>pkg:deb/debian/libssl3@3.0.15-1~deb12u1?arch=amd64&amp;distro=debian-12</{p}purl>
       <{p}properties>
         <{p}property name="aquasecurity:trivy:SrcName">openssl</{p}property>
         <{p}property name="aquasecurity:trivy:SrcVersion">3.0.15</{p}property>
