@@ -28,6 +28,7 @@ pub mod scan;
 pub mod secdb;
 mod source;
 mod suppress;
+pub mod import;
 pub mod update;
 
 pub use advisory::{Advisory, Affected, Event, Range, RangeKind, SeverityEntry};
@@ -43,4 +44,4 @@ pub use suppress::{
     suppress, IgnoreEntry, IgnoreFile, SuppressError, Suppressed, SuppressedBy, SuppressedFinding,
     VexDocument, VexStatement, VexStatus, DEFAULT_IGNOREFILES,
 };
-pub use update::{update, update_with, UpdateEvent, UpdateOptions, UpdateReport};
+pub use update::{update, update_with, NvdApiReport, UpdateEvent, UpdateOptions, UpdateReport};

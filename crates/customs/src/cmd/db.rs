@@ -15,7 +15,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 pub enum Command {
     /// Download the advisory exports (osv.dev or a mirror) and rebuild the database.
     Update(UpdateArgs),
-    /// Build the database from local advisory files: OSV zips or directories, secdb YAML/JSON.
+    /// Build the database from local files: OSV zips or directories, secdb YAML/JSON, CVE List
+    /// V5 records and release bundles, NVD API 2.0 records, GHSA records, KEV, EPSS CSV.
     Import(ImportArgs),
     /// Show the database's age, sources and counts.
     Status(StatusArgs),
@@ -54,6 +55,17 @@ pub struct UpdateArgs {
     /// Fetch only the advisories, not KEV, EPSS and NVD's CVE ratings.
     #[arg(long)]
     pub no_facts: bool,
+    /// NVD's CVE API 2.0 (or a server answering its queries) to fetch the CVE records
+    /// modified since the last update from [default: NVD's own without --mirror, none with it].
+    #[arg(long, value_name = "URL")]
+    pub nvd_api: Option<String>,
+    /// Where the first NVD API fetch starts when the database records none (RFC 3339)
+    /// [default: 8 days ago; the yearly feeds hold what is older].
+    #[arg(long, value_name = "TIME")]
+    pub nvd_since: Option<jiff::Timestamp>,
+    /// An NVD API key, for NVD's higher rate limit (sent as a header, never printed).
+    #[arg(long, env = "NVD_API_KEY", hide_env_values = true, hide = true)]
+    pub nvd_api_key: Option<String>,
     /// Take the database published with `customs db push` at REGISTRY/REPO:TAG instead;
     /// refused unless its signature verifies with --key.
     #[arg(
@@ -232,12 +244,25 @@ fn update(args: UpdateArgs) -> Result<ExitCode> {
         UpdateEvent::Building => bar.set_message("building the database"),
         UpdateEvent::Done => {}
     };
-    let opts = customs_vulndb::UpdateOptions {
+    let mut opts = customs_vulndb::UpdateOptions {
         mirror: args.mirror.clone(),
         facts: !args.no_facts,
         built_at: crate::clock::get().fixed(),
+        nvd_api: args.nvd_api.clone(),
+        nvd_api_key: args.nvd_api_key.clone().filter(|k| !k.is_empty()),
+        nvd_since: args.nvd_since,
         ..Default::default()
     };
+    if opts.nvd_api_key.is_some() {
+        // NVD's limit with a key is 50 requests in 30 s.
+        opts.nvd_delay = Duration::from_millis(700);
+    }
+    if let Some(ms) = std::env::var("CUSTOMS_NVD_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        opts.nvd_delay = Duration::from_millis(ms);
+    }
     let report = customs_vulndb::update_with(&opts, &dest, &mut on_event);
     bar.finish_and_clear();
     let report = report?;
@@ -261,6 +286,21 @@ fn update(args: UpdateArgs) -> Result<ExitCode> {
         report.missing.len(),
         report.build.duration.as_secs_f64()
     );
+    if let Some(n) = &report.nvd_api {
+        eprintln!(
+            "NVD API: {} record(s) modified {} to {} ({}, {} window(s), {} page(s))",
+            n.records,
+            n.since,
+            n.until,
+            if n.resumed {
+                "since the last update"
+            } else {
+                "first fetch"
+            },
+            n.windows,
+            n.pages
+        );
+    }
     let m = &report.build.metadata;
     eprintln!(
         "CVE facts: {} CVEs rated, {} in KEV, {} with EPSS{}",
@@ -293,7 +333,15 @@ fn import(args: ImportArgs) -> Result<ExitCode> {
         sources.extend(found);
     }
     ensure_parent(&dest)?;
+    // CVE List V5 release bundles (a zip of `cves.zip`) are read through their inner zip,
+    // copied out beside the database for the build.
+    let scratch = tempfile::Builder::new()
+        .prefix(".customs-import-")
+        .tempdir_in(dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")))
+        .context("creating a scratch directory beside the database")?;
+    let sources = customs_vulndb::import::unwrap_bundles(sources, scratch.path())?;
     let report = customs_vulndb::build(&sources, &dest, crate::clock::get().fixed())?;
+    drop(scratch);
     for w in &report.warnings {
         log::warn!("{w}");
     }
