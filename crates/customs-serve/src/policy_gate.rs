@@ -51,8 +51,9 @@ struct Layers {
     scratch: PathBuf,
     /// Blob digests being inventoried now.
     pending: Mutex<HashSet<String>>,
-    /// When each layer blob was last committed (for the latency log line), bounded.
-    committed: Mutex<HashMap<String, Instant>>,
+    /// Each committed layer blob's diff-id as the server computed it from the bytes, and
+    /// when it was committed (bounded).
+    committed: Mutex<HashMap<String, (Instant, String)>>,
     done: Condvar,
     /// Layers being inventoried now (at most [`MAX_AHEAD`]); the rest wait their turn.
     running: Mutex<usize>,
@@ -164,7 +165,23 @@ impl Layers {
         }
         drop(pending);
         let committed = self.committed.lock().unwrap_or_else(|p| p.into_inner());
-        digests.iter().filter_map(|d| committed.get(d)).max().copied()
+        digests
+            .iter()
+            .filter_map(|d| committed.get(d).map(|c| c.0))
+            .max()
+    }
+
+    /// Whether every layer of `image` had its diff-id computed by the server from its blob,
+    /// equal to the one the config claims. Only then are the per-layer results keyed by
+    /// those diff-ids trusted for it; otherwise every layer is read (and checked against
+    /// its diff-id) as a cold `customs check` would.
+    fn vouches_for(&self, image: &Image) -> bool {
+        let committed = self.committed.lock().unwrap_or_else(|p| p.into_inner());
+        image.layers.iter().all(|l| {
+            committed
+                .get(&l.descriptor.digest.to_string())
+                .is_some_and(|c| c.1 == l.diff_id.to_string())
+        })
     }
 }
 
@@ -521,10 +538,15 @@ impl PolicyGate {
         // One walk of each stored layer feeds both the inventory and the audit, as in
         // `customs check`.
         let audit_opts = customs_policy::audit_options(&self.policy, None);
+        let cache = self
+            .layers
+            .cache
+            .clone()
+            .filter(|_| self.layers.vouches_for(&image));
         let scan_opts = customs_inventory::ScanOptions {
-            cache: self.layers.cache.clone(),
+            cache: cache.clone(),
         };
-        if let Some(c) = &self.layers.cache {
+        if let Some(c) = &cache {
             let ahead = image
                 .layers
                 .iter()
@@ -535,6 +557,13 @@ impl PolicyGate {
                 .count();
             log::info!(
                 "gate: {}@{}: {ahead} of {} layer(s) inventoried before the manifest",
+                req.repository,
+                req.digest,
+                image.layers.len()
+            );
+        } else {
+            log::info!(
+                "gate: {}@{}: 0 of {} layer(s) inventoried before the manifest (reading them)",
                 req.repository,
                 req.digest,
                 image.layers.len()
@@ -633,7 +662,7 @@ impl Gate for PolicyGate {
             if committed.len() >= 4096 {
                 committed.clear();
             }
-            committed.insert(digest.to_string(), now);
+            committed.insert(digest.to_string(), (now, diff_id.to_string()));
         }
         let mut pending = self
             .layers
