@@ -932,7 +932,9 @@ impl FileBody {
             return;
         }
         let (pos, n) = (self.pos, READ_CHUNK.min(self.len - self.pos));
-        self.next = Some(tokio::task::spawn_blocking(move || read_chunk(&file, pos, n)));
+        self.next = Some(tokio::task::spawn_blocking(move || {
+            read_chunk(&file, pos, n)
+        }));
     }
 }
 
@@ -979,7 +981,9 @@ impl http_body::Body for FileBody {
         };
         let got = match Pin::new(next).poll(cx) {
             Poll::Pending => return Poll::Pending,
-            Poll::Ready(r) => r.map_err(|e| io::Error::other(e.to_string())).and_then(|r| r),
+            Poll::Ready(r) => r
+                .map_err(|e| io::Error::other(e.to_string()))
+                .and_then(|r| r),
         };
         self.next = None;
         match got {
@@ -1494,7 +1498,10 @@ async fn manifest_get(
         // have changed one since the index was pushed).
         if !pusher_by_digest && state.store.exception(name, &digest, now_secs())?.is_none() {
             let hex = sha256_hex(&digest).ok_or_else(|| {
-                ApiError::new(Code::ManifestUnknown, format!("manifest {reference} is not in {name}"))
+                ApiError::new(
+                    Code::ManifestUnknown,
+                    format!("manifest {reference} is not in {name}"),
+                )
             })?;
             state.store.ensure_local(hex).await?;
             let bytes = tokio::fs::read(state.store.blob_path(hex)).await?;

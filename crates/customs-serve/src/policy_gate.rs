@@ -675,11 +675,8 @@ impl Gate for PolicyGate {
         pending.insert(digest.to_string());
         drop(pending);
         let layers = Arc::clone(&self.layers);
-        let (blobs, digest, diff_id) = (
-            blobs.to_path_buf(),
-            digest.to_string(),
-            diff_id.to_string(),
-        );
+        let (blobs, digest, diff_id) =
+            (blobs.to_path_buf(), digest.to_string(), diff_id.to_string());
         let spawned = std::thread::Builder::new()
             .name("customs-gate-layer".into())
             .spawn({
@@ -687,8 +684,7 @@ impl Gate for PolicyGate {
                 let digest = digest.clone();
                 move || {
                     {
-                        let mut running =
-                            layers.running.lock().unwrap_or_else(|p| p.into_inner());
+                        let mut running = layers.running.lock().unwrap_or_else(|p| p.into_inner());
                         while *running >= MAX_AHEAD {
                             running = layers
                                 .slot_free
@@ -706,7 +702,9 @@ impl Gate for PolicyGate {
                             "gate: layer {digest} inventoried at commit in {} ms",
                             started.elapsed().as_millis()
                         ),
-                        Ok(Err(e)) => log::debug!("gate: layer {digest} not inventoried ahead: {e}"),
+                        Ok(Err(e)) => {
+                            log::debug!("gate: layer {digest} not inventoried ahead: {e}")
+                        }
                         Err(_) => log::warn!("gate: inventorying layer {digest} ahead failed"),
                     }
                     *layers.running.lock().unwrap_or_else(|p| p.into_inner()) -= 1;

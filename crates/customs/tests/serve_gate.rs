@@ -638,7 +638,11 @@ impl Receiver {
 /// `customs check`'s violations for a shared image under POLICY, as the gate spells them
 /// (`<id> <rule>`, reason), sorted.
 fn check_violations(work: &Path, db: &Path, src: &str) -> Vec<(String, String)> {
-    let check = customs(work, db, &["check", src, "--policy", "policy.toml", "-f", "json"]);
+    let check = customs(
+        work,
+        db,
+        &["check", src, "--policy", "policy.toml", "-f", "json"],
+    );
     assert!(
         matches!(check.status.code(), Some(0) | Some(1)),
         "{}",
@@ -651,7 +655,11 @@ fn check_violations(work: &Path, db: &Path, src: &str) -> Vec<(String, String)> 
         .iter()
         .map(|v| {
             (
-                format!("{} {}", v["id"].as_str().unwrap(), v["rule"].as_str().unwrap()),
+                format!(
+                    "{} {}",
+                    v["id"].as_str().unwrap(),
+                    v["rule"].as_str().unwrap()
+                ),
                 v["reason"].as_str().unwrap().to_string(),
             )
         })
@@ -740,7 +748,11 @@ fn layers_inventoried_at_commit_give_the_same_verdict_as_customs_check() {
         assert_eq!(gate, check, "{repo}: gate and customs check disagree");
         assert_eq!(
             status["status"],
-            if check.is_empty() { "passed" } else { "quarantined" },
+            if check.is_empty() {
+                "passed"
+            } else {
+                "quarantined"
+            },
             "{repo}"
         );
         any_violation |= !check.is_empty();
@@ -755,7 +767,10 @@ fn layers_inventoried_at_commit_give_the_same_verdict_as_customs_check() {
 fn index_is_gated_per_platform_and_its_pull_error_names_the_failing_platforms() {
     let (serve, _db) = start();
     for (src, tag) in [
-        (format!("oci-archive:{SHARED}/images/app-multi.oci.tar"), "app"),
+        (
+            format!("oci-archive:{SHARED}/images/app-multi.oci.tar"),
+            "app",
+        ),
         (
             format!("docker-archive:{SHARED}/images/alpine-3.10.tar"),
             "alpine",
@@ -808,7 +823,10 @@ fn index_is_gated_per_platform_and_its_pull_error_names_the_failing_platforms() 
             "manifests": entries,
         });
         let r = client
-            .put(format!("http://{}/v2/multi/img/manifests/{tag}", serve.addr))
+            .put(format!(
+                "http://{}/v2/multi/img/manifests/{tag}",
+                serve.addr
+            ))
             .header("Content-Type", "application/vnd.oci.image.index.v1+json")
             .body(body.to_string())
             .send()
@@ -820,7 +838,10 @@ fn index_is_gated_per_platform_and_its_pull_error_names_the_failing_platforms() 
 
     let get = |tag: &str| {
         client
-            .get(format!("http://{}/v2/multi/img/manifests/{tag}", serve.addr))
+            .get(format!(
+                "http://{}/v2/multi/img/manifests/{tag}",
+                serve.addr
+            ))
             .header("Accept", "application/vnd.oci.image.index.v1+json")
             .send()
             .unwrap()
