@@ -70,6 +70,19 @@ pub trait Gate: Send + Sync + 'static {
     fn rematch(&self, _blobs: &Path) -> Result<Vec<(String, String, Verdict)>, String> {
         Ok(Vec::new())
     }
+
+    /// Whether the gate reads layers: the server then works out each upload's uncompressed
+    /// digest while it streams in and reports every committed layer to
+    /// [`Gate::layer_committed`].
+    fn wants_layers(&self) -> bool {
+        false
+    }
+
+    /// Blob `digest` was committed to `blobs`, and is a tar layer whose uncompressed digest
+    /// (its diff-id) is `diff_id`. The gate may analyse it ahead of the manifest that names
+    /// it; this must return at once (the work goes to the gate's own threads), and
+    /// [`Gate::judge`] must give the same verdict whether or not it was called.
+    fn layer_committed(&self, _blobs: &Path, _digest: &str, _diff_id: &str) {}
 }
 
 /// The status and stored verdict for a gate's decision.
@@ -114,5 +127,111 @@ pub(crate) fn refusal(name: &str, reference: &str, row: &ManifestRow) -> ApiErro
         "violations": verdict.violations,
         "cves": verdict.cves,
         "error": verdict.error,
+    }))
+}
+
+/// One platform of an index whose image may not be pulled.
+#[derive(Debug, Clone)]
+pub(crate) struct HeldPlatform {
+    /// `os/architecture[/variant]`, or `unknown` when the index names no platform.
+    pub platform: String,
+    /// The platform image's manifest digest.
+    pub digest: String,
+    /// Its recorded verdict (default when none was recorded).
+    pub verdict: Verdict,
+}
+
+/// The platform an index entry names, as `os/architecture[/variant]`.
+pub(crate) fn platform_of(entry: &serde_json::Value) -> String {
+    let p = &entry["platform"];
+    match (p["os"].as_str(), p["architecture"].as_str()) {
+        (Some(os), Some(arch)) => match p["variant"].as_str() {
+            Some(v) => format!("{os}/{arch}/{v}"),
+            None => format!("{os}/{arch}"),
+        },
+        _ => "unknown".to_string(),
+    }
+}
+
+/// The verdict recorded for an index: every held platform's violations, CVEs and errors,
+/// each prefixed with its platform. It passes when no platform is held.
+pub(crate) fn index_verdict(held: &[HeldPlatform]) -> Verdict {
+    let mut out = Verdict::default();
+    for h in held {
+        for v in &h.verdict.violations {
+            out.violations.push(Violation {
+                rule: format!("{}: {}", h.platform, v.rule),
+                reason: v.reason.clone(),
+            });
+        }
+        for c in &h.verdict.cves {
+            if !out.cves.contains(c) {
+                out.cves.push(c.clone());
+            }
+        }
+        for f in &h.verdict.findings {
+            if !out.findings.contains(f) {
+                out.findings.push(f.clone());
+            }
+        }
+        if let Some(e) = &h.verdict.error {
+            let line = format!("{} ({}): {e}", h.platform, h.digest);
+            out.error = Some(match out.error.take() {
+                Some(prev) => format!("{prev}; {line}"),
+                None => line,
+            });
+        }
+        if h.verdict.passed() {
+            // Held without a recorded reason (quarantined before verdicts were kept).
+            out.violations.push(Violation {
+                rule: format!("{}: quarantine", h.platform),
+                reason: format!("{} is quarantined", h.digest),
+            });
+        }
+    }
+    out
+}
+
+/// The OCI error a pull of an index gets when some of its platforms are held: it names
+/// every held platform, its digest and why it is held.
+pub(crate) fn index_refusal(
+    name: &str,
+    reference: &str,
+    digest: &str,
+    held: &[HeldPlatform],
+) -> ApiError {
+    let mut parts = Vec::new();
+    for h in held {
+        let mut why = Vec::new();
+        for v in &h.verdict.violations {
+            why.push(format!("{}: {}", v.rule, v.reason));
+        }
+        if !h.verdict.cves.is_empty() {
+            why.push(format!("blocked by {}", h.verdict.cves.join(", ")));
+        }
+        if let Some(e) = &h.verdict.error {
+            why.push(format!("could not be judged: {e}"));
+        }
+        if why.is_empty() {
+            why.push("quarantined".into());
+        }
+        parts.push(format!("{} ({}): {}", h.platform, h.digest, why.join("; ")));
+    }
+    let platforms: Vec<&str> = held.iter().map(|h| h.platform.as_str()).collect();
+    let message = format!(
+        "{name}:{reference} ({digest}) is an index whose platform(s) {} are quarantined by the push gate: {}",
+        platforms.join(", "),
+        parts.join(" | ")
+    );
+    ApiError::new(Code::Denied, message).detail(serde_json::json!({
+        "digest": digest,
+        "status": "quarantined",
+        "platforms": held.iter().map(|h| serde_json::json!({
+            "platform": h.platform,
+            "digest": h.digest,
+            "violations": h.verdict.violations,
+            "cves": h.verdict.cves,
+            "error": h.verdict.error,
+        })).collect::<Vec<_>>(),
     }))
 }

@@ -5,6 +5,7 @@
 //! `max_manifest_bytes`) are the only bodies read whole.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -19,7 +20,6 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{HeaderMap, Method, Request, Response, StatusCode};
 use sha2::{Digest as _, Sha256};
-use tokio::io::AsyncWriteExt;
 
 use crate::auth::{glob, Action, Auth, Caller};
 use crate::error::{ApiError, Code};
@@ -52,6 +52,111 @@ fn full(bytes: impl Into<Bytes>) -> Body {
 struct Progress {
     hasher: Sha256,
     len: u64,
+    /// The uncompressed digest being worked out alongside, when the gate reads layers.
+    diff: Option<DiffSniffer>,
+}
+
+/// What an upload turned out to be, as far as the push gate cares.
+enum Uncompressed {
+    /// A plain tar: its diff-id is its own digest.
+    Plain,
+    /// A compressed stream whose uncompressed bytes have this digest (`sha256:…`).
+    Digest(String),
+}
+
+/// Works out an upload's uncompressed digest on a blocking thread while the bytes stream in,
+/// so the gate can inventory a layer the moment it is committed. The channel is bounded:
+/// a slow inflater slows the upload rather than buffering it.
+/// It runs on its own thread, not the bounded blocking pool, which the upload's own file
+/// writes need while it waits for bytes.
+struct DiffSniffer {
+    tx: Option<tokio::sync::mpsc::Sender<Bytes>>,
+    done: tokio::sync::oneshot::Receiver<Option<Uncompressed>>,
+}
+
+impl DiffSniffer {
+    fn start() -> Option<DiffSniffer> {
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        let (done_tx, done) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("customs-diff-id".into())
+            .spawn(move || {
+                let _ = done_tx.send(uncompressed_digest(ChannelReader {
+                    rx,
+                    current: Bytes::new(),
+                }));
+            })
+            .ok()?;
+        Some(DiffSniffer { tx: Some(tx), done })
+    }
+
+    /// Hands the inflater the next bytes; once it has stopped reading, stops handing.
+    async fn feed(&mut self, data: &Bytes) {
+        if let Some(tx) = &self.tx {
+            if tx.send(data.clone()).await.is_err() {
+                self.tx = None;
+            }
+        }
+    }
+
+    /// Ends the stream and waits for the verdict on it.
+    async fn finish(mut self) -> Option<Uncompressed> {
+        self.tx = None;
+        self.done.await.ok().flatten()
+    }
+}
+
+/// A blocking reader over the chunks an upload hands a [`DiffSniffer`].
+struct ChannelReader {
+    rx: tokio::sync::mpsc::Receiver<Bytes>,
+    current: Bytes,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(b) => self.current = b,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}
+
+/// Whether `r` is a tar layer, and its diff-id when it is compressed. Anything that is not
+/// (a config, a truncated or corrupt stream) is `None`: the gate then reads the layer itself.
+fn uncompressed_digest(r: ChannelReader) -> Option<Uncompressed> {
+    use customs_image::layer::{decompressed, Compression, LayerLimits};
+    let (compression, mut plain) =
+        decompressed(r, None, LayerLimits::default(), "an upload").ok()?;
+    let mut buf = vec![0u8; 64 * 1024];
+    if compression == Compression::None {
+        // Only the header matters: a tar has `ustar` at offset 257 of its first block.
+        let mut got = 0;
+        while got < 512 {
+            match plain.read(&mut buf[got..512]) {
+                Ok(0) => return None,
+                Ok(n) => got += n,
+                Err(_) => return None,
+            }
+        }
+        return (&buf[257..262] == b"ustar").then_some(Uncompressed::Plain);
+    }
+    let mut h = Sha256::new();
+    loop {
+        match plain.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => h.update(&buf[..n]),
+            Err(_) => return None,
+        }
+    }
+    Some(Uncompressed::Digest(format!(
+        "sha256:{}",
+        hex::encode(h.finalize())
+    )))
 }
 
 /// What every request shares.
@@ -831,9 +936,65 @@ fn referrers(
     Ok(resp)
 }
 
-/// A body read from a file on a blocking thread, through a channel of at most four chunks.
+/// Bytes of a blob handed to hyper at a time.
+const READ_CHUNK: u64 = 1 << 20;
+
+/// A blob body read from its file one chunk ahead of the connection. Each chunk is a
+/// read-only mapping of the next [`READ_CHUNK`] bytes of the file, faulted in on the
+/// blocking pool, so no bytes are copied in user space and nothing is allocated per chunk
+/// (a plain read is the fallback where mapping fails). No blocking thread is held between
+/// chunks, so a slow client ties up nothing but its own connection, and at most two chunks
+/// per pull are resident.
 struct FileBody {
-    rx: tokio::sync::mpsc::Receiver<io::Result<Bytes>>,
+    file: Option<Arc<std::fs::File>>,
+    pos: u64,
+    len: u64,
+    next: Option<tokio::task::JoinHandle<io::Result<Bytes>>>,
+}
+
+impl FileBody {
+    /// Starts reading the chunk at `pos`, if any is left.
+    fn read_ahead(&mut self) {
+        let Some(file) = self.file.clone() else {
+            return;
+        };
+        if self.pos >= self.len || self.next.is_some() {
+            return;
+        }
+        let (pos, n) = (self.pos, READ_CHUNK.min(self.len - self.pos));
+        self.next = Some(tokio::task::spawn_blocking(move || {
+            read_chunk(&file, pos, n)
+        }));
+    }
+}
+
+/// `n` bytes of `file` at `pos` (a multiple of the page size).
+fn read_chunk(file: &std::fs::File, pos: u64, n: u64) -> io::Result<Bytes> {
+    // SAFETY: blobs are content-addressed and never written in place (a new blob is written
+    // elsewhere and renamed over; collection unlinks), so the mapped bytes cannot change;
+    // a file shorter than recorded is checked for first rather than faulting.
+    if file.metadata()?.len() < pos + n {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "blob file shorter than recorded",
+        ));
+    }
+    let mapped = unsafe {
+        memmap2::MmapOptions::new()
+            .offset(pos)
+            .len(n as usize)
+            .populate()
+            .map(file)
+    };
+    match mapped {
+        Ok(m) => Ok(Bytes::from_owner(m)),
+        Err(_) => {
+            use std::os::unix::fs::FileExt;
+            let mut buf = vec![0u8; n as usize];
+            file.read_exact_at(&mut buf, pos)?;
+            Ok(Bytes::from(buf))
+        }
+    }
 }
 
 impl http_body::Body for FileBody {
@@ -844,46 +1005,44 @@ impl http_body::Body for FileBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
-        self.rx.poll_recv(cx).map(|o| o.map(|r| r.map(Frame::data)))
+        self.read_ahead();
+        let Some(next) = self.next.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let got = match Pin::new(next).poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(r) => r
+                .map_err(|e| io::Error::other(e.to_string()))
+                .and_then(|r| r),
+        };
+        self.next = None;
+        match got {
+            Ok(chunk) => {
+                self.pos += chunk.len() as u64;
+                // The next chunk is read while this one is written.
+                self.read_ahead();
+                Poll::Ready(Some(Ok(Frame::data(chunk))))
+            }
+            Err(e) => {
+                self.file = None;
+                Poll::Ready(Some(Err(e)))
+            }
+        }
     }
 }
 
-fn stream_file(path: PathBuf, len: u64) -> Body {
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
-    tokio::task::spawn_blocking(move || {
-        let mut file = match std::fs::File::open(&path) {
-            Ok(f) => f,
-            Err(e) => {
-                let _ = tx.blocking_send(Err(e));
-                return;
-            }
-        };
-        let mut left = len;
-        while left > 0 {
-            let mut buf = vec![0u8; (256 * 1024).min(left as usize)];
-            match file.read(&mut buf) {
-                Ok(0) => {
-                    let _ = tx.blocking_send(Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "blob file shorter than recorded",
-                    )));
-                    return;
-                }
-                Ok(n) => {
-                    buf.truncate(n);
-                    left -= n as u64;
-                    if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
-                        return;
-                    }
-                }
-                Err(e) => {
-                    let _ = tx.blocking_send(Err(e));
-                    return;
-                }
-            }
-        }
-    });
-    FileBody { rx }.boxed()
+async fn stream_file(path: PathBuf, len: u64) -> io::Result<Body> {
+    let file = tokio::task::spawn_blocking(move || std::fs::File::open(path))
+        .await
+        .map_err(|e| io::Error::other(e.to_string()))??;
+    let mut body = FileBody {
+        file: Some(Arc::new(file)),
+        pos: 0,
+        len,
+        next: None,
+    };
+    body.read_ahead();
+    Ok(body.boxed())
 }
 
 async fn blob_get(
@@ -903,7 +1062,7 @@ async fn blob_get(
         empty()
     } else {
         state.store.ensure_local(hex).await?;
-        stream_file(state.store.blob_path(hex), size)
+        stream_file(state.store.blob_path(hex), size).await?
     };
     let mut r = Response::new(body);
     set(&mut r, "Content-Length", &size.to_string());
@@ -1105,19 +1264,25 @@ async fn append(
     progress: &mut Option<Progress>,
 ) -> Result<u64, ApiError> {
     let path = state.store.upload_path(id);
-    let mut file = tokio::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .await?;
-    let start = file.metadata().await?.len();
+    let file = tokio::task::spawn_blocking(move || {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+    })
+    .await
+    .map_err(|e| io::Error::other(e.to_string()))??;
+    let start = file.metadata()?.len();
+    let mut file = BatchWriter::new(file);
     if progress.as_ref().is_some_and(|p| p.len != start) {
         *progress = None;
     }
     if progress.is_none() && start == 0 {
+        let wants = state.gate.as_ref().is_some_and(|g| g.wants_layers());
         *progress = Some(Progress {
             hasher: Sha256::new(),
             len: 0,
+            diff: if wants { DiffSniffer::start() } else { None },
         });
     }
     let mut written = 0u64;
@@ -1136,15 +1301,18 @@ async fn append(
                         "body longer than Content-Range",
                     ));
                 }
-                file.write_all(&data).await?;
+                file.push(data.clone()).await?;
                 if let Some(p) = progress.as_mut() {
                     p.hasher.update(&data);
                     p.len += data.len() as u64;
+                    if let Some(d) = p.diff.as_mut() {
+                        d.feed(&data).await;
+                    }
                 }
                 written += data.len() as u64;
             }
         }
-        file.flush().await?;
+        file.finish().await?;
         Ok(())
     }
     .await;
@@ -1168,6 +1336,75 @@ async fn append(
     Ok(start + written)
 }
 
+/// Bytes of request body gathered before they go to the upload file in one blocking call.
+const WRITE_BATCH: usize = 128 * 1024;
+
+/// Writes an upload's body chunks on the blocking pool, in batches of about
+/// [`WRITE_BATCH`] bytes with one batch in flight while the next is gathered. The chunks
+/// are written as hyper handed them over (no copy into a file buffer), so an upload holds at
+/// most two batches.
+struct BatchWriter {
+    file: Option<std::fs::File>,
+    batch: Vec<Bytes>,
+    batched: usize,
+    inflight: Option<tokio::task::JoinHandle<(std::fs::File, io::Result<()>)>>,
+}
+
+impl BatchWriter {
+    fn new(file: std::fs::File) -> BatchWriter {
+        BatchWriter {
+            file: Some(file),
+            batch: Vec::new(),
+            batched: 0,
+            inflight: None,
+        }
+    }
+
+    async fn push(&mut self, data: Bytes) -> io::Result<()> {
+        self.batched += data.len();
+        self.batch.push(data);
+        if self.batched >= WRITE_BATCH {
+            self.send_batch().await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the batch in flight, then starts writing the gathered one.
+    async fn send_batch(&mut self) -> io::Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        self.wait().await?;
+        let mut file = self
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("upload file lost by an earlier failed write"))?;
+        let batch = std::mem::take(&mut self.batch);
+        self.batched = 0;
+        self.inflight = Some(tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            let r = batch.iter().try_for_each(|b| file.write_all(b));
+            (file, r)
+        }));
+        Ok(())
+    }
+
+    async fn wait(&mut self) -> io::Result<()> {
+        if let Some(h) = self.inflight.take() {
+            let (file, r) = h.await.map_err(|e| io::Error::other(e.to_string()))?;
+            self.file = Some(file);
+            r?;
+        }
+        Ok(())
+    }
+
+    /// Writes everything gathered and waits until it is written.
+    async fn finish(&mut self) -> io::Result<()> {
+        self.send_batch().await?;
+        self.wait().await
+    }
+}
+
 /// Verifies upload `id` against `digest` and commits it as a blob of `name`.
 async fn finish(
     state: &Arc<State>,
@@ -1187,8 +1424,12 @@ async fn finish(
         tokio::fs::File::create(&path).await?;
     }
     let len = upload_len(state, id).await?;
+    let mut sniffer = None;
     let computed = match progress.take() {
-        Some(p) if p.len == len => hex::encode(p.hasher.finalize()),
+        Some(p) if p.len == len => {
+            sniffer = p.diff;
+            hex::encode(p.hasher.finalize())
+        }
         _ => {
             let p = path.clone();
             tokio::task::spawn_blocking(move || hash_file(&p))
@@ -1214,6 +1455,17 @@ async fn finish(
     .await
     .map_err(|e| io::Error::other(e.to_string()))??;
     state.store.link_blob(name, digest, len)?;
+    if let (Some(g), Some(s)) = (&state.gate, sniffer) {
+        match s.finish().await {
+            Some(Uncompressed::Plain) => {
+                g.layer_committed(&state.store.blobs_dir(), digest, digest)
+            }
+            Some(Uncompressed::Digest(d)) => {
+                g.layer_committed(&state.store.blobs_dir(), digest, &d)
+            }
+            None => {}
+        }
+    }
     Ok(())
 }
 
@@ -1275,11 +1527,30 @@ async fn manifest_get(
     can_push: bool,
 ) -> Result<Response<Body>, ApiError> {
     let (digest, row) = stored_manifest(state, name, reference)?;
-    if row.status != "passed"
-        && !(can_push && reference.contains(':'))
+    // Pushers may still read a held manifest by digest, so they can sign it.
+    let pusher_by_digest = can_push && reference.contains(':');
+    let is_index = matches!(row.media_type.as_str(), OCI_INDEX | DOCKER_LIST);
+    if is_index && state.gate.is_some() {
+        // An index is as pullable as its platforms are now (a rematch or an exception may
+        // have changed one since the index was pushed).
+        if !pusher_by_digest && state.store.exception(name, &digest, now_secs())?.is_none() {
+            let hex = sha256_hex(&digest).ok_or_else(|| {
+                ApiError::new(
+                    Code::ManifestUnknown,
+                    format!("manifest {reference} is not in {name}"),
+                )
+            })?;
+            state.store.ensure_local(hex).await?;
+            let bytes = tokio::fs::read(state.store.blob_path(hex)).await?;
+            let held = held_platforms(state, name, &bytes)?;
+            if !held.is_empty() {
+                return Err(gate::index_refusal(name, reference, &digest, &held));
+            }
+        }
+    } else if row.status != "passed"
+        && !pusher_by_digest
         && state.store.exception(name, &digest, now_secs())?.is_none()
     {
-        // Pushers may still read a held manifest by digest, so they can sign it.
         return Err(gate::refusal(name, reference, &row));
     }
     if let Some(pg) = &state.pull_gate {
@@ -1307,6 +1578,40 @@ async fn manifest_get(
     set(&mut r, "Content-Length", &row.size.to_string());
     set(&mut r, "Docker-Content-Digest", &digest);
     Ok(r)
+}
+
+/// The platforms of index `bytes` (stored in `name`) that may not be pulled: held by the
+/// push gate with no exception in force.
+fn held_platforms(
+    state: &State,
+    name: &str,
+    bytes: &[u8],
+) -> Result<Vec<gate::HeldPlatform>, ApiError> {
+    let v: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| invalid(format!("stored index: {e}")))?;
+    let now = now_secs();
+    let mut held = Vec::new();
+    for entry in v["manifests"].as_array().into_iter().flatten() {
+        let Some(d) = entry["digest"].as_str() else {
+            continue;
+        };
+        let Some(row) = state.store.manifest_by_digest(name, d)? else {
+            continue;
+        };
+        if row.status == "passed" || state.store.exception(name, d, now)?.is_some() {
+            continue;
+        }
+        held.push(gate::HeldPlatform {
+            platform: gate::platform_of(entry),
+            digest: d.to_string(),
+            verdict: row
+                .verdict
+                .as_deref()
+                .and_then(|t| serde_json::from_str(t).ok())
+                .unwrap_or_default(),
+        });
+    }
+    Ok(held)
 }
 
 /// Every `every`, asks the gate whether the advisory data changed; when it did, rematches
@@ -1742,6 +2047,12 @@ async fn manifest_put(
         )
         .detail(serde_json::json!({ "digest": missing })));
     }
+    // An index is judged per platform: each platform's image was judged when it was pushed.
+    let index_held = if state.gate.is_some() && !parsed.children.is_empty() {
+        Some(held_platforms(state, name, &bytes)?)
+    } else {
+        None
+    };
     // The bytes become durable before any row names them.
     let tmp = state
         .store
@@ -1790,7 +2101,21 @@ async fn manifest_put(
                 .or_default() += 1;
             recorded
         }
-        _ => ("passed", None),
+        _ => match &index_held {
+            Some(held) => {
+                let verdict = gate::index_verdict(held);
+                verdict_findings = Some(verdict.findings.clone());
+                if !held.is_empty() {
+                    let names: Vec<&str> = held.iter().map(|h| h.platform.as_str()).collect();
+                    log::info!(
+                        "gate: index {name}@{digest}: platform(s) {} held",
+                        names.join(", ")
+                    );
+                }
+                gate::record(&verdict)
+            }
+            None => ("passed", None),
+        },
     };
     state.store.put_manifest(&NewManifest {
         repo: name,

@@ -130,9 +130,14 @@ impl Server {
             addr: listen,
             source,
         })?;
+        fewer_malloc_arenas();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .thread_name("customs-serve")
+            // File reads and writes run here one chunk at a time (no task holds a thread for
+            // a whole transfer), so a small pool keeps up, and a burst of uploads does not
+            // start hundreds of threads, each with its own stack and malloc arena.
+            .max_blocking_threads(MAX_BLOCKING_THREADS)
             .build()
             .map_err(|source| ServeError::Listen { addr, source })?;
         let pull_gate = if config.pull_gate.is_empty() {
@@ -223,6 +228,23 @@ impl Drop for Server {
     }
 }
 
+/// The most bytes a connection buffers while reading a request.
+const CONNECTION_BUFFER: usize = 64 * 1024;
+
+/// The most blocking-pool threads the server's runtime starts.
+const MAX_BLOCKING_THREADS: usize = 16;
+
+/// glibc gives every thread that allocates its own arena (up to eight per core), and each
+/// keeps the memory it freed: under parallel uploads most of the server's resident memory
+/// was freed-but-kept arena pages. Two arenas are plenty for a server that streams.
+fn fewer_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only tunes the allocator; M_ARENA_MAX may be set at any time.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
 fn tls_acceptor(t: &TlsConfig) -> Result<tokio_rustls::TlsAcceptor, ServeError> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -255,8 +277,11 @@ async fn connection<IO>(
         let state = Arc::clone(&state);
         async move { Ok::<_, Infallible>(http::handle(state, req, peer).await) }
     });
-    let conn =
-        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(io), service);
+    // A smaller read buffer than hyper's default (about 400 KiB): uploads arrive in chunks
+    // this size at most, which keeps eight parallel pushes from holding megabytes.
+    let conn = hyper::server::conn::http1::Builder::new()
+        .max_buf_size(CONNECTION_BUFFER)
+        .serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
     tokio::select! {
         r = conn.as_mut() => {

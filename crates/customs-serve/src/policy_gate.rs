@@ -8,12 +8,13 @@
 //! `customs check` call, so the gate and the CLI cannot disagree about a finding. The server
 //! has no ignore file or VEX of its own yet: exceptions are granted per image by an admin.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::SystemTime;
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime};
 
-use customs_image::{Digest, Image, OpenOptions, Target};
+use customs_image::{Digest, Image, LayerCache, OpenOptions, Target};
+use customs_inventory::scan::INVENTORY_VERSION;
 use customs_inventory::Inventory;
 use customs_policy::{CheckInput, ImageAge, Policy};
 use customs_vulndb::Database;
@@ -35,6 +36,153 @@ pub struct PolicyGate {
     /// (an image judged before a restart is re-judged from its blobs when the policy audits).
     stored: Mutex<rusqlite::Connection>,
     context: Mutex<HashMap<(String, String), Context>>,
+    /// Layers inventoried when their blob is committed.
+    layers: Arc<Layers>,
+}
+
+/// Per-layer inventories made ahead of the manifest: when a layer's blob is committed, its
+/// diff-id (worked out while it streamed in) keys a one-layer scan whose results land in a
+/// [`LayerCache`], the same per-layer cache `customs scan` uses. The manifest's judgement
+/// then runs the one scan pipeline over the whole image, which takes each layer's results
+/// from that cache and merges them in order (later layers win, whiteouts apply), so the
+/// verdict is the one a cold scan gives; only the reading of each layer moved earlier.
+struct Layers {
+    cache: Option<LayerCache>,
+    scratch: PathBuf,
+    /// Blob digests being inventoried now.
+    pending: Mutex<HashSet<String>>,
+    /// Each committed layer blob's diff-id as the server computed it from the bytes, and
+    /// when it was committed (bounded).
+    committed: Mutex<HashMap<String, (Instant, String)>>,
+    done: Condvar,
+    /// Layers being inventoried now (at most [`MAX_AHEAD`]); the rest wait their turn.
+    running: Mutex<usize>,
+    slot_free: Condvar,
+}
+
+/// At most this many layers are inventoried ahead at once.
+const MAX_AHEAD: usize = 2;
+/// At most this many layers wait to be inventoried ahead; past it, the manifest's
+/// judgement reads the layer itself.
+const MAX_QUEUED: usize = 64;
+/// How long a manifest's judgement waits for a layer being inventoried ahead.
+const AHEAD_WAIT: Duration = Duration::from_secs(120);
+/// The per-layer cache's size cap.
+const LAYER_CACHE_BYTES: u64 = 2 << 30;
+
+impl Layers {
+    /// Inventories blob `digest` (diff-id `diff_id`) as a one-layer image into the cache.
+    fn inventory(&self, blobs: &Path, digest: &str, diff_id: &str) -> Result<(), String> {
+        let Some(cache) = &self.cache else {
+            return Ok(());
+        };
+        let diff: Digest = diff_id
+            .parse()
+            .map_err(|e| format!("diff-id {diff_id}: {e:?}"))?;
+        let key = LayerCache::key("inventory", INVENTORY_VERSION, &diff);
+        if cache.get(&key).is_some() {
+            return Ok(());
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("layer-")
+            .tempdir_in(&self.scratch)
+            .map_err(|e| format!("making the layer layout: {e}"))?;
+        let layout_blobs = dir.path().join("blobs/sha256");
+        std::fs::create_dir_all(&layout_blobs).map_err(|e| e.to_string())?;
+        let hex = hex_of(digest)?;
+        std::fs::hard_link(blobs.join("sha256").join(hex), layout_blobs.join(hex))
+            .map_err(|e| format!("linking blob {digest}: {e}"))?;
+        let size = std::fs::metadata(layout_blobs.join(hex))
+            .map_err(|e| e.to_string())?
+            .len();
+        let config = serde_json::json!({
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {},
+            "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+        })
+        .to_string();
+        let write_blob = |bytes: &[u8]| -> Result<String, String> {
+            let d = Digest::sha256_of(bytes);
+            std::fs::write(layout_blobs.join(d.hex()), bytes).map_err(|e| e.to_string())?;
+            Ok(d.to_string())
+        };
+        let config_digest = write_blob(config.as_bytes())?;
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": config_digest, "size": config.len()},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                        "digest": digest, "size": size}],
+        })
+        .to_string();
+        let manifest_digest = write_blob(manifest.as_bytes())?;
+        std::fs::write(
+            dir.path().join("oci-layout"),
+            br#"{"imageLayoutVersion":"1.0.0"}"#,
+        )
+        .map_err(|e| e.to_string())?;
+        let index = serde_json::json!({
+            "schemaVersion": 2,
+            "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                           "digest": manifest_digest, "size": manifest.len()}],
+        });
+        std::fs::write(dir.path().join("index.json"), index.to_string())
+            .map_err(|e| e.to_string())?;
+        let target = Target::OciLayout {
+            dir: dir.path().to_path_buf(),
+            tag: None,
+            digest: None,
+        };
+        let image = Image::open(&target, &OpenOptions::default())
+            .map_err(|e| format!("opening the layer: {e}"))?;
+        customs_inventory::scan_image(
+            &image,
+            &customs_inventory::ScanOptions {
+                cache: Some(cache.clone()),
+            },
+        )
+        .map_err(|e| format!("inventorying the layer: {e}"))?;
+        Ok(())
+    }
+
+    /// Waits until none of `digests` is being inventoried ahead; returns when the last of
+    /// them was committed, when the server reported it.
+    fn wait_for(&self, digests: &[String]) -> Option<Instant> {
+        let deadline = Instant::now() + AHEAD_WAIT;
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        while digests.iter().any(|d| pending.contains(d)) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            pending = self
+                .done
+                .wait_timeout(pending, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        drop(pending);
+        let committed = self.committed.lock().unwrap_or_else(|p| p.into_inner());
+        digests
+            .iter()
+            .filter_map(|d| committed.get(d).map(|c| c.0))
+            .max()
+    }
+
+    /// Whether every layer of `image` had its diff-id computed by the server from its blob,
+    /// equal to the one the config claims. Only then are the per-layer results keyed by
+    /// those diff-ids trusted for it; otherwise every layer is read (and checked against
+    /// its diff-id) as a cold `customs check` would.
+    fn vouches_for(&self, image: &Image) -> bool {
+        let committed = self.committed.lock().unwrap_or_else(|p| p.into_inner());
+        image.layers.iter().all(|l| {
+            committed
+                .get(&l.descriptor.digest.to_string())
+                .is_some_and(|c| c.1 == l.diff_id.to_string())
+        })
+    }
 }
 
 /// What a verdict needs besides the findings.
@@ -113,6 +261,27 @@ impl PolicyGate {
                 message: e.to_string(),
             })?;
         let database_path = opened.as_ref().and(database.map(Path::to_path_buf));
+        // Layers are inventoried ahead only when the policy needs an inventory.
+        let cache = if loaded.vulnerabilities.is_some() {
+            match LayerCache::new(scratch.join("layers"), LAYER_CACHE_BYTES) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    log::warn!("gate: no per-layer cache, layers are read at judgement: {e}");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let layers = Arc::new(Layers {
+            cache,
+            scratch: scratch.to_path_buf(),
+            pending: Mutex::new(HashSet::new()),
+            committed: Mutex::new(HashMap::new()),
+            done: Condvar::new(),
+            running: Mutex::new(0),
+            slot_free: Condvar::new(),
+        });
         Ok(PolicyGate {
             policy: loaded,
             policy_name: policy.display().to_string(),
@@ -123,6 +292,7 @@ impl PolicyGate {
             scratch: scratch.to_path_buf(),
             stored: Mutex::new(conn),
             context: Mutex::new(HashMap::new()),
+            layers,
         })
     }
 
@@ -326,6 +496,7 @@ impl PolicyGate {
                 wanted.push(d.to_string());
             }
         }
+        let committed = self.layers.wait_for(&wanted[1..]);
         let layout_blobs = dir.path().join("blobs/sha256");
         std::fs::create_dir_all(&layout_blobs).map_err(|e| e.to_string())?;
         for d in &wanted {
@@ -367,7 +538,37 @@ impl PolicyGate {
         // One walk of each stored layer feeds both the inventory and the audit, as in
         // `customs check`.
         let audit_opts = customs_policy::audit_options(&self.policy, None);
-        let scan_opts = customs_inventory::ScanOptions { cache: None };
+        let cache = self
+            .layers
+            .cache
+            .clone()
+            .filter(|_| self.layers.vouches_for(&image));
+        let scan_opts = customs_inventory::ScanOptions {
+            cache: cache.clone(),
+        };
+        if let Some(c) = &cache {
+            let ahead = image
+                .layers
+                .iter()
+                .filter(|l| {
+                    c.get(&LayerCache::key("inventory", INVENTORY_VERSION, &l.diff_id))
+                        .is_some()
+                })
+                .count();
+            log::info!(
+                "gate: {}@{}: {ahead} of {} layer(s) inventoried before the manifest",
+                req.repository,
+                req.digest,
+                image.layers.len()
+            );
+        } else {
+            log::info!(
+                "gate: {}@{}: 0 of {} layer(s) inventoried before the manifest (reading them)",
+                req.repository,
+                req.digest,
+                image.layers.len()
+            );
+        }
         let (inventory, report) = match (self.policy.vulnerabilities.is_some(), &audit_opts) {
             (true, Some(opts)) => {
                 let mut collector = customs_audit::Collector::new(&image, opts)
@@ -417,7 +618,16 @@ impl PolicyGate {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert((req.repository.clone(), req.digest.clone()), ctx.clone());
-        Ok(self.verdict(&req.repository, &req.digest, &ctx, findings))
+        let verdict = self.verdict(&req.repository, &req.digest, &ctx, findings);
+        if let Some(t) = committed {
+            log::info!(
+                "gate: {}@{} verdict {} ms after its last layer was committed",
+                req.repository,
+                req.digest,
+                t.elapsed().as_millis()
+            );
+        }
+        Ok(verdict)
     }
 }
 
@@ -435,6 +645,86 @@ fn hex_of(digest: &str) -> Result<&str, String> {
 impl Gate for PolicyGate {
     fn database_changed(&self) -> bool {
         self.changed()
+    }
+
+    fn wants_layers(&self) -> bool {
+        self.layers.cache.is_some()
+    }
+
+    fn layer_committed(&self, blobs: &Path, digest: &str, diff_id: &str) {
+        let now = Instant::now();
+        {
+            let mut committed = self
+                .layers
+                .committed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if committed.len() >= 4096 {
+                committed.clear();
+            }
+            committed.insert(digest.to_string(), (now, diff_id.to_string()));
+        }
+        let mut pending = self
+            .layers
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if pending.len() >= MAX_QUEUED || pending.contains(digest) {
+            return;
+        }
+        pending.insert(digest.to_string());
+        drop(pending);
+        let layers = Arc::clone(&self.layers);
+        let (blobs, digest, diff_id) =
+            (blobs.to_path_buf(), digest.to_string(), diff_id.to_string());
+        let spawned = std::thread::Builder::new()
+            .name("customs-gate-layer".into())
+            .spawn({
+                let layers = Arc::clone(&layers);
+                let digest = digest.clone();
+                move || {
+                    {
+                        let mut running = layers.running.lock().unwrap_or_else(|p| p.into_inner());
+                        while *running >= MAX_AHEAD {
+                            running = layers
+                                .slot_free
+                                .wait(running)
+                                .unwrap_or_else(|p| p.into_inner());
+                        }
+                        *running += 1;
+                    }
+                    let started = Instant::now();
+                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        layers.inventory(&blobs, &digest, &diff_id)
+                    }));
+                    match outcome {
+                        Ok(Ok(())) => log::info!(
+                            "gate: layer {digest} inventoried at commit in {} ms",
+                            started.elapsed().as_millis()
+                        ),
+                        Ok(Err(e)) => {
+                            log::debug!("gate: layer {digest} not inventoried ahead: {e}")
+                        }
+                        Err(_) => log::warn!("gate: inventorying layer {digest} ahead failed"),
+                    }
+                    *layers.running.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
+                    layers.slot_free.notify_one();
+                    layers
+                        .pending
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .remove(&digest);
+                    layers.done.notify_all();
+                }
+            });
+        if spawned.is_err() {
+            layers
+                .pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&digest);
+            layers.done.notify_all();
+        }
     }
 
     fn rematch(&self, blobs: &Path) -> Result<Vec<(String, String, Verdict)>, String> {

@@ -634,3 +634,273 @@ impl Receiver {
         got
     }
 }
+
+/// `customs check`'s violations for a shared image under POLICY, as the gate spells them
+/// (`<id> <rule>`, reason), sorted.
+fn check_violations(work: &Path, db: &Path, src: &str) -> Vec<(String, String)> {
+    let check = customs(
+        work,
+        db,
+        &["check", src, "--policy", "policy.toml", "-f", "json"],
+    );
+    assert!(
+        matches!(check.status.code(), Some(0) | Some(1)),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    let mut out: Vec<(String, String)> = doc["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                format!(
+                    "{} {}",
+                    v["id"].as_str().unwrap(),
+                    v["rule"].as_str().unwrap()
+                ),
+                v["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn status_of(serve: &Serve, repo: &str, reference: &str) -> serde_json::Value {
+    reqwest::blocking::get(format!(
+        "http://{}/v2/{repo}/_customs/status/{reference}",
+        serve.addr
+    ))
+    .unwrap()
+    .json()
+    .unwrap()
+}
+
+/// Each layer is inventoried when its blob is committed, and the manifest's judgement only
+/// merges those per-layer results: every layer of the shared images was inventoried before
+/// the manifest arrived, and the verdict is exactly `customs check`'s (multi-layer app-multi
+/// included, where later layers override and whiteouts remove earlier files).
+#[test]
+fn layers_inventoried_at_commit_give_the_same_verdict_as_customs_check() {
+    let (serve, db) = start();
+    let work = serve.dir.path();
+    let images = [
+        (
+            format!("oci-archive:{SHARED}/images/debian-bookworm-minbase.oci.tar"),
+            "ahead/debian",
+        ),
+        (
+            format!("oci-archive:{SHARED}/images/app-multi.oci.tar"),
+            "ahead/app",
+        ),
+        (
+            format!("docker-archive:{SHARED}/images/alpine-3.10.tar"),
+            "ahead/alpine",
+        ),
+    ];
+    let mut any_violation = false;
+    for (src, repo) in &images {
+        let (ok, text) = skopeo(&[
+            "copy",
+            "--quiet",
+            "--preserve-digests",
+            "--dest-tls-verify=false",
+            src,
+            &format!("docker://{}/{repo}:v1", serve.addr),
+        ]);
+        assert!(ok, "push {repo}: {text}");
+        let status = status_of(&serve, repo, "v1");
+        let digest = status["digest"].as_str().unwrap().to_string();
+        // Every layer came from the per-layer store, none was read at the manifest.
+        let log = serve_log(&serve);
+        let line = log
+            .lines()
+            .find(|l| l.contains(&format!("gate: {repo}@{digest}: ")))
+            .unwrap_or_else(|| panic!("no layer line for {repo}: {log}"));
+        let counts: Vec<usize> = line
+            .split(": ")
+            .last()
+            .unwrap()
+            .split(' ')
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        assert_eq!(counts.len(), 2, "{line}");
+        assert!(counts[1] >= 1 && counts[0] == counts[1], "{line}");
+        assert!(
+            log.contains(&format!("gate: {repo}@{digest} verdict ")),
+            "no latency line: {log}"
+        );
+        let mut gate: Vec<(String, String)> = status["verdict"]["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                (
+                    v["rule"].as_str().unwrap().to_string(),
+                    v["reason"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        gate.sort();
+        let check = check_violations(work, &db, src);
+        assert_eq!(gate, check, "{repo}: gate and customs check disagree");
+        assert_eq!(
+            status["status"],
+            if check.is_empty() {
+                "passed"
+            } else {
+                "quarantined"
+            },
+            "{repo}"
+        );
+        any_violation |= !check.is_empty();
+    }
+    assert!(any_violation, "app-multi fails this policy");
+}
+
+/// An index is gated per platform: its pull is refused while any platform's image is held,
+/// and the error names exactly the held platforms (and why); an index of passing images
+/// pulls; an exception for the held platform's image releases the index.
+#[test]
+fn index_is_gated_per_platform_and_its_pull_error_names_the_failing_platforms() {
+    let (serve, _db) = start();
+    for (src, tag) in [
+        (
+            format!("oci-archive:{SHARED}/images/app-multi.oci.tar"),
+            "app",
+        ),
+        (
+            format!("docker-archive:{SHARED}/images/alpine-3.10.tar"),
+            "alpine",
+        ),
+    ] {
+        let (ok, text) = skopeo(&[
+            "copy",
+            "--quiet",
+            "--preserve-digests",
+            "--dest-tls-verify=false",
+            &src,
+            &format!("docker://{}/multi/img:{tag}", serve.addr),
+        ]);
+        assert!(ok, "push {tag}: {text}");
+    }
+    let app = status_of(&serve, "multi/img", "app");
+    assert_eq!(app["status"], "quarantined");
+    assert_eq!(app["digest"], APP);
+    let alpine = status_of(&serve, "multi/img", "alpine");
+    assert_eq!(alpine["status"], "passed");
+    let alpine_digest = alpine["digest"].as_str().unwrap().to_string();
+    let client = reqwest::blocking::Client::new();
+    // The pusher reads both by digest, for their media types and sizes.
+    let descriptor = |digest: &str, platform: serde_json::Value| {
+        let r = client
+            .get(format!("http://{}/v2/multi/img/manifests/{digest}", serve.addr))
+            .header(
+                "Accept",
+                "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
+            )
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::OK);
+        let media = r.headers()["content-type"].to_str().unwrap().to_string();
+        let size = r.bytes().unwrap().len();
+        serde_json::json!({"mediaType": media, "digest": digest, "size": size, "platform": platform})
+    };
+    let amd64 = descriptor(
+        &alpine_digest,
+        serde_json::json!({"os": "linux", "architecture": "amd64"}),
+    );
+    let arm64 = descriptor(
+        APP,
+        serde_json::json!({"os": "linux", "architecture": "arm64", "variant": "v8"}),
+    );
+    let put_index = |tag: &str, entries: Vec<serde_json::Value>| {
+        let body = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": entries,
+        });
+        let r = client
+            .put(format!(
+                "http://{}/v2/multi/img/manifests/{tag}",
+                serve.addr
+            ))
+            .header("Content-Type", "application/vnd.oci.image.index.v1+json")
+            .body(body.to_string())
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::CREATED, "{tag}");
+    };
+    put_index("both", vec![amd64.clone(), arm64]);
+    put_index("clean", vec![amd64]);
+
+    let get = |tag: &str| {
+        client
+            .get(format!(
+                "http://{}/v2/multi/img/manifests/{tag}",
+                serve.addr
+            ))
+            .header("Accept", "application/vnd.oci.image.index.v1+json")
+            .send()
+            .unwrap()
+    };
+    let r = get("both");
+    assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
+    let err: serde_json::Value = r.json().unwrap();
+    assert_eq!(err["errors"][0]["code"], "DENIED");
+    let message = err["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("linux/arm64/v8"), "{message}");
+    assert!(message.contains(APP), "{message}");
+    assert!(!message.contains("linux/amd64"), "{message}");
+    let platforms = err["errors"][0]["detail"]["platforms"].as_array().unwrap();
+    assert_eq!(platforms.len(), 1, "{err}");
+    assert_eq!(platforms[0]["platform"], "linux/arm64/v8");
+    assert_eq!(platforms[0]["digest"], APP);
+    assert_eq!(platforms[0]["cves"], app["verdict"]["cves"]);
+    for cve in app["verdict"]["cves"].as_array().unwrap() {
+        assert!(message.contains(cve.as_str().unwrap()), "{message}");
+    }
+    // The index's recorded verdict carries the held platform's reasons.
+    let both = status_of(&serve, "multi/img", "both");
+    assert_eq!(both["status"], "quarantined", "{both}");
+    assert!(both["verdict"]["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|v| v["rule"].as_str().unwrap().starts_with("linux/arm64/v8: ")));
+    // skopeo, pulling every platform, is refused too; the all-clean index pulls.
+    let out = tempfile::tempdir().unwrap();
+    let (ok, text) = skopeo(&[
+        "copy",
+        "--all",
+        "--src-tls-verify=false",
+        &format!("docker://{}/multi/img:both", serve.addr),
+        &format!("dir:{}", out.path().join("both").display()),
+    ]);
+    assert!(!ok && text.contains("quarantined"), "{text}");
+    assert_eq!(get("clean").status(), reqwest::StatusCode::OK);
+    assert_eq!(status_of(&serve, "multi/img", "clean")["status"], "passed");
+    let (ok, text) = skopeo(&[
+        "copy",
+        "--all",
+        "--quiet",
+        "--src-tls-verify=false",
+        &format!("docker://{}/multi/img:clean", serve.addr),
+        &format!("dir:{}", out.path().join("clean").display()),
+    ]);
+    assert!(ok, "{text}");
+
+    // An exception for the held platform's image releases the index that names it.
+    let r = client
+        .put(format!(
+            "http://{}/v2/multi/img/_customs/exception/{APP}",
+            serve.addr
+        ))
+        .json(&serde_json::json!({"reason": "reviewed", "expires_in_secs": 600}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    assert_eq!(get("both").status(), reqwest::StatusCode::OK);
+}
