@@ -1403,6 +1403,27 @@ impl BatchWriter {
         self.send_batch().await?;
         self.wait().await
     }
+
+    /// Drops what is gathered and cuts the file back to `len` bytes once no write is in
+    /// flight (after a storage failure, so the request can be retried).
+    async fn set_len(&mut self, len: u64) -> io::Result<()> {
+        self.batch.clear();
+        self.batched = 0;
+        // The failed write's own error was already reported; only its file is wanted here.
+        let _ = self.wait().await;
+        let file = self
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("upload file lost by an earlier failed write"))?;
+        let (file, r) = tokio::task::spawn_blocking(move || {
+            let r = file.set_len(len);
+            (file, r)
+        })
+        .await
+        .map_err(|e| io::Error::other(e.to_string()))?;
+        self.file = Some(file);
+        r
+    }
 }
 
 /// Verifies upload `id` against `digest` and commits it as a blob of `name`.
