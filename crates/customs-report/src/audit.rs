@@ -55,19 +55,16 @@ pub fn table(report: &AuditReport) -> String {
             f.message
         );
     }
-    let mut counts = [0usize; 5];
-    for f in &report.findings {
-        counts[f.severity as usize] += 1;
-    }
+    let count = |s: Severity| report.findings.iter().filter(|f| f.severity == s).count();
     let _ = writeln!(
         out,
         "\n{} findings: {} critical, {} high, {} medium, {} low, {} info",
         report.findings.len(),
-        counts[4],
-        counts[3],
-        counts[2],
-        counts[1],
-        counts[0]
+        count(Severity::Critical),
+        count(Severity::High),
+        count(Severity::Medium),
+        count(Severity::Low),
+        count(Severity::Info)
     );
     out
 }

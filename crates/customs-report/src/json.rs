@@ -72,6 +72,12 @@ struct PackageView<'a> {
     locations: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     layer: Option<&'a str>,
+    /// The application's own root project (a lockfile's `""` entry, an app's package.json).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    root: bool,
+    /// A root marked `"private": true`: never matched against advisories.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    private: bool,
 }
 
 #[derive(Serialize)]
@@ -165,6 +171,8 @@ fn package(p: &Package) -> PackageView<'_> {
         found_by: &p.found_by,
         locations: &p.locations,
         layer: p.layer.as_deref(),
+        root: p.root,
+        private: p.private,
     }
 }
 

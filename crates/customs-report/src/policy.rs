@@ -174,7 +174,7 @@ mod tests {
         .unwrap();
         assert_eq!(j["passed"], false);
         assert_eq!(j["violations"][0]["id"], "POL-REG-001");
-        assert_eq!(j["violations"][0]["severity"], "high");
+        assert_eq!(j["violations"][0]["severity"], "HIGH");
         assert_eq!(j["digest"], "sha256:ab");
     }
 

@@ -98,8 +98,9 @@ pub fn unwrap_bundles(sources: Vec<Source>, scratch: &Path) -> Result<Vec<Source
             }
             drop(f);
             let inner = std::fs::File::open(&dest).map_err(|e| Error::io(&dest, e))?;
-            zip::ZipArchive::new(inner)
-                .map_err(|e| Error::source(&origin, format!("{name} is not a readable zip: {e}")))?;
+            zip::ZipArchive::new(inner).map_err(|e| {
+                Error::source(&origin, format!("{name} is not a readable zip: {e}"))
+            })?;
             let mut s = Source::osv(dest.to_string_lossy());
             s.label = Some(format!("{origin}!{name}"));
             s.etag = source.etag.clone();
@@ -150,11 +151,23 @@ mod tests {
         .unwrap();
         assert_eq!(out.len(), 5);
         assert_eq!(std::fs::read(&out[0].location).unwrap(), inner);
-        assert!(out[0].label.as_deref().unwrap().ends_with("bundle.zip.zip!cves.zip"));
+        assert!(out[0]
+            .label
+            .as_deref()
+            .unwrap()
+            .ends_with("bundle.zip.zip!cves.zip"));
         assert_eq!(out[1].location, plain.to_string_lossy());
         assert_eq!(out[2].kind, SourceKind::Epss);
-        assert!(out[3].label.as_deref().unwrap().ends_with("mixed.zip!b.zip"));
-        assert_eq!(out[4].location, mixed.to_string_lossy(), "JSON beside the inner zip");
+        assert!(out[3]
+            .label
+            .as_deref()
+            .unwrap()
+            .ends_with("mixed.zip!b.zip"));
+        assert_eq!(
+            out[4].location,
+            mixed.to_string_lossy(),
+            "JSON beside the inner zip"
+        );
     }
 
     #[test]

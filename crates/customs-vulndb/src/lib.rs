@@ -21,6 +21,7 @@ pub mod ecosystem;
 mod error;
 mod fetch;
 pub mod finding;
+pub mod import;
 mod matcher;
 pub mod osv;
 mod rating;
@@ -28,7 +29,6 @@ pub mod scan;
 pub mod secdb;
 mod source;
 mod suppress;
-pub mod import;
 pub mod update;
 
 pub use advisory::{Advisory, Affected, Event, Range, RangeKind, SeverityEntry};

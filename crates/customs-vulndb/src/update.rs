@@ -571,7 +571,13 @@ fn nvd_state(dest: &Path, api: &str) -> Option<jiff::Timestamp> {
         .sources
         .iter()
         .filter(|s| s.location == api)
-        .find_map(|s| s.etag.as_deref()?.strip_prefix(NVD_STATE_PREFIX)?.parse().ok())
+        .find_map(|s| {
+            s.etag
+                .as_deref()?
+                .strip_prefix(NVD_STATE_PREFIX)?
+                .parse()
+                .ok()
+        })
 }
 
 /// A CVE id safe to name a file by: `CVE-<year>-<digits>`.
@@ -619,7 +625,9 @@ fn nvd_get(
         if let Some(k) = key {
             request = request.header("apiKey", k);
         }
-        let response = request.send().map_err(|e| fail(e.without_url().to_string()))?;
+        let response = request
+            .send()
+            .map_err(|e| fail(e.without_url().to_string()))?;
         let status = response.status();
         let limited = matches!(status.as_u16(), 403 | 429 | 503);
         if limited && attempt < 3 {
@@ -719,8 +727,8 @@ fn nvd_api_fetch(
                 url: url.to_string(),
                 reason,
             };
-            let page: NvdPage =
-                serde_json::from_slice(&body).map_err(|e| bad(format!("not an NVD API page: {e}")))?;
+            let page: NvdPage = serde_json::from_slice(&body)
+                .map_err(|e| bad(format!("not an NVD API page: {e}")))?;
             // Every record must read as the build will read it.
             crate::rating::parse(crate::rating::DocumentKind::Nvd, &body).map_err(bad)?;
             progress(&UpdateEvent::Downloaded {
@@ -736,7 +744,8 @@ fn nvd_api_fetch(
                 }
                 let path = dir.join(format!("{id}.json"));
                 let bytes = serde_json::to_vec(&item.cve).map_err(|e| bad(e.to_string()))?;
-                let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| Error::io(&dir, e))?;
+                let mut tmp =
+                    tempfile::NamedTempFile::new_in(&dir).map_err(|e| Error::io(&dir, e))?;
                 std::io::Write::write_all(tmp.as_file_mut(), &bytes)
                     .map_err(|e| Error::io(tmp.path(), e))?;
                 tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;

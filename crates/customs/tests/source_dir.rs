@@ -125,7 +125,14 @@ type Triple = (String, String, String);
 /// Packages of a `customs sbom -f json` document, per location.
 fn by_location(doc: &Value) -> BTreeMap<String, Vec<Triple>> {
     let mut out: BTreeMap<String, Vec<Triple>> = BTreeMap::new();
-    for p in doc["packages"].as_array().unwrap() {
+    // The root project of a lockfile or package.json (`root: true`) is the application
+    // itself, which the fixtures' expected lists leave out.
+    for p in doc["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["root"] != true)
+    {
         let t = (
             p["ecosystem"].as_str().unwrap().to_string(),
             p["name"].as_str().unwrap().to_string(),

@@ -99,13 +99,15 @@ pub fn read_cyclonedx_xml(bytes: &[u8], origin: &str) -> Result<Inventory, SbomI
     let mut seen_root = false;
 
     loop {
-        let event = xml.read_event().map_err(|e| {
-            malformed(format!("at byte {}: {e}", xml.error_position()))
-        })?;
+        let event = xml
+            .read_event()
+            .map_err(|e| malformed(format!("at byte {}: {e}", xml.error_position())))?;
         match event {
             Event::Start(e) => {
                 if path.len() >= MAX_DEPTH {
-                    return Err(malformed(format!("elements nested deeper than {MAX_DEPTH}")));
+                    return Err(malformed(format!(
+                        "elements nested deeper than {MAX_DEPTH}"
+                    )));
                 }
                 let name = local(&e);
                 if path.is_empty() {
@@ -190,9 +192,7 @@ pub fn read_cyclonedx_xml(bytes: &[u8], origin: &str) -> Result<Inventory, SbomI
                 text_buf.push_str(&s);
             }
             Event::CData(t) => {
-                let s = t
-                    .decode()
-                    .map_err(|e| malformed(format!("CDATA: {e}")))?;
+                let s = t.decode().map_err(|e| malformed(format!("CDATA: {e}")))?;
                 text_buf.push_str(&s);
             }
             Event::GeneralRef(r) => {

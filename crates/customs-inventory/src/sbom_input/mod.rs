@@ -430,7 +430,11 @@ fn finish_component(entry: &mut Entry, trivy: TrivySource) {
 }
 
 /// The CycloneDX operating-system component as the OS entry.
-fn os_of_component(name: Option<&str>, version: Option<&str>, description: Option<&str>) -> Option<OsInfo> {
+fn os_of_component(
+    name: Option<&str>,
+    version: Option<&str>,
+    description: Option<&str>,
+) -> Option<OsInfo> {
     name.map(|n| OsInfo {
         family: n.to_ascii_lowercase(),
         version: version.unwrap_or("").to_string(),
@@ -795,10 +799,16 @@ mod tests {
             Some("1:3.0.15-1~deb12u1")
         );
         assert_eq!(inv.packages[1].source_name.as_deref(), Some("shadow"));
-        assert_eq!(inv.packages[1].purl.as_ref().unwrap().qualifier("distro"), Some("debian-12"));
+        assert_eq!(
+            inv.packages[1].purl.as_ref().unwrap().qualifier("distro"),
+            Some("debian-12")
+        );
         let os = inv.os.unwrap();
         assert_eq!((os.family.as_str(), os.version.as_str()), ("debian", "12"));
-        assert_eq!(os.pretty_name.as_deref(), Some("Debian GNU/Linux 12 (bookworm)"));
+        assert_eq!(
+            os.pretty_name.as_deref(),
+            Some("Debian GNU/Linux 12 (bookworm)")
+        );
     }
 
     #[test]
@@ -816,20 +826,37 @@ mod tests {
             assert!(inv.warnings.is_empty(), "{:?}", inv.warnings);
         }
         let inv = read_sbom(none.as_bytes(), "b").unwrap();
-        assert!(inv.warnings[0].message.starts_with("1 OS package(s) name no source"));
+        assert!(inv.warnings[0]
+            .message
+            .starts_with("1 OS package(s) name no source"));
     }
 
     #[test]
     fn bad_cyclonedx_xml_is_a_clear_error() {
         let cases: &[(&str, &str)] = &[
-            (r#"<bom xmlns="http://cyclonedx.org/schema/bom/1.1"/>"#, "unsupported CycloneDX version 1.1"),
+            (
+                r#"<bom xmlns="http://cyclonedx.org/schema/bom/1.1"/>"#,
+                "unsupported CycloneDX version 1.1",
+            ),
             (r#"<bom xmlns="urn:other"/>"#, "namespace is \"urn:other\""),
             (r#"<bom/>"#, "namespace is \"\""),
             (r#"<html/>"#, "neither CycloneDX"),
-            (r#"<bom xmlns="http://cyclonedx.org/schema/bom/1.6"><components></bom>"#, "malformed CycloneDX XML"),
-            (r#"<bom xmlns="http://cyclonedx.org/schema/bom/1.6"><components>"#, "ends inside <components>"),
-            (r#"<bom xmlns="http://cyclonedx.org/schema/bom/1.6"><components><component><name>&xxe;</name></component></components></bom>"#, "unknown entity &xxe;"),
-            ("<bom xmlns=\"http://cyclonedx.org/schema/bom/1.6\">\u{0}\u{ff}", "malformed"),
+            (
+                r#"<bom xmlns="http://cyclonedx.org/schema/bom/1.6"><components></bom>"#,
+                "malformed CycloneDX XML",
+            ),
+            (
+                r#"<bom xmlns="http://cyclonedx.org/schema/bom/1.6"><components>"#,
+                "ends inside <components>",
+            ),
+            (
+                r#"<bom xmlns="http://cyclonedx.org/schema/bom/1.6"><components><component><name>&xxe;</name></component></components></bom>"#,
+                "unknown entity &xxe;",
+            ),
+            (
+                "<bom xmlns=\"http://cyclonedx.org/schema/bom/1.6\">\u{0}\u{ff}",
+                "malformed",
+            ),
         ];
         for (doc, want) in cases {
             let err = read_sbom(doc.as_bytes(), "b").unwrap_err().to_string();
@@ -844,7 +871,10 @@ mod tests {
         // A DOCTYPE with an entity is never expanded.
         let xxe = r#"<?xml version="1.0"?><!DOCTYPE bom [<!ENTITY x SYSTEM "file:///etc/passwd">]>
             <bom xmlns="http://cyclonedx.org/schema/bom/1.6"><components><component><name>&x;</name><purl>pkg:npm/a@1</purl></component></components></bom>"#;
-        assert!(read_sbom(xxe.as_bytes(), "b").unwrap_err().to_string().contains("unknown entity &x;"));
+        assert!(read_sbom(xxe.as_bytes(), "b")
+            .unwrap_err()
+            .to_string()
+            .contains("unknown entity &x;"));
     }
 
     /// The SPDX JSON test document above in tag-value, with a multi-line `<text>` value, a
@@ -910,10 +940,22 @@ Relationship: SPDXRef-DOCUMENT DESCRIBES SPDXRef-2
     #[test]
     fn bad_spdx_tag_value_is_a_clear_error() {
         let cases: &[(&str, &str)] = &[
-            ("SPDXVersion: SPDX-2.1\n", "unsupported SPDX version SPDX-2.1"),
-            ("DataLicense: CC0-1.0\nPackageName: x\n", "line 2: a package before SPDXVersion"),
-            ("SPDXVersion: SPDX-2.3\nnot a tag line\n", "line 2: expected `Tag: value`"),
-            ("SPDXVersion: SPDX-2.3\nPackageComment: <text>open\n", "line 2: <text> is never closed"),
+            (
+                "SPDXVersion: SPDX-2.1\n",
+                "unsupported SPDX version SPDX-2.1",
+            ),
+            (
+                "DataLicense: CC0-1.0\nPackageName: x\n",
+                "line 2: a package before SPDXVersion",
+            ),
+            (
+                "SPDXVersion: SPDX-2.3\nnot a tag line\n",
+                "line 2: expected `Tag: value`",
+            ),
+            (
+                "SPDXVersion: SPDX-2.3\nPackageComment: <text>open\n",
+                "line 2: <text> is never closed",
+            ),
             ("DataLicense: CC0-1.0\n", "neither CycloneDX"),
             ("just words", "neither CycloneDX"),
         ];

@@ -46,7 +46,10 @@ pub fn read_spdx_tag_value(bytes: &[u8], origin: &str) -> Result<Inventory, Sbom
             continue;
         }
         let Some((tag, rest)) = line.split_once(':') else {
-            return Err(malformed(line_no, format!("expected `Tag: value`, found {line:?}")));
+            return Err(malformed(
+                line_no,
+                format!("expected `Tag: value`, found {line:?}"),
+            ));
         };
         let tag = tag.trim();
         if tag.is_empty() || !tag.bytes().all(|b| b.is_ascii_alphanumeric()) {

@@ -337,7 +337,11 @@ fn import(args: ImportArgs) -> Result<ExitCode> {
     // copied out beside the database for the build.
     let scratch = tempfile::Builder::new()
         .prefix(".customs-import-")
-        .tempdir_in(dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")))
+        .tempdir_in(
+            dest.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new(".")),
+        )
         .context("creating a scratch directory beside the database")?;
     let sources = customs_vulndb::import::unwrap_bundles(sources, scratch.path())?;
     let report = customs_vulndb::build(&sources, &dest, crate::clock::get().fixed())?;
