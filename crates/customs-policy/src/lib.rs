@@ -209,7 +209,7 @@ fn vulnerabilities(v: &cfg::Vulnerabilities, input: &CheckInput, out: &mut Vec<D
                 package: f.package.name.clone(),
                 version: f.package.version.clone(),
                 severity: f.severity,
-                max: max,
+                max,
             });
         }
     }

@@ -297,12 +297,10 @@ impl Auth {
             let v = self.verified.lock().unwrap_or_else(|p| p.into_inner());
             if v.get(&fingerprint)
                 .is_some_and(|t| t.elapsed() < Duration::from_secs(300))
+                && (!user.starts_with(ROBOT_PREFIX)
+                    || self.robot(user).is_some_and(|r| now_secs() < r.expires))
             {
-                if !user.starts_with(ROBOT_PREFIX)
-                    || self.robot(user).is_some_and(|r| now_secs() < r.expires)
-                {
-                    return Ok(());
-                }
+                return Ok(());
             }
         }
         let ok = if user.starts_with(ROBOT_PREFIX) {
@@ -508,7 +506,7 @@ impl Auth {
             .map(str::to_string);
         // A robot removed or expired since the token was issued loses it at once.
         if let Some(u) = user.as_deref().filter(|u| u.starts_with(ROBOT_PREFIX)) {
-            if !self.robot(u).is_some_and(|r| now < r.expires) {
+            if self.robot(u).is_none_or(|r| now >= r.expires) {
                 return Err(bad());
             }
         }

@@ -162,7 +162,12 @@ impl Reader {
             return;
         };
         if let Some(d) = purl.qualifiers.get("distro") {
-            *self.distros.entry(d.clone()).or_default() += 1;
+            // Trivy writes only the version (`distro=3.10.4`); the namespace names the family.
+            let d = match &purl.namespace {
+                Some(ns) if d.starts_with(|c: char| c.is_ascii_digit()) => format!("{ns}-{d}"),
+                _ => d.clone(),
+            };
+            *self.distros.entry(d).or_default() += 1;
         }
         let purl_name = purl.package_name();
         let name = match e.name {
@@ -174,6 +179,14 @@ impl Reader {
             .filter(|v| !v.is_empty() && v != "NOASSERTION")
             .or_else(|| purl.version.clone())
             .unwrap_or_default();
+        // The Go toolchain as customs' inventory names it (`1.22.0`): Syft writes `go1.22.0`,
+        // Trivy `v1.22.0`.
+        let version = if ecosystem == Ecosystem::Go && name == "stdlib" {
+            let v = version.strip_prefix("go").unwrap_or(&version);
+            v.strip_prefix('v').unwrap_or(v).to_string()
+        } else {
+            version
+        };
         let (mut source_name, mut source_version) = (e.source_name, e.source_version);
         if source_name.is_none() {
             if let Some(up) = purl.qualifiers.get("upstream") {
@@ -595,6 +608,31 @@ mod tests {
         assert!(Purl::parse("pkg:").is_err());
         assert!(Purl::parse("pkg:npm/").is_err());
         assert!(Purl::parse("pkg:%").is_err());
+    }
+
+    #[test]
+    fn go_stdlib_versions_drop_the_go_and_v_prefixes() {
+        for v in ["go1.22.0", "v1.22.0", "1.22.0"] {
+            let doc = format!(
+                r#"{{"bomFormat":"CycloneDX","specVersion":"1.6","components":[
+                {{"type":"library","name":"stdlib","version":"{v}","purl":"pkg:golang/stdlib@{v}"}}]}}"#
+            );
+            let inv = read_sbom(doc.as_bytes(), "go.cdx.json").unwrap();
+            assert_eq!(inv.packages[0].version, "1.22.0", "{v}");
+        }
+    }
+
+    #[test]
+    fn a_version_only_distro_qualifier_takes_the_family_from_the_namespace() {
+        let doc = br#"{"bomFormat":"CycloneDX","specVersion":"1.7","components":[
+            {"type":"library","name":"musl","version":"1.1.22-r3",
+             "purl":"pkg:apk/alpine/musl@1.1.22-r3?arch=x86_64&distro=3.10.4"}]}"#;
+        let inv = read_sbom(doc, "trivy.cdx.json").unwrap();
+        let os = inv.os.unwrap();
+        assert_eq!(
+            (os.family.as_str(), os.version.as_str()),
+            ("alpine", "3.10.4")
+        );
     }
 
     #[test]
