@@ -18,6 +18,8 @@ if [ -z "${CUSTOMS:-}" ]; then
   cargo build -q --release -p customs
   CUSTOMS=$ROOT/target/release/customs
 fi
+# Push and pull runs per server (each to and from its own repository).
+RUNS=${RUNS:-5}
 IMAGE="oci-archive:$SHARED/images/debian-bookworm-minbase.oci.tar"
 BYTES=$(stat -c %s "$SHARED/images/debian-bookworm-minbase.oci.tar")
 echo '{"default":[{"type":"insecureAcceptAnything"}]}' > "$TMP/policy.json"
@@ -81,11 +83,11 @@ row() {
   wait_up "$port"
   local t0 t1 t2
   t0=$(date +%s.%N)
-  for r in 1 2 3; do
+  for r in $(seq "$RUNS"); do
     sk copy -q --preserve-digests --dest-tls-verify=false "$IMAGE" "docker://127.0.0.1:$port/push$r/debian:latest"
   done
   t1=$(date +%s.%N)
-  for r in 1 2 3; do
+  for r in $(seq "$RUNS"); do
     rm -rf "$TMP/pulls/$name-$r"
     sk copy -q --src-tls-verify=false "docker://127.0.0.1:$port/push$r/debian:latest" "oci:$TMP/pulls/$name-$r:latest"
   done
@@ -93,19 +95,19 @@ row() {
   local base_rss peak
   base_rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
   peak=$(peak_while "$pid" parallel_push "$port" 1)
-  python3 - "$name" "$t0" "$t1" "$t2" "$BYTES" "$base_rss" "$peak" <<'PY'
+  python3 - "$name" "$t0" "$t1" "$t2" "$BYTES" "$base_rss" "$peak" "$RUNS" <<'PY'
 import sys
-name, t0, t1, t2, size, base, peak = sys.argv[1], *map(float, sys.argv[2:])
-push = 3 * size / (t1 - t0) / 1e6
-pull = 3 * size / (t2 - t1) / 1e6
-print(f"| {name} | {push:.1f} MB/s ({(t1-t0)/3:.2f} s) | {pull:.1f} MB/s ({(t2-t1)/3:.2f} s) | {base/1024:.1f} MiB | {peak/1024:.1f} MiB |")
+name, t0, t1, t2, size, base, peak, runs = sys.argv[1], *map(float, sys.argv[2:])
+push = runs * size / (t1 - t0) / 1e6
+pull = runs * size / (t2 - t1) / 1e6
+print(f"| {name} | {push:.1f} MB/s ({(t1-t0)/runs:.2f} s) | {pull:.1f} MB/s ({(t2-t1)/runs:.2f} s) | {base/1024:.1f} MiB | {peak/1024:.1f} MiB |")
 PY
 }
 
 DPORT=$(free_port); DPID=$(start_distribution "$DPORT")
 CPORT=$(free_port); CPID=$(start_customs "$CPORT")
 {
-  echo "| server | push (skopeo, 3 runs) | pull (skopeo, 3 runs) | idle RSS | peak RSS, 8 parallel pushes |"
+  echo "| server | push (skopeo, $RUNS runs) | pull (skopeo, $RUNS runs) | idle RSS | peak RSS, 8 parallel pushes |"
   echo "| --- | ---: | ---: | ---: | ---: |"
   row "docker-registry $(dpkg-query -W -f='${Version}' docker-registry 2>/dev/null)" "$DPORT" "$DPID"
   row "customs serve" "$CPORT" "$CPID"

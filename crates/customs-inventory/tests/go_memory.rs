@@ -4,32 +4,12 @@
 //! Measured with a counting allocator in this test binary (mapped pages are not allocations,
 //! which is the point: only the pages the build-info reader touches are ever resident).
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use customs_image::{Image, OpenOptions};
 use customs_inventory::{scan_image, ScanOptions};
+use customs_testkit::alloc::{peak_during, Counting};
 use customs_testkit::ocibuild::{self, file};
-
-struct Counting;
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc(layout);
-        if !p.is_null() {
-            let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout);
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
 
 #[global_allocator]
 static ALLOC: Counting = Counting;
@@ -54,12 +34,11 @@ fn a_large_go_binary_is_scanned_without_holding_it() {
     drop(spec);
     let image = Image::open_str(&target, &OpenOptions::default()).unwrap();
 
-    let base = CURRENT.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
-    let inv = scan_image(&image, &ScanOptions::default())
-        .unwrap()
-        .inventory;
-    let peak = PEAK.load(Ordering::Relaxed).saturating_sub(base);
+    let (inv, peak) = peak_during(|| {
+        scan_image(&image, &ScanOptions::default())
+            .unwrap()
+            .inventory
+    });
     eprintln!(
         "48 MiB Go binary: peak {:.2} MiB allocated",
         peak as f64 / MIB as f64

@@ -5,47 +5,19 @@
 //! times the file); and a file over `MAX_JSON_BYTES` is skipped with a warning before it is
 //! read. Memory is measured by a counting allocator in this test binary.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use customs_image::{Image, OpenOptions};
 use customs_inventory::json::MAX_JSON_BYTES;
 use customs_inventory::{dotnet, npm, php, scan_image, ScanOptions};
+use customs_testkit::alloc::{peak_during, Counting};
 use customs_testkit::oci;
 
-struct Counting;
-
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
 /// Tests run on several threads; measurements take turns.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc(layout);
-        if !p.is_null() {
-            let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout);
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
-
 #[global_allocator]
 static ALLOC: Counting = Counting;
-
-/// Bytes allocated at the peak of `f`, above what was allocated when it started.
-fn peak_during<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    let base = CURRENT.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
-    let out = f();
-    (out, PEAK.load(Ordering::Relaxed).saturating_sub(base))
-}
 
 const MIB: usize = 1 << 20;
 /// Each synthetic file is about this large.

@@ -1337,7 +1337,7 @@ async fn append(
 }
 
 /// Bytes of request body gathered before they go to the upload file in one blocking call.
-const WRITE_BATCH: usize = 128 * 1024;
+const WRITE_BATCH: usize = 64 * 1024;
 
 /// Writes an upload's body chunks on the blocking pool, in batches of about
 /// [`WRITE_BATCH`] bytes with one batch in flight while the next is gathered. The chunks

@@ -232,7 +232,7 @@ impl Drop for Server {
 const CONNECTION_BUFFER: usize = 64 * 1024;
 
 /// The most blocking-pool threads the server's runtime starts.
-const MAX_BLOCKING_THREADS: usize = 16;
+const MAX_BLOCKING_THREADS: usize = 8;
 
 /// glibc gives every thread that allocates its own arena (up to eight per core), and each
 /// keeps the memory it freed: under parallel uploads most of the server's resident memory

@@ -5,7 +5,6 @@
 //! token flow as a real client.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -14,27 +13,19 @@ use reqwest::blocking::{Client, Response};
 use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
 
-const BIN: &str = env!("CARGO_BIN_EXE_customs");
+mod common;
+use common::Serve;
 const ALICE_PW: &str = "alice-Secret-7f3e";
 const BOB_PW: &str = "bob-Secret-91ac";
 
-struct Serve {
-    child: Child,
-    addr: String,
-    dir: tempfile::TempDir,
-    ca: PathBuf,
-}
-
 impl Serve {
-    // The child is killed and waited for by Serve's Drop.
-    #[allow(clippy::zombie_processes)]
-    fn start() -> Serve {
-        Serve::start_with("")
+    /// Starts it with TLS from a generated CA, the users alice and bob, and their access.
+    fn tls() -> Serve {
+        Serve::tls_with("")
     }
 
     /// Starts it with `extra` appended to the config.
-    #[allow(clippy::zombie_processes)]
-    fn start_with(extra: &str) -> Serve {
+    fn tls_with(extra: &str) -> Serve {
         let dir = tempfile::tempdir().unwrap();
         let (ca, cert, key) = customs_testkit::registry::tls_certificates();
         let p = dir.path();
@@ -48,9 +39,7 @@ impl Serve {
         );
         std::fs::write(p.join("users.htpasswd"), htpasswd).unwrap();
         let config = format!(
-            r#"listen = "127.0.0.1:0"
-data_dir = "{data}"
-[tls]
+            r#"[tls]
 cert = "{dir}/server.crt"
 key = "{dir}/server.key"
 [auth]
@@ -73,46 +62,18 @@ repository = "*"
 tag = "v*"
 {extra}
 "#,
-            data = p.join("data").display(),
             dir = p.display()
         );
-        std::fs::write(p.join("serve.toml"), config).unwrap();
-        let log = std::fs::File::create(p.join("serve.log")).unwrap();
-        let mut child = Command::new(BIN)
-            .args(["-vv", "serve", "--config"])
-            .arg(p.join("serve.toml"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let text = std::fs::read_to_string(p.join("serve.log")).unwrap_or_default();
-            if let Some(addr) = text
-                .lines()
-                .find_map(|l| l.strip_prefix("customs serve: listening on "))
-            {
-                let addr = addr.trim().to_string();
-                let ca = p.join("ca.crt");
-                return Serve {
-                    child,
-                    addr,
-                    dir,
-                    ca,
-                };
-            }
-            if Instant::now() >= deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("customs serve did not start: {text}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        Serve::start(dir, "-vv", &config)
+    }
+
+    /// The generated CA that signed the server's certificate.
+    fn ca(&self) -> PathBuf {
+        self.dir.path().join("ca.crt")
     }
 
     fn client(&self) -> Client {
-        let ca = reqwest::Certificate::from_pem(&std::fs::read(&self.ca).unwrap()).unwrap();
+        let ca = reqwest::Certificate::from_pem(&std::fs::read(self.ca()).unwrap()).unwrap();
         Client::builder()
             .add_root_certificate(ca)
             .redirect(reqwest::redirect::Policy::none())
@@ -122,17 +83,6 @@ tag = "v*"
 
     fn url(&self, path: &str) -> String {
         format!("https://{}{path}", self.addr)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("serve.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -176,7 +126,7 @@ fn error_code(r: Response) -> String {
 
 #[test]
 fn tls_tokens_permissions_anonymous_pull_immutable_tags_and_rate_limit() {
-    let serve = Serve::start();
+    let serve = Serve::tls();
     // Plain clients that do not trust the generated CA cannot talk to it.
     assert!(Client::new().get(serve.url("/v2/")).send().is_err());
     let http = serve.client();
@@ -401,10 +351,10 @@ fn tls_tokens_permissions_anonymous_pull_immutable_tags_and_rate_limit() {
 
 #[test]
 fn skopeo_pushes_and_pulls_through_the_token_flow_over_tls() {
-    let serve = Serve::start();
+    let serve = Serve::tls();
     let certs = serve.dir.path().join("certs");
     std::fs::create_dir_all(&certs).unwrap();
-    std::fs::copy(&serve.ca, certs.join("ca.crt")).unwrap();
+    std::fs::copy(serve.ca(), certs.join("ca.crt")).unwrap();
     let src = format!("oci-archive:{}", shared("app-multi.oci.tar").display());
     let dest = format!("docker://{}/team/app:latest", serve.addr);
     let certdir = format!("--dest-cert-dir={}", certs.display());
@@ -495,7 +445,7 @@ fn get_blob(serve: &Serve, repo: &str, d: &str, auth: (&str, Option<&str>)) -> S
 
 #[test]
 fn robot_accounts_are_scoped_expire_and_their_tokens_are_never_logged() {
-    let serve = Serve::start_with(&robots_config());
+    let serve = Serve::tls_with(&robots_config());
     let http = serve.client();
     let ci = ("robot$ci", CI_TOKEN);
 
@@ -683,7 +633,7 @@ fn robot_accounts_are_scoped_expire_and_their_tokens_are_never_logged() {
     // outside its scopes.
     let certs = serve.dir.path().join("certs");
     std::fs::create_dir_all(&certs).unwrap();
-    std::fs::copy(&serve.ca, certs.join("ca.crt")).unwrap();
+    std::fs::copy(serve.ca(), certs.join("ca.crt")).unwrap();
     let certdir = format!("--dest-cert-dir={}", certs.display());
     let creds = format!("--dest-creds=robot$ci:{CI_TOKEN}");
     let src = format!("oci-archive:{}", shared("app-multi.oci.tar").display());

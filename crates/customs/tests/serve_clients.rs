@@ -5,65 +5,14 @@
 //! the real binary on a loopback port.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use customs_testkit::registry::skopeo;
 use sha2::{Digest, Sha256};
 
-const BIN: &str = env!("CARGO_BIN_EXE_customs");
-
-/// A `customs serve` process on 127.0.0.1 with a fresh data directory; killed on drop.
-struct Serve {
-    child: Child,
-    addr: String,
-    dir: tempfile::TempDir,
-}
-
-impl Serve {
-    // The child is killed and waited for by Serve's Drop.
-    #[allow(clippy::zombie_processes)]
-    fn start() -> Serve {
-        let dir = tempfile::tempdir().unwrap();
-        let log = std::fs::File::create(dir.path().join("serve.log")).unwrap();
-        let mut child = Command::new(BIN)
-            .args(["-v", "serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path().join("data"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let text = std::fs::read_to_string(dir.path().join("serve.log")).unwrap_or_default();
-            if let Some(addr) = text
-                .lines()
-                .find_map(|l| l.strip_prefix("customs serve: listening on "))
-            {
-                let addr = addr.trim().to_string();
-                return Serve { child, addr, dir };
-            }
-            if Instant::now() >= deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("customs serve did not start: {text}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("serve.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+mod common;
+use common::{customs, ok, Serve, BIN};
 
 fn shared(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -80,30 +29,9 @@ fn source_digest(source: &str) -> String {
     sha256(skopeo(&["inspect", "--raw", source]).as_bytes())
 }
 
-fn customs(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .current_dir(dir)
-        .args(args)
-        .env("CUSTOMS_PASSWORD", "pw")
-        .env_remove("COSIGN_PASSWORD")
-        .output()
-        .unwrap()
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
 #[test]
 fn skopeo_round_trips_every_shared_image_preserving_digests_and_umoci_reads_them() {
-    let serve = Serve::start();
+    let serve = Serve::start(tempfile::tempdir().unwrap(), "-v", "");
     let work = tempfile::tempdir().unwrap();
     // skopeo cannot read the gzipped docker-archive directly (see shared/images/README.md).
     let alpine311 = work.path().join("alpine-3.11.tar");
@@ -240,7 +168,7 @@ fn skopeo_round_trips_every_shared_image_preserving_digests_and_umoci_reads_them
 
 #[test]
 fn customs_copy_sign_and_verify_against_the_registry() {
-    let serve = Serve::start();
+    let serve = Serve::start(tempfile::tempdir().unwrap(), "-v", "");
     let dir = tempfile::tempdir().unwrap();
     ok(&customs(
         dir.path(),
@@ -338,7 +266,7 @@ fn push_referrer(
 
 #[test]
 fn customs_attest_pin_and_the_referrers_api_against_the_registry() {
-    let serve = Serve::start();
+    let serve = Serve::start(tempfile::tempdir().unwrap(), "-v", "");
     let dir = tempfile::tempdir().unwrap();
     let work = dir.path();
     let base = format!("http://{}", serve.addr);
@@ -616,7 +544,7 @@ fn init_health_metrics_and_graceful_sigterm() {
         "an existing config is never overwritten"
     );
 
-    let mut serve = Serve::start();
+    let mut serve = Serve::start(tempfile::tempdir().unwrap(), "-v", "");
     let get = |path: &str| reqwest::blocking::get(format!("http://{}{path}", serve.addr)).unwrap();
     let r = get("/healthz");
     assert_eq!(r.status(), reqwest::StatusCode::OK);

@@ -4,47 +4,32 @@
 //! tmpfs) answers a clean 5xx, shows no partial blob, and the same request succeeds once
 //! space is freed.
 
+use std::ffi::OsStr;
 use std::io::Write;
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command};
+use std::time::Duration;
 
 use customs_testkit::registry::skopeo_status as skopeo;
 use sha2::{Digest, Sha256};
 
-const BIN: &str = env!("CARGO_BIN_EXE_customs");
+mod common;
 const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
 const APP: &str = "sha256:658ed7bc2ab5eeea9b26864f73fe9b9c36491bc47dd180cd5c6dea263f510a44";
 
-// The child is killed and waited for by its owner (Drop, or the test itself).
-#[allow(clippy::zombie_processes)]
+/// `customs -v serve --listen LISTEN --data-dir DATA`, its log in `log`. The caller kills and
+/// waits for the child (the tests kill it on purpose).
 fn start(data: &Path, log: &Path, listen: &str) -> (Child, String) {
-    let file = std::fs::File::create(log).unwrap();
-    let mut child = Command::new(BIN)
-        .args(["-v", "serve", "--listen", listen, "--data-dir"])
-        .arg(data)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(file)
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let text = std::fs::read_to_string(log).unwrap_or_default();
-        if let Some(addr) = text
-            .lines()
-            .find_map(|l| l.strip_prefix("customs serve: listening on "))
-        {
-            return (child, addr.trim().to_string());
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("customs serve did not start: {text}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let args: [&OsStr; 6] = [
+        "-v".as_ref(),
+        "serve".as_ref(),
+        "--listen".as_ref(),
+        listen.as_ref(),
+        "--data-dir".as_ref(),
+        data.as_os_str(),
+    ];
+    common::spawn_serve(args, log)
 }
 
 #[test]

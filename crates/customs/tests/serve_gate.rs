@@ -6,26 +6,14 @@
 
 use customs_testkit::registry::skopeo_status as skopeo;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_customs");
+mod common;
+use common::{ok, Serve, BIN};
 const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
 const APP: &str = "sha256:658ed7bc2ab5eeea9b26864f73fe9b9c36491bc47dd180cd5c6dea263f510a44";
 const POLICY: &str = "[vulnerabilities]\nmax_severity = \"medium\"\nunknown = \"pass\"\n";
-
-struct Serve {
-    child: Child,
-    addr: String,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn customs(dir: &Path, db: &Path, args: &[&str]) -> Output {
     Command::new(BIN)
@@ -40,23 +28,10 @@ fn customs(dir: &Path, db: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
 fn start() -> (Serve, PathBuf) {
     start_with(|_| (String::new(), format!("{SHARED}/vulndata")))
 }
 
-// The child is killed and waited for by Serve's Drop.
-#[allow(clippy::zombie_processes)]
 /// Starts the server after `prepare` wrote its files: it returns extra config and the
 /// advisory data directory the database is imported from.
 fn start_with(prepare: impl FnOnce(&Path) -> (String, String)) -> (Serve, PathBuf) {
@@ -70,42 +45,12 @@ fn start_with(prepare: impl FnOnce(&Path) -> (String, String)) -> (Serve, PathBu
         &["db", "import", &source, "--db", db.to_str().unwrap()],
     ));
     std::fs::write(p.join("policy.toml"), POLICY).unwrap();
-    std::fs::write(
-        p.join("serve.toml"),
-        format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n{extra}\n[gate]\npolicy = \"{}\"\ndatabase = \"{}\"\nwatch_secs = 1\n",
-            p.join("data").display(),
-            p.join("policy.toml").display(),
-            db.display()
-        ),
-    )
-    .unwrap();
-    let log = std::fs::File::create(p.join("serve.log")).unwrap();
-    let mut child = Command::new(BIN)
-        .args(["-v", "serve", "--config"])
-        .arg(p.join("serve.toml"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let text = std::fs::read_to_string(p.join("serve.log")).unwrap_or_default();
-        if let Some(addr) = text
-            .lines()
-            .find_map(|l| l.strip_prefix("customs serve: listening on "))
-        {
-            let addr = addr.trim().to_string();
-            return (Serve { child, addr, dir }, db);
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("customs serve did not start: {text}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let config = format!(
+        "{extra}\n[gate]\npolicy = \"{}\"\ndatabase = \"{}\"\nwatch_secs = 1\n",
+        p.join("policy.toml").display(),
+        db.display()
+    );
+    (Serve::start(dir, "-v", &config), db)
 }
 
 #[test]

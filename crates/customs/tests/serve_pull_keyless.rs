@@ -7,101 +7,20 @@
 //! `https://github.com/login/oauth`) attached as a referrer through the registry API.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
 
 use reqwest::blocking::Client;
 use reqwest::StatusCode;
 use sha2::Digest as _;
 
-const BIN: &str = env!("CARGO_BIN_EXE_customs");
 const EMPTY: &str = "sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4";
 const CODY: &str = "cody@soyland.com";
 const GITHUB: &str = "https://github.com/login/oauth";
 const MANIFEST_TYPES: &str =
     "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json";
 
-fn shared(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared")
-        .join(rel)
-}
-
-struct Serve {
-    child: Child,
-    addr: String,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Serve {
-    // The child is killed and waited for by Serve's Drop.
-    #[allow(clippy::zombie_processes)]
-    fn start(dir: tempfile::TempDir, extra: &str) -> Serve {
-        let p = dir.path();
-        std::fs::write(
-            p.join("serve.toml"),
-            format!(
-                "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n{extra}",
-                p.join("data").display()
-            ),
-        )
-        .unwrap();
-        let log = std::fs::File::create(p.join("serve.log")).unwrap();
-        let mut child = Command::new(BIN)
-            .args(["-v", "serve", "--config"])
-            .arg(p.join("serve.toml"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let text = std::fs::read_to_string(p.join("serve.log")).unwrap_or_default();
-            if let Some(addr) = text
-                .lines()
-                .find_map(|l| l.strip_prefix("customs serve: listening on "))
-            {
-                let addr = addr.trim().to_string();
-                return Serve { child, addr, dir };
-            }
-            if Instant::now() >= deadline || child.try_wait().unwrap().is_some() {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("customs serve did not start: {text}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-fn customs(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .current_dir(dir)
-        .args(args)
-        .env("CUSTOMS_PASSWORD", "pw")
-        .env_remove("COSIGN_PASSWORD")
-        .output()
-        .unwrap()
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+mod common;
+use common::{customs, ok, shared, Serve, BIN};
 
 /// Pushes the empty image to `repo:latest`; with `signed`, attaches the keyless bundle.
 fn push_empty(serve: &Serve, layout: &str, repo: &str, signed: bool) {
@@ -206,7 +125,7 @@ fn keyless_pull_gate_admits_the_configured_identity_only() {
         ),
     ]
     .concat();
-    let serve = Serve::start(dir, &config);
+    let serve = Serve::start(dir, "-v", &config);
     let layout_ref = layout.as_str();
     for (repo, signed) in [
         ("prod/signed", true),

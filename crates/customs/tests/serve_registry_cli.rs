@@ -6,31 +6,18 @@
 
 use std::io::Write as _;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
 
 use customs_testkit::registry::skopeo_status as skopeo;
 use reqwest::blocking::Client;
 
-const BIN: &str = env!("CARGO_BIN_EXE_customs");
+mod common;
+use common::{Serve, BIN};
 const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
 const APP: &str = "sha256:658ed7bc2ab5eeea9b26864f73fe9b9c36491bc47dd180cd5c6dea263f510a44";
 const POLICY: &str = "[vulnerabilities]\nmax_severity = \"medium\"\nunknown = \"pass\"\n";
 const ALICE_PW: &str = "alice-Status-4b1d";
 const BOB_PW: &str = "bob-Status-0c9e";
-
-struct Serve {
-    child: Child,
-    addr: String,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn customs(dir: &Path, args: &[&str], password: Option<&str>) -> Output {
     let mut child = Command::new(BIN)
@@ -66,8 +53,6 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-// The child is killed and waited for by Serve's Drop.
-#[allow(clippy::zombie_processes)]
 fn start() -> Serve {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
@@ -94,12 +79,8 @@ fn start() -> Serve {
         ),
     )
     .unwrap();
-    std::fs::write(
-        p.join("serve.toml"),
-        format!(
-            r#"listen = "127.0.0.1:0"
-data_dir = "{data}"
-[auth]
+    let config = format!(
+        r#"[auth]
 htpasswd = "{dir}/users.htpasswd"
 [[auth.access]]
 repository = "gate/*"
@@ -114,38 +95,10 @@ policy = "{dir}/policy.toml"
 database = "{db}"
 watch_secs = 0
 "#,
-            data = p.join("data").display(),
-            dir = p.display(),
-            db = db.display()
-        ),
-    )
-    .unwrap();
-    let log = std::fs::File::create(p.join("serve.log")).unwrap();
-    let mut child = Command::new(BIN)
-        .args(["-v", "serve", "--config"])
-        .arg(p.join("serve.toml"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let t = std::fs::read_to_string(p.join("serve.log")).unwrap_or_default();
-        if let Some(addr) = t
-            .lines()
-            .find_map(|l| l.strip_prefix("customs serve: listening on "))
-        {
-            let addr = addr.trim().to_string();
-            return Serve { child, addr, dir };
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("customs serve did not start: {t}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        dir = p.display(),
+        db = db.display()
+    );
+    Serve::start(dir, "-v", &config)
 }
 
 /// The server's own answer, read with Basic credentials (the independent side).

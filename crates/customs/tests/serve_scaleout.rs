@@ -8,6 +8,7 @@
 //! Nothing is skipped: a missing PostgreSQL or moto fails with the install step
 //! (`scripts/install-deps` installs both).
 
+use std::ffi::OsStr;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -18,7 +19,7 @@ use reqwest::blocking::Client;
 use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
 
-const BIN: &str = env!("CARGO_BIN_EXE_customs");
+mod common;
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
@@ -210,34 +211,14 @@ allow_http = true
         ),
     )
     .unwrap();
-    let log_path = dir.join(format!("{name}.log"));
-    let log = std::fs::File::create(&log_path).unwrap();
-    let mut child = Command::new(BIN)
-        .args(["-v", "serve", "--config"])
-        .arg(&config)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
-        if let Some(addr) = text
-            .lines()
-            .find_map(|l| l.strip_prefix("customs serve: listening on "))
-        {
-            return (Proc(child), addr.trim().to_string());
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("replica {name} exited ({status}): {text}");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "replica {name} did not start: {text}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let args: [&OsStr; 4] = [
+        "-v".as_ref(),
+        "serve".as_ref(),
+        "--config".as_ref(),
+        config.as_os_str(),
+    ];
+    let (child, addr) = common::spawn_serve(args, &dir.join(format!("{name}.log")));
+    (Proc(child), addr)
 }
 
 fn sha256(b: &[u8]) -> String {

@@ -1,10 +1,12 @@
 //! What several CLI tests share: the `customs` binary under test run the way a user runs it,
-//! the real data in `../shared`, and a vulnerability database built once per test binary from
-//! it.
+//! the real data in `../shared`, a vulnerability database built once per test binary from it,
+//! and a started `customs serve`.
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_customs");
@@ -39,9 +41,10 @@ pub fn text(o: &Output) -> String {
     )
 }
 
-/// Standard output of a run that must succeed.
-pub fn ok(o: Output) -> String {
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+/// Standard output of a run that must succeed (given as the run or a reference to it).
+pub fn ok(o: impl std::borrow::Borrow<Output>) -> String {
+    let o = o.borrow();
+    assert_eq!(o.status.code(), Some(0), "{}", text(o));
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
@@ -70,4 +73,87 @@ pub fn db_fixture(name: &str, sources: &[&str]) -> Fixture {
         String::from_utf8_lossy(&out.stderr)
     );
     Fixture { dir, db }
+}
+
+/// Runs `customs ARGS` (a `serve` command line) with its standard error in `log`, and waits
+/// for its "listening on ADDR" line; returns the child and ADDR. Panics with the log when the
+/// server exits first or has not started within 60 s. The caller kills and waits for the
+/// child.
+// The child is handed to the caller, who kills and waits for it.
+#[allow(clippy::zombie_processes)]
+pub fn spawn_serve<I, S>(args: I, log: &Path) -> (Child, String)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let file = std::fs::File::create(log).unwrap();
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(file)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(addr) = text
+            .lines()
+            .find_map(|l| l.strip_prefix("customs serve: listening on "))
+        {
+            return (child, addr.trim().to_string());
+        }
+        let exited = child.try_wait().ok().flatten();
+        if exited.is_some() || Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("customs serve did not start ({exited:?}): {text}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A `customs serve` on a free loopback port with its files in `dir`; killed and waited for
+/// when dropped.
+pub struct Serve {
+    pub child: Child,
+    pub addr: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl Serve {
+    /// Writes `dir/serve.toml` (`listen = "127.0.0.1:0"`, `data_dir = dir/data`, then `extra`)
+    /// and runs `customs VERBOSITY serve --config` on it, its log in `dir/serve.log`.
+    pub fn start(dir: tempfile::TempDir, verbosity: &str, extra: &str) -> Serve {
+        let p = dir.path();
+        std::fs::write(
+            p.join("serve.toml"),
+            format!(
+                "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n{extra}",
+                p.join("data").display()
+            ),
+        )
+        .unwrap();
+        let config = p.join("serve.toml");
+        let args: [&OsStr; 4] = [
+            verbosity.as_ref(),
+            "serve".as_ref(),
+            "--config".as_ref(),
+            config.as_os_str(),
+        ];
+        let (child, addr) = spawn_serve(args, &p.join("serve.log"));
+        Serve { child, addr, dir }
+    }
+
+    /// What the server has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("serve.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
