@@ -5,7 +5,7 @@
 //! the real binary on a loopback port.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use customs_testkit::registry::skopeo;

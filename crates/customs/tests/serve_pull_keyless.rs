@@ -6,8 +6,8 @@
 //! `../shared/cosign/bundles/` (identity `cody@soyland.com`, issuer
 //! `https://github.com/login/oauth`) attached as a referrer through the registry API.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 
 use reqwest::blocking::Client;
 use reqwest::StatusCode;
