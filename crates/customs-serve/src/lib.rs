@@ -131,6 +131,7 @@ impl Server {
             source,
         })?;
         fewer_malloc_arenas();
+        survive_closed_connections();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .thread_name("customs-serve")
@@ -233,6 +234,20 @@ const CONNECTION_BUFFER: usize = 64 * 1024;
 
 /// The most blocking-pool threads the server's runtime starts.
 const MAX_BLOCKING_THREADS: usize = 8;
+
+/// A peer that closes its connection while a response is written must cost only that
+/// request. Writes to such a socket raise SIGPIPE, and the `customs` command line restores
+/// its default action (ending the process, so `customs sbom | head` stops quietly): left so,
+/// any client could stop the registry by hanging up mid-download. The server ignores it, and
+/// the write fails with `EPIPE` on that connection alone.
+fn survive_closed_connections() {
+    #[cfg(unix)]
+    // SAFETY: setting SIGPIPE's disposition to "ignore" installs no handler; it is valid at
+    // any time and in any thread.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+}
 
 /// glibc gives every thread that allocates its own arena (up to eight per core), and each
 /// keeps the memory it freed: under parallel uploads most of the server's resident memory

@@ -345,3 +345,61 @@ impl Drop for Killed {
         let _ = self.0.wait();
     }
 }
+
+/// Clients that hang up in the middle of a download (closing with unread data resets the
+/// connection) cost only their own requests: the server does not die of SIGPIPE, which the
+/// `customs` command line otherwise restores to its default (ending the process).
+#[test]
+fn clients_hanging_up_mid_download_do_not_stop_the_server() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let (child, addr) = start(
+        &dir.path().join("data"),
+        &dir.path().join("serve.log"),
+        "127.0.0.1:0",
+    );
+    let mut child = Killed(child);
+    // A blob far larger than the socket buffers, so the server is still writing when the
+    // reset arrives.
+    let blob: Vec<u8> = (0..16u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let digest = format!("sha256:{}", hex::encode(Sha256::digest(&blob)));
+    let http = reqwest::blocking::Client::new();
+    let r = http
+        .post(format!(
+            "http://{addr}/v2/hangup/big/blobs/uploads/?digest={digest}"
+        ))
+        .body(blob)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    for _ in 0..20 {
+        let mut s = TcpStream::connect(&addr).unwrap();
+        write!(
+            s,
+            "GET /v2/hangup/big/blobs/{digest} HTTP/1.1\r\nHost: {addr}\r\n\r\n"
+        )
+        .unwrap();
+        let mut head = [0u8; 1024];
+        let _ = s.read(&mut head).unwrap();
+        drop(s);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.0.try_wait().unwrap().is_none(),
+        "the server died: {}",
+        std::fs::read_to_string(dir.path().join("serve.log")).unwrap_or_default()
+    );
+    // It still serves whole downloads, verified.
+    let got = http
+        .get(format!("http://{addr}/v2/hangup/big/blobs/{digest}"))
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    assert_eq!(
+        format!("sha256:{}", hex::encode(Sha256::digest(&got))),
+        digest
+    );
+}

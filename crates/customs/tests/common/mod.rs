@@ -154,6 +154,10 @@ impl Serve {
 impl Drop for Serve {
     fn drop(&mut self) {
         let _ = self.child.kill();
-        let _ = self.child.wait();
+        let status = self.child.wait();
+        // A failing test shows what the server said, and whether it had exited already.
+        if std::thread::panicking() {
+            eprintln!("customs serve ({status:?}) logged:\n{}", self.log());
+        }
     }
 }
