@@ -1,14 +1,21 @@
 //! Who may do what: users from an htpasswd file (bcrypt only), the built-in token server
-//! (the Docker token flow: `WWW-Authenticate` challenges with scope, ES256 JWTs signed by a
-//! key made at start-up), per-repository-pattern permissions, anonymous pull where
-//! configured, robot accounts (scoped, expiring tokens; declared in the config or made by an
-//! admin through `/v2/_customs/robots`), and a limit on failed logins per client address. No
-//! password or token is ever logged; log lines name the user at most.
+//! (the Docker token flow: `WWW-Authenticate` challenges with scope, ES256 JWTs), per-
+//! repository-pattern permissions, anonymous pull where configured, robot accounts (scoped,
+//! expiring tokens; declared in the config or made by an admin through
+//! `/v2/_customs/robots`), and a limit on failed logins per client address. No password or
+//! token is ever logged; log lines name the user at most.
+//!
+//! Behind a load balancer every replica must accept what another issued, so the two things
+//! made at run time live in the metadata store that the replicas share (SQLite for one
+//! server, PostgreSQL for several): the token signing key, made by whichever replica starts
+//! first, and the API-made robots, read from the store on every use, so a robot removed
+//! through one replica is refused by all at once. The failed-login limit and the cache of
+//! accepted bcrypt logins stay per replica.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -20,6 +27,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::config::{check_scopes, robot_name_ok, AccessRule, AuthConfig, RobotScope};
 use crate::error::{ApiError, Code};
+use crate::store::Store;
 
 /// An action on a repository.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,10 +135,10 @@ pub(crate) struct Auth {
     /// sha256(user, password) of logins bcrypt already accepted, so each blob request does
     /// not pay bcrypt's cost again.
     verified: Mutex<HashMap<[u8; 32], Instant>>,
-    /// Robot accounts by name (without the prefix).
-    robots: Mutex<HashMap<String, Robot>>,
-    /// Where API-made robots are kept (`DATA_DIR/robots.json`).
-    robots_file: std::path::PathBuf,
+    /// The robot accounts declared in the config, by name (without the prefix).
+    config_robots: HashMap<String, Robot>,
+    /// Where API-made robots are kept, with the token signing key.
+    store: Arc<Store>,
 }
 
 /// `*` matches any run of characters (slashes too); everything else literally.
@@ -152,29 +160,13 @@ fn now_secs() -> u64 {
 }
 
 impl Auth {
-    pub fn load(cfg: &AuthConfig, data_dir: &Path) -> std::io::Result<Auth> {
+    /// Loads the users and rules of `cfg`; the signing key and the API-made robots come
+    /// from `store`.
+    pub fn load(cfg: &AuthConfig, store: Arc<Store>) -> std::io::Result<Auth> {
         let users = read_htpasswd(&cfg.htpasswd)?;
-        let key = SigningKey::random(&mut rand_core::OsRng);
+        let key = shared_signing_key(&store)?;
         let verifying = *key.verifying_key();
-        let robots_file = data_dir.join("robots.json");
         let mut robots = HashMap::new();
-        match std::fs::read(&robots_file) {
-            Ok(bytes) => {
-                let list: Vec<Robot> = serde_json::from_slice(&bytes).map_err(|e| {
-                    std::io::Error::other(format!("{}: {e}", robots_file.display()))
-                })?;
-                for r in list {
-                    robots.insert(r.name.clone(), r);
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(std::io::Error::new(
-                    e.kind(),
-                    format!("{}: {e}", robots_file.display()),
-                ))
-            }
-        }
         for r in &cfg.robots {
             let expires = r
                 .expires
@@ -196,8 +188,8 @@ impl Auth {
             );
         }
         Ok(Auth {
-            robots: Mutex::new(robots),
-            robots_file,
+            config_robots: robots,
+            store,
             users,
             rules: cfg.access.clone(),
             anonymous_pull: cfg.anonymous_pull.clone(),
@@ -210,10 +202,35 @@ impl Auth {
         })
     }
 
+    /// A robot account by login name: declared in the config, or else made through the API
+    /// (read from the store each time, so removal anywhere takes effect at once). A store
+    /// that cannot be read refuses the robot.
     fn robot(&self, login: &str) -> Option<Robot> {
         let name = login.strip_prefix(ROBOT_PREFIX)?;
-        let robots = self.robots.lock().unwrap_or_else(|p| p.into_inner());
-        robots.get(name).cloned()
+        if let Some(r) = self.config_robots.get(name) {
+            return Some(r.clone());
+        }
+        match self.store.robot(name) {
+            Ok(body) => body.and_then(|b| parse_robot(name, &b)),
+            Err(e) => {
+                log::error!("robot {ROBOT_PREFIX}{name}: reading the store: {e}");
+                None
+            }
+        }
+    }
+
+    /// Every robot account: the config's, then the API-made ones.
+    fn all_robots(&self) -> std::io::Result<Vec<Robot>> {
+        let mut list: Vec<Robot> = self.config_robots.values().cloned().collect();
+        for body in self.store.robots()? {
+            if let Ok(r) = serde_json::from_str::<Robot>(&body) {
+                if !self.config_robots.contains_key(&r.name) {
+                    list.push(r);
+                }
+            }
+        }
+        list.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(list)
     }
 
     /// Whether the rules let `user` (None: anonymous) do `action` on `repo`. A robot may do
@@ -295,10 +312,11 @@ impl Auth {
         let fingerprint: [u8; 32] = h.finalize().into();
         {
             let v = self.verified.lock().unwrap_or_else(|p| p.into_inner());
-            if v.get(&fingerprint)
-                .is_some_and(|t| t.elapsed() < Duration::from_secs(300))
-                && (!user.starts_with(ROBOT_PREFIX)
-                    || self.robot(user).is_some_and(|r| now_secs() < r.expires))
+            // Robots are checked afresh every time (a SHA-256, no bcrypt): a robot removed
+            // and made again under its name must not keep accepting its old token.
+            if !user.starts_with(ROBOT_PREFIX)
+                && v.get(&fingerprint)
+                    .is_some_and(|t| t.elapsed() < Duration::from_secs(300))
             {
                 return Ok(());
             }
@@ -323,9 +341,11 @@ impl Auth {
                 .is_some_and(|hash| bcrypt::verify(password, hash).unwrap_or(false))
         };
         if ok {
-            let mut v = self.verified.lock().unwrap_or_else(|p| p.into_inner());
-            v.retain(|_, t| t.elapsed() < Duration::from_secs(300));
-            v.insert(fingerprint, Instant::now());
+            if !user.starts_with(ROBOT_PREFIX) {
+                let mut v = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+                v.retain(|_, t| t.elapsed() < Duration::from_secs(300));
+                v.insert(fingerprint, Instant::now());
+            }
             Ok(())
         } else {
             self.failed(peer);
@@ -526,29 +546,6 @@ impl Auth {
             .all(|s| self.permits(Some(user), &s.repository, "admin"))
     }
 
-    /// Writes the API-made robots to `robots.json` (temporary file, fsync, rename).
-    fn save_robots(&self, robots: &HashMap<String, Robot>) -> std::io::Result<()> {
-        let mut list: Vec<&Robot> = robots.values().filter(|r| !r.from_config).collect();
-        list.sort_by(|a, b| a.name.cmp(&b.name));
-        let bytes = serde_json::to_vec_pretty(&list).map_err(std::io::Error::other)?;
-        let tmp = self.robots_file.with_extension("json.tmp");
-        {
-            use std::io::Write as _;
-            let mut f = std::fs::OpenOptions::new();
-            f.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut f, 0o600);
-            let mut f = f.open(&tmp)?;
-            f.write_all(&bytes)?;
-            f.sync_all()?;
-        }
-        std::fs::rename(&tmp, &self.robots_file)?;
-        if let Some(dir) = self.robots_file.parent() {
-            std::fs::File::open(dir)?.sync_all()?;
-        }
-        Ok(())
-    }
-
     /// The robots API under `/v2/_customs/robots` (`rest` is what follows): `GET` lists the
     /// robots the caller administers, `POST` makes one (`{"name", "scopes": [{"repository",
     /// "actions"}], "expires_in_secs"}`; the answer carries the token, shown only this once),
@@ -577,13 +574,13 @@ impl Auth {
         let item = rest.trim_start_matches('/');
         match (method, item.is_empty()) {
             (&Method::GET, true) => {
-                let robots = self.robots.lock().unwrap_or_else(|p| p.into_inner());
-                let mut list: Vec<&Robot> = robots
-                    .values()
+                let list: Vec<serde_json::Value> = self
+                    .all_robots()
+                    .map_err(ApiError::internal)?
+                    .iter()
                     .filter(|r| self.admin_over(&user, &r.scopes))
+                    .map(Robot::public)
                     .collect();
-                list.sort_by(|a, b| a.name.cmp(&b.name));
-                let list: Vec<serde_json::Value> = list.iter().map(|r| r.public()).collect();
                 Ok((StatusCode::OK, serde_json::json!({ "robots": list })))
             }
             (&Method::POST, true) => {
@@ -625,18 +622,24 @@ impl Auth {
                     created_at: now,
                     from_config: false,
                 };
-                let mut robots = self.robots.lock().unwrap_or_else(|p| p.into_inner());
-                if robots.contains_key(&name) {
-                    return Err(ApiError::new(
+                let exists = || {
+                    ApiError::new(
                         Code::Denied,
                         format!("robot {ROBOT_PREFIX}{name} exists already"),
                     )
-                    .status(StatusCode::CONFLICT));
+                    .status(StatusCode::CONFLICT)
+                };
+                if self.config_robots.contains_key(&name) {
+                    return Err(exists());
                 }
-                robots.insert(name.clone(), robot.clone());
-                if let Err(e) = self.save_robots(&robots) {
-                    robots.remove(&name);
-                    return Err(ApiError::internal(e));
+                let body = serde_json::to_string(&robot)
+                    .map_err(|e| ApiError::internal(std::io::Error::other(e)))?;
+                if !self
+                    .store
+                    .add_robot(&name, &body)
+                    .map_err(ApiError::internal)?
+                {
+                    return Err(exists());
                 }
                 log::warn!("robot {ROBOT_PREFIX}{name} created by {user}, expires in {secs}s");
                 let mut out = robot.public();
@@ -645,8 +648,7 @@ impl Auth {
             }
             (&Method::DELETE, false) => {
                 let name = item.strip_prefix(ROBOT_PREFIX).unwrap_or(item);
-                let mut robots = self.robots.lock().unwrap_or_else(|p| p.into_inner());
-                let Some(r) = robots.get(name).cloned() else {
+                let Some(r) = self.robot(&format!("{ROBOT_PREFIX}{name}")) else {
                     return Err(ApiError::new(
                         Code::NameUnknown,
                         format!("no robot {ROBOT_PREFIX}{name}"),
@@ -662,10 +664,11 @@ impl Auth {
                     )
                     .status(StatusCode::CONFLICT));
                 }
-                robots.remove(name);
-                if let Err(e) = self.save_robots(&robots) {
-                    robots.insert(name.to_string(), r);
-                    return Err(ApiError::internal(e));
+                if !self.store.remove_robot(name).map_err(ApiError::internal)? {
+                    return Err(ApiError::new(
+                        Code::NameUnknown,
+                        format!("no robot {ROBOT_PREFIX}{name}"),
+                    ));
                 }
                 log::warn!("robot {ROBOT_PREFIX}{name} removed by {user}");
                 Ok((StatusCode::ACCEPTED, serde_json::json!({})))
@@ -676,6 +679,33 @@ impl Auth {
             )),
         }
     }
+}
+
+/// A stored robot record; one that does not parse is refused (and said once per use).
+fn parse_robot(name: &str, body: &str) -> Option<Robot> {
+    match serde_json::from_str::<Robot>(body) {
+        Ok(r) if r.name == name => Some(r),
+        Ok(_) => {
+            log::error!("robot {ROBOT_PREFIX}{name}: the stored record names another robot");
+            None
+        }
+        Err(e) => {
+            log::error!("robot {ROBOT_PREFIX}{name}: the stored record does not parse: {e}");
+            None
+        }
+    }
+}
+
+/// The token server's ES256 key, shared by every replica through the store: the first
+/// replica to start stores a fresh one, and each later start reads it, so a token issued by
+/// one replica (or before a restart) is accepted by all until it expires.
+fn shared_signing_key(store: &Store) -> std::io::Result<SigningKey> {
+    let fresh = SigningKey::random(&mut rand_core::OsRng);
+    let stored = store.setting_or_insert("token_signing_key", &hex::encode(fresh.to_bytes()))?;
+    hex::decode(stored.trim())
+        .ok()
+        .and_then(|b| SigningKey::from_slice(&b).ok())
+        .ok_or_else(|| std::io::Error::other("the stored token signing key is not a P-256 key"))
 }
 
 fn basic(value: &str) -> Option<(String, String)> {

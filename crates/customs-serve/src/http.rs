@@ -161,7 +161,7 @@ fn uncompressed_digest(r: ChannelReader) -> Option<Uncompressed> {
 
 /// What every request shares.
 pub(crate) struct State {
-    pub store: Store,
+    pub store: Arc<Store>,
     pub config: Config,
     pub gate: Option<Arc<dyn gate::Gate>>,
     /// Users and permissions; None on the anonymous loopback registry.
@@ -182,7 +182,7 @@ pub(crate) struct State {
 
 impl State {
     pub fn new(
-        store: Store,
+        store: Arc<Store>,
         config: Config,
         gate: Option<Arc<dyn gate::Gate>>,
         auth: Option<Auth>,

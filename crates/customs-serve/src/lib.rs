@@ -89,9 +89,10 @@ impl Server {
                 source,
             },
         )?;
+        let store = Arc::new(store);
         let auth = match &config.auth {
             Some(a) => Some(
-                auth::Auth::load(a, &config.data_dir)
+                auth::Auth::load(a, Arc::clone(&store))
                     .map_err(|e| ServeError::Auth(e.to_string()))?,
             ),
             None => None,

@@ -1,5 +1,6 @@
 //! Storage: blobs, uploads in progress and metadata (which repository links which blob,
-//! manifests, tags, referrers, verdicts).
+//! manifests, tags, referrers, verdicts), and what every replica must agree on: API-made
+//! robot accounts and the token server's signing key.
 //!
 //! The embedded default keeps blobs as files under `blobs/sha256/`, uploads under `uploads/`,
 //! and metadata in SQLite. A blob or manifest becomes visible only after its file is fsynced,
@@ -56,6 +57,8 @@ CREATE TABLE IF NOT EXISTS exceptions (
 CREATE TABLE IF NOT EXISTS uploads (
     id TEXT PRIMARY KEY, repo TEXT NOT NULL,
     started INTEGER NOT NULL DEFAULT (strftime('%s','now')));
+CREATE TABLE IF NOT EXISTS robots (name TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 ";
 
 /// A stored manifest's facts.
@@ -139,6 +142,8 @@ CREATE TABLE IF NOT EXISTS exceptions (
 CREATE TABLE IF NOT EXISTS uploads (
     id TEXT PRIMARY KEY, repo TEXT NOT NULL,
     started BIGINT NOT NULL DEFAULT (extract(epoch from now())::bigint));
+CREATE TABLE IF NOT EXISTS robots (name TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 SELECT pg_advisory_unlock(7214);
 ";
 
@@ -1057,6 +1062,53 @@ impl Store {
                     .text()
                     .unwrap_or_default(),
             }))
+    }
+
+    /// The stored value of setting `name`; when there is none yet, `value` is stored first.
+    /// Every replica that asks for the same setting gets the one value that was stored first.
+    pub fn setting_or_insert(&self, name: &str, value: &str) -> io::Result<String> {
+        self.db.exec(
+            "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+            &[t(name), t(value)],
+        )?;
+        self.db
+            .first("SELECT value FROM settings WHERE name = $1", &[t(name)])?
+            .and_then(|mut r| std::mem::replace(&mut r[0], Val::Null).text())
+            .ok_or_else(|| io::Error::other(format!("setting {name} was not stored")))
+    }
+
+    /// An API-made robot account's record (JSON), by name.
+    pub fn robot(&self, name: &str) -> io::Result<Option<String>> {
+        Ok(self
+            .db
+            .first("SELECT body FROM robots WHERE name = $1", &[t(name)])?
+            .and_then(|mut r| std::mem::replace(&mut r[0], Val::Null).text()))
+    }
+
+    /// Every API-made robot account's record (JSON), by name.
+    pub fn robots(&self) -> io::Result<Vec<String>> {
+        Ok(self
+            .db
+            .rows("SELECT body FROM robots ORDER BY name", &[])?
+            .into_iter()
+            .filter_map(|mut r| std::mem::replace(&mut r[0], Val::Null).text())
+            .collect())
+    }
+
+    /// Records a new robot account; false when one of that name exists already.
+    pub fn add_robot(&self, name: &str, body: &str) -> io::Result<bool> {
+        Ok(self.db.exec(
+            "INSERT INTO robots (name, body) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+            &[t(name), t(body)],
+        )? == 1)
+    }
+
+    /// Removes a robot account; false when there was none of that name.
+    pub fn remove_robot(&self, name: &str) -> io::Result<bool> {
+        Ok(self
+            .db
+            .exec("DELETE FROM robots WHERE name = $1", &[t(name)])?
+            > 0)
     }
 
     /// Every stored manifest a vulnerability id was found in, with its tags.

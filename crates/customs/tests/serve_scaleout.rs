@@ -188,8 +188,9 @@ fn keys(endpoint: &str, prefix: &str) -> Vec<String> {
         .collect()
 }
 
-/// Starts a replica over the shared storage; returns it and its address.
-fn start_replica(dir: &Path, name: &str, pg: &str, s3: &str) -> (Proc, String) {
+/// Starts a replica over the shared storage, with `extra` appended to its config; returns
+/// it and its address.
+fn start_replica(dir: &Path, name: &str, pg: &str, s3: &str, extra: &str) -> (Proc, String) {
     let data = dir.join(name);
     let config = dir.join(format!("{name}.toml"));
     std::fs::write(
@@ -206,6 +207,7 @@ region = "us-east-1"
 access_key_id = "customs-test-key-id"
 secret_access_key = "customs-test-secret-key"
 allow_http = true
+{extra}
 "#,
             data.display()
         ),
@@ -285,8 +287,8 @@ fn two_replicas_share_postgres_and_s3_push_pull_dedupe_and_gc() {
     let (_pg, pg) = start_postgres(dir.path());
     let (_s3, s3) = start_s3(dir.path(), free_port());
     create_bucket(&s3);
-    let (_a, a) = start_replica(dir.path(), "a", &pg, &s3);
-    let (_b, b) = start_replica(dir.path(), "b", &pg, &s3);
+    let (_a, a) = start_replica(dir.path(), "a", &pg, &s3, "");
+    let (_b, b) = start_replica(dir.path(), "b", &pg, &s3, "");
 
     // A push through one replica is pullable through the other, digests preserved.
     let app = format!("oci-archive:{SHARED}/images/alpine-3.11.tar.gz");
@@ -460,7 +462,7 @@ fn a_stopped_s3_server_is_a_clean_5xx_and_the_upload_is_retried_to_success() {
     let port = free_port();
     let (s3_proc, s3) = start_s3(dir.path(), port);
     create_bucket(&s3);
-    let (_a, a) = start_replica(dir.path(), "a", &pg, &s3);
+    let (_a, a) = start_replica(dir.path(), "a", &pg, &s3, "");
     let http = Client::new();
     let blob: Vec<u8> = (0..500_000u32).map(|i| (i % 233) as u8).collect();
     let d = sha256(&blob);
@@ -524,4 +526,157 @@ fn a_stopped_s3_server_is_a_clean_5xx_and_the_upload_is_retried_to_success() {
     assert_eq!(sha256(&got.bytes().unwrap()), d);
     let key = format!("blobs/sha256/{}", d.strip_prefix("sha256:").unwrap());
     assert!(keys(&s3, "blobs/").contains(&key));
+}
+
+/// Auth behind a load balancer: a token issued by one replica is accepted by the other (the
+/// token signing key is shared through PostgreSQL), a robot made through one replica logs in
+/// at the other, and a robot removed through one is refused by both at once, its earlier
+/// token included.
+#[test]
+fn two_replicas_accept_each_others_tokens_and_share_robots() {
+    const ALICE_PW: &str = "alice-Scale-5d2a";
+    let dir = tempfile::tempdir().unwrap();
+    let (_pg, pg) = start_postgres(dir.path());
+    let (_s3, s3) = start_s3(dir.path(), free_port());
+    create_bucket(&s3);
+    let htpasswd = dir.path().join("users.htpasswd");
+    std::fs::write(
+        &htpasswd,
+        format!("alice:{}\n", bcrypt::hash(ALICE_PW, 5).unwrap()),
+    )
+    .unwrap();
+    let auth = format!(
+        "[auth]\nhtpasswd = \"{}\"\n[[auth.access]]\nrepository = \"team/*\"\nusers = [\"alice\"]\nactions = [\"admin\"]\n",
+        htpasswd.display()
+    );
+    let (_a, a) = start_replica(dir.path(), "a", &pg, &s3, &auth);
+    let (_b, b) = start_replica(dir.path(), "b", &pg, &s3, &auth);
+    let http = Client::new();
+    let token = |at: &str, user: &str, password: &str, scope: &str| -> (StatusCode, String) {
+        let r = http
+            .get(format!("http://{at}/token?service=customs&scope={scope}"))
+            .basic_auth(user, Some(password))
+            .send()
+            .unwrap();
+        let status = r.status();
+        let v: serde_json::Value = r.json().unwrap_or_default();
+        (status, v["token"].as_str().unwrap_or_default().to_string())
+    };
+    let blob = b"scale-out auth: one key, one list of robots".to_vec();
+    let digest = sha256(&blob);
+    let get_blob = |at: &str, bearer: &str| {
+        http.get(format!("http://{at}/v2/team/app/blobs/{digest}"))
+            .bearer_auth(bearer)
+            .send()
+            .unwrap()
+            .status()
+    };
+
+    // alice's token from replica a pushes through replica b and pulls through both.
+    let (status, alice) = token(&a, "alice", ALICE_PW, "repository:team/app:pull,push");
+    assert_eq!(status, StatusCode::OK);
+    let r = http
+        .post(format!(
+            "http://{b}/v2/team/app/blobs/uploads/?digest={digest}"
+        ))
+        .bearer_auth(&alice)
+        .body(blob.clone())
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED, "a's token at b");
+    assert_eq!(get_blob(&a, &alice), StatusCode::OK);
+    assert_eq!(get_blob(&b, &alice), StatusCode::OK);
+    // A token nobody issued is refused by both.
+    // (One character in the middle of the signature changed: it carries six whole bits.)
+    let sig = alice.rfind('.').unwrap() + 10;
+    let swap = if &alice[sig..=sig] == "A" { "B" } else { "A" };
+    let forged = format!("{}{swap}{}", &alice[..sig], &alice[sig + 1..]);
+    assert_eq!(get_blob(&a, &forged), StatusCode::UNAUTHORIZED);
+    assert_eq!(get_blob(&b, &forged), StatusCode::UNAUTHORIZED);
+
+    // A robot made through a: b lists it, and it logs in at b.
+    let r = http
+        .post(format!("http://{a}/v2/_customs/robots"))
+        .basic_auth("alice", Some(ALICE_PW))
+        .json(&serde_json::json!({
+            "name": "ci",
+            "scopes": [{"repository": "team/*", "actions": ["pull"]}],
+            "expires_in_secs": 3600
+        }))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let secret = r.json::<serde_json::Value>().unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let listed: serde_json::Value = http
+        .get(format!("http://{b}/v2/_customs/robots"))
+        .basic_auth("alice", Some(ALICE_PW))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(listed["robots"][0]["name"], "robot$ci", "{listed}");
+    let (status, robot) = token(&b, "robot$ci", &secret, "repository:team/app:pull");
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(get_blob(&b, &robot), StatusCode::OK);
+    assert_eq!(get_blob(&a, &robot), StatusCode::OK);
+    // The same name cannot be made again through the other replica.
+    let r = http
+        .post(format!("http://{b}/v2/_customs/robots"))
+        .basic_auth("alice", Some(ALICE_PW))
+        .json(&serde_json::json!({
+            "name": "ci",
+            "scopes": [{"repository": "team/*", "actions": ["pull"]}],
+            "expires_in_secs": 60
+        }))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+
+    // Removed through b: refused at a at once, the token it already holds included.
+    let r = http
+        .delete(format!("http://{b}/v2/_customs/robots/robot$ci"))
+        .basic_auth("alice", Some(ALICE_PW))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    assert_eq!(get_blob(&a, &robot), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        token(&a, "robot$ci", &secret, "repository:team/app:pull").0,
+        StatusCode::UNAUTHORIZED
+    );
+    // Made again under the same name through a: only the new token logs in, at either.
+    let r = http
+        .post(format!("http://{a}/v2/_customs/robots"))
+        .basic_auth("alice", Some(ALICE_PW))
+        .json(&serde_json::json!({
+            "name": "ci",
+            "scopes": [{"repository": "team/*", "actions": ["pull"]}],
+            "expires_in_secs": 3600
+        }))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let renewed = r.json::<serde_json::Value>().unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(renewed, secret);
+    assert_eq!(
+        token(&b, "robot$ci", &secret, "repository:team/app:pull").0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        token(&b, "robot$ci", &renewed, "repository:team/app:pull").0,
+        StatusCode::OK
+    );
+    // No secret reached either replica's log.
+    for name in ["a", "b"] {
+        let log = std::fs::read_to_string(dir.path().join(format!("{name}.log"))).unwrap();
+        for s in [ALICE_PW, &*secret, &*renewed, &*alice, &*robot] {
+            assert!(!log.contains(s), "a secret is in {name}.log");
+        }
+    }
 }
