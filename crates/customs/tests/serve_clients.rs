@@ -170,13 +170,13 @@ fn skopeo_round_trips_every_shared_image_preserving_digests_and_umoci_reads_them
 fn customs_copy_sign_and_verify_against_the_registry() {
     let serve = Serve::start(tempfile::tempdir().unwrap(), "-v", "");
     let dir = tempfile::tempdir().unwrap();
-    ok(&customs(
+    ok(customs(
         dir.path(),
         &["key", "generate", "--output-key-prefix", "k"],
     ));
     let src = format!("oci-archive:{}", shared("app-multi.oci.tar").display());
     let image = format!("{}/signed/app:v1", serve.addr);
-    ok(&customs(dir.path(), &["copy", &src, &image]));
+    ok(customs(dir.path(), &["copy", &src, &image]));
     let verify = customs(dir.path(), &["verify", "--key", "k.pub", &image]);
     assert_eq!(
         verify.status.code(),
@@ -184,7 +184,7 @@ fn customs_copy_sign_and_verify_against_the_registry() {
         "unsigned: {}",
         String::from_utf8_lossy(&verify.stderr)
     );
-    let signed = ok(&customs(
+    let signed = ok(customs(
         dir.path(),
         &["sign", "--key", "k.key", "--bundle-format", &image],
     ));
@@ -192,7 +192,7 @@ fn customs_copy_sign_and_verify_against_the_registry() {
         signed.contains("sha256:658ed7bc2ab5eeea9b26864f73fe9b9c36491bc47dd180cd5c6dea263f510a44"),
         "{signed}"
     );
-    ok(&customs(dir.path(), &["verify", "--key", "k.pub", &image]));
+    ok(customs(dir.path(), &["verify", "--key", "k.pub", &image]));
     // The bundle is an OCI 1.1 referrer the server indexes.
     let referrers: serde_json::Value = reqwest::blocking::get(format!(
         "http://{}/v2/signed/app/referrers/sha256:658ed7bc2ab5eeea9b26864f73fe9b9c36491bc47dd180cd5c6dea263f510a44",
@@ -208,7 +208,7 @@ fn customs_copy_sign_and_verify_against_the_registry() {
         "application/vnd.dev.sigstore.bundle.v0.3+json"
     );
     // And customs copies the image back out, verifying every blob.
-    ok(&customs(dir.path(), &["copy", &image, "oci:back:v1"]));
+    ok(customs(dir.path(), &["copy", &image, "oci:back:v1"]));
     let index: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("back/index.json")).unwrap())
             .unwrap();
@@ -271,13 +271,13 @@ fn customs_attest_pin_and_the_referrers_api_against_the_registry() {
     let work = dir.path();
     let base = format!("http://{}", serve.addr);
     let http = reqwest::blocking::Client::new();
-    ok(&customs(
+    ok(customs(
         work,
         &["key", "generate", "--output-key-prefix", "k"],
     ));
     let src = format!("oci-archive:{}", shared("app-multi.oci.tar").display());
     let image = format!("{}/ref/app:v1", serve.addr);
-    ok(&customs(work, &["copy", &src, &image]));
+    ok(customs(work, &["copy", &src, &image]));
     let app_size = http
         .head(format!("{base}/v2/ref/app/manifests/{APP}"))
         .send()
@@ -290,7 +290,7 @@ fn customs_attest_pin_and_the_referrers_api_against_the_registry() {
 
     // attest stores a DSSE envelope under the .att tag; verify-attestation reads it back.
     std::fs::write(work.join("pred.json"), r#"{"builder":{"id":"ci-7"}}"#).unwrap();
-    ok(&customs(
+    ok(customs(
         work,
         &[
             "attest",
@@ -303,7 +303,7 @@ fn customs_attest_pin_and_the_referrers_api_against_the_registry() {
             &image,
         ],
     ));
-    let out = ok(&customs(
+    let out = ok(customs(
         work,
         &[
             "verify-attestation",
@@ -346,7 +346,7 @@ fn customs_attest_pin_and_the_referrers_api_against_the_registry() {
     assert_eq!(wrong.status.code(), Some(1));
 
     // Referrers: a signature bundle from `customs sign --bundle-format`, and two artefacts.
-    ok(&customs(
+    ok(customs(
         work,
         &["sign", "--key", "k.key", "--bundle-format", &image],
     ));
@@ -447,7 +447,7 @@ fn customs_attest_pin_and_the_referrers_api_against_the_registry() {
 
     // customs' own client reads the same referrers and tags (`customs tree`).
     let tree: serde_json::Value =
-        serde_json::from_str(&ok(&customs(work, &["tree", "-o", "json", &image]))).unwrap();
+        serde_json::from_str(&ok(customs(work, &["tree", "-o", "json", &image]))).unwrap();
     let mut seen: Vec<&str> = tree["referrers"]
         .as_array()
         .unwrap()
@@ -467,7 +467,7 @@ fn customs_attest_pin_and_the_referrers_api_against_the_registry() {
     // pin resolves the tag through the server to the digest skopeo reads, and verifies it.
     let df = work.join("Dockerfile");
     std::fs::write(&df, format!("FROM {image} AS build\nRUN true\n")).unwrap();
-    let o = ok(&customs(work, &["pin", df.to_str().unwrap()]));
+    let o = ok(customs(work, &["pin", df.to_str().unwrap()]));
     assert!(o.contains("1 reference(s) pinned"), "{o}");
     let inspected: serde_json::Value = serde_json::from_str(&skopeo(&[
         "inspect",
@@ -481,7 +481,7 @@ fn customs_attest_pin_and_the_referrers_api_against_the_registry() {
         std::fs::read_to_string(&df).unwrap(),
         format!("FROM {image}@{APP} AS build\nRUN true\n")
     );
-    let v: serde_json::Value = serde_json::from_str(&ok(&customs(
+    let v: serde_json::Value = serde_json::from_str(&ok(customs(
         work,
         &["pin", "--verify", "-f", "json", df.to_str().unwrap()],
     )))
@@ -490,7 +490,7 @@ fn customs_attest_pin_and_the_referrers_api_against_the_registry() {
     assert_eq!(v[0]["results"][0]["outcome"], "verified", "{v}");
     // After the tag moves, --verify reports the pinned digest as stale.
     let alpine = format!("docker-archive:{}", shared("alpine-3.10.tar").display());
-    ok(&customs(work, &["copy", &alpine, &image]));
+    ok(customs(work, &["copy", &alpine, &image]));
     let o = customs(
         work,
         &["pin", "--verify", "-f", "json", df.to_str().unwrap()],
@@ -531,7 +531,7 @@ fn init_health_metrics_and_graceful_sigterm() {
             .output()
             .unwrap()
     };
-    ok(&init(&config));
+    ok(init(&config));
     let text = std::fs::read_to_string(&config).unwrap();
     assert!(
         text.contains("listen = \"127.0.0.1:5000\"") && text.contains("# [gate]"),

@@ -39,7 +39,7 @@ fn start_with(prepare: impl FnOnce(&Path) -> (String, String)) -> (Serve, PathBu
     let p = dir.path();
     let (extra, source) = prepare(p);
     let db = p.join("customs.db");
-    ok(&customs(
+    ok(customs(
         p,
         &db,
         &["db", "import", &source, "--db", db.to_str().unwrap()],

@@ -83,10 +83,7 @@ fn keyless_pull_gate_admits_the_configured_identity_only() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
     let layout = customs_testkit::oci::write_empty_image(&p.join("empty"));
-    ok(&customs(
-        p,
-        &["key", "generate", "--output-key-prefix", "k"],
-    ));
+    ok(customs(p, &["key", "generate", "--output-key-prefix", "k"]));
     let root = shared("cosign/bundles/trusted_root_pgi.json");
     let empty_root = shared("cosign/blob-attestation/trusted_root_empty.json");
     let rule = |repo: &str, root: &Path, identity: &str, keys: &str| {
