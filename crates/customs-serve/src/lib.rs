@@ -237,10 +237,11 @@ const CONNECTION_BUFFER: usize = 64 * 1024;
 const MAX_BLOCKING_THREADS: usize = 8;
 
 /// A peer that closes its connection while a response is written must cost only that
-/// request. Writes to such a socket raise SIGPIPE, and the `customs` command line restores
-/// its default action (ending the process, so `customs sbom | head` stops quietly): left so,
-/// any client could stop the registry by hanging up mid-download. The server ignores it, and
-/// the write fails with `EPIPE` on that connection alone.
+/// request. Writes to such a socket raise SIGPIPE, whose default action ends the process, and
+/// a program embedding the server may have restored that default (command-line programs often
+/// do, to stop quietly on a closed pipe): any client could then stop the registry by hanging
+/// up mid-download. The server ignores SIGPIPE, and the write fails with `EPIPE` on that
+/// connection alone.
 fn survive_closed_connections() {
     #[cfg(unix)]
     // SAFETY: setting SIGPIPE's disposition to "ignore" installs no handler; it is valid at

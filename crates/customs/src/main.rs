@@ -111,7 +111,7 @@ impl Command {
 }
 
 fn main() -> ExitCode {
-    restore_sigpipe();
+    quiet_when_the_reader_has_gone();
     let cli = Cli::parse();
     let level = match cli.verbose {
         0 => "warn",
@@ -163,6 +163,7 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        Err(_) if stdout_reader_gone() => ExitCode::from(PIPE_CLOSED),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
@@ -170,11 +171,34 @@ fn main() -> ExitCode {
     }
 }
 
-/// Dies quietly on a closed pipe (`customs sbom x | head`), as command-line tools do, instead
-/// of failing a write.
-fn restore_sigpipe() {
-    // SAFETY: setting a signal disposition to its default before any thread starts.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+/// The exit code of a command whose output pipe was closed by its reader: 128 + SIGPIPE, what
+/// the shell reports for its own tools (`customs sbom x | head`).
+const PIPE_CLOSED: u8 = 141;
+
+/// SIGPIPE stays ignored (Rust's default): a registry or server that resets a connection
+/// while customs writes to it is an error the command reports, not a silent death by signal.
+/// Output into a pipe whose reader has gone still ends quietly, as command-line tools do: a
+/// print that fails there (a panic in `println!`) or a command that fails while standard
+/// output is such a pipe exits with [`PIPE_CLOSED`] and says nothing.
+fn quiet_when_the_reader_has_gone() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if stdout_reader_gone() {
+            std::process::exit(PIPE_CLOSED.into());
+        }
+        report(info);
+    }));
+}
+
+/// Whether standard output is a pipe whose reading end is closed (poll reports an error on
+/// the writing end of such a pipe, and nothing on a terminal, a file or an open pipe).
+fn stdout_reader_gone() -> bool {
+    let mut fd = libc::pollfd {
+        fd: libc::STDOUT_FILENO,
+        events: 0,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd and a zero timeout; poll only reads and writes `fd`.
+    let ready = unsafe { libc::poll(&mut fd, 1, 0) };
+    ready == 1 && fd.revents & libc::POLLERR != 0
 }

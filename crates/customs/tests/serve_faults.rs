@@ -347,8 +347,7 @@ impl Drop for Killed {
 }
 
 /// Clients that hang up in the middle of a download (closing with unread data resets the
-/// connection) cost only their own requests: the server does not die of SIGPIPE, which the
-/// `customs` command line otherwise restores to its default (ending the process).
+/// connection) cost only their own requests: the server does not die of SIGPIPE.
 #[test]
 fn clients_hanging_up_mid_download_do_not_stop_the_server() {
     use std::io::Read;

@@ -1,5 +1,6 @@
 //! A fault-injecting HTTP/1.1 proxy on 127.0.0.1 in front of a test registry: it answers
-//! with errors, corrupts blob bodies, redirects blob downloads, or adds credentials, and
+//! with errors, corrupts blob bodies, redirects blob downloads, adds credentials, or resets
+//! uploads, and
 //! records every request it saw. One request per connection (`Connection: close`).
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -35,6 +36,10 @@ pub enum Fault {
     AddAuthorization(String),
     /// Accept every connection and never answer (connections are held open until drop).
     Silent,
+    /// Hang up on every blob upload that carries a body (`PATCH` or `PUT` under
+    /// `/blobs/uploads/`) after reading a little of it, with the rest unread, so the
+    /// connection is reset while the client is still writing.
+    ResetUploads,
     /// Forward, but send the body of every manifest (`blobs: false`) or blob (`blobs: true`)
     /// download one byte at a time, `every` apart, after prompt headers.
     Trickle {
@@ -159,6 +164,21 @@ fn serve(
             _ => {}
         }
         headers.push((k, v));
+    }
+    if matches!(fault, Fault::ResetUploads)
+        && (method == "PATCH" || method == "PUT")
+        && path.contains("/blobs/uploads/")
+        && content_length > 64 * 1024
+    {
+        seen.lock().unwrap().push(Seen {
+            method,
+            path,
+            authorization,
+        });
+        let mut some = [0u8; 4096];
+        reader.read_exact(&mut some)?;
+        // Closing with unread bytes in the receive buffer sends a reset.
+        return Ok(());
     }
     let mut body = vec![0u8; content_length];
     reader.read_exact(&mut body)?;
