@@ -54,6 +54,8 @@ gc_grace_secs = 3600
 # database = "customs.db"
 # registry = "registry.example.com"
 # watch_secs = 5                              # rematch all stored images when the database changes
+# update_secs = 21600                         # run `customs db update` on the database every 6 h
+# update_mirror = "https://mirror.example.com/customs"   # its mirror (default: the public sources)
 
 # Webhooks: signed JSON events on push, quarantine and new findings.
 # [[webhooks]]
@@ -303,6 +305,16 @@ pub struct GateConfig {
     /// rematched), in seconds; 0 turns watching off.
     #[serde(default = "default_watch")]
     pub watch_secs: u64,
+    /// Runs the database update (what `customs db update` does) this often, in seconds; the
+    /// watcher then rematches every stored image. 0, the default, leaves updating to
+    /// `customs db update` run beside the server (cron, a CI job).
+    #[serde(default)]
+    pub update_secs: u64,
+    /// Where the scheduled update fetches from: a mirror laid out like the public sources
+    /// (`https://…`, `file://…` or a directory; `customs db update --mirror`). Without one,
+    /// the public sources themselves.
+    #[serde(default)]
+    pub update_mirror: Option<String>,
 }
 
 fn default_watch() -> u64 {
@@ -533,6 +545,29 @@ impl Config {
                 )));
             }
         }
+        if let Some(g) = self.gate.as_ref().filter(|g| g.update_secs > 0) {
+            if g.database.is_none() {
+                return Err(ConfigError::Invalid(
+                    "gate.update_secs needs gate.database: the database to update".into(),
+                ));
+            }
+            if g.watch_secs == 0 {
+                return Err(ConfigError::Invalid(
+                    "gate.update_secs needs gate.watch_secs above 0: the watcher rematches the stored images after each update".into(),
+                ));
+            }
+        }
+        // Update errors name the URL they failed on, and logs must never carry a secret.
+        if let Some(m) = self.gate.as_ref().and_then(|g| g.update_mirror.as_deref()) {
+            let authority = m
+                .split_once("://")
+                .map_or("", |(_, rest)| rest.split('/').next().unwrap_or(""));
+            if authority.contains('@') {
+                return Err(ConfigError::Invalid(
+                    "gate.update_mirror must not carry credentials (user:password@): they would reach the logs".into(),
+                ));
+            }
+        }
         if let Some(a) = &self.auth {
             for r in &a.access {
                 if let Some(bad) = r
@@ -663,6 +698,26 @@ mod tests {
         assert_eq!(auth.access[0].actions, ["pull", "push"]);
         assert_eq!(c.immutable_tags[0].tag, "v*");
         assert!(c.gate.is_some() && c.tls.is_some());
+    }
+
+    #[test]
+    fn a_scheduled_update_needs_a_database_a_watcher_and_no_credentials_in_its_mirror() {
+        let gate = |extra: &str| {
+            let c: Config =
+                toml::from_str(&format!("[gate]\npolicy = \"p.toml\"\n{extra}")).unwrap();
+            c.validate().map_err(|e| e.to_string())
+        };
+        gate("database = \"c.db\"\nupdate_secs = 60\n").unwrap();
+        gate("database = \"c.db\"\nupdate_secs = 60\nupdate_mirror = \"file:///srv/m\"\n").unwrap();
+        let e = gate("update_secs = 60\n").unwrap_err();
+        assert!(e.contains("gate.database"), "{e}");
+        let e = gate("database = \"c.db\"\nupdate_secs = 60\nwatch_secs = 0\n").unwrap_err();
+        assert!(e.contains("watch_secs"), "{e}");
+        let e = gate(
+            "database = \"c.db\"\nupdate_secs = 60\nupdate_mirror = \"https://u:hunter2@m.example/x\"\n",
+        )
+        .unwrap_err();
+        assert!(e.contains("credentials") && !e.contains("hunter2"), "{e}");
     }
 
     #[test]

@@ -1635,6 +1635,40 @@ fn held_platforms(
     Ok(held)
 }
 
+/// Every `every`, updates the advisory database at `database` as `customs db update` does,
+/// from `mirror` or the public sources. The watcher then sees the new file and rematches
+/// every stored image. A failed update is logged and leaves the database as it was.
+pub(crate) async fn update_database(
+    database: PathBuf,
+    mirror: Option<String>,
+    every: std::time::Duration,
+) {
+    loop {
+        tokio::time::sleep(every).await;
+        let (db, mirror) = (database.clone(), mirror.clone());
+        let started = std::time::Instant::now();
+        let done = tokio::task::spawn_blocking(move || {
+            let opts = customs_vulndb::UpdateOptions {
+                mirror,
+                ..Default::default()
+            };
+            customs_vulndb::update_with(&opts, &db, &mut |_| {})
+        })
+        .await;
+        match done {
+            Ok(Ok(r)) => log::info!(
+                "gate: database updated in {} ms ({} downloaded, {} unchanged, {} not published)",
+                started.elapsed().as_millis(),
+                r.downloaded.len(),
+                r.not_modified.len(),
+                r.missing.len()
+            ),
+            Ok(Err(e)) => log::error!("gate: the scheduled database update failed: {e}"),
+            Err(e) => log::error!("gate: the scheduled database update failed: {e}"),
+        }
+    }
+}
+
 /// Every `every`, asks the gate whether the advisory data changed; when it did, rematches
 /// every stored image and records the new verdicts (quarantining images that now fail,
 /// releasing those that now pass).

@@ -157,6 +157,14 @@ impl Server {
             .as_ref()
             .filter(|g| g.watch_secs > 0)
             .map(|g| std::time::Duration::from_secs(g.watch_secs));
+        let update = config
+            .gate
+            .as_ref()
+            .filter(|g| g.update_secs > 0)
+            .and_then(|g| {
+                let every = std::time::Duration::from_secs(g.update_secs);
+                Some((g.database.clone()?, g.update_mirror.clone(), every))
+            });
         let mut state = http::State::new(store, config, gate, auth);
         state.pull_gate = pull_gate;
         let state = Arc::new(state);
@@ -165,6 +173,9 @@ impl Server {
             runtime.block_on(async move {
                 if let Some(every) = watch_every {
                     tokio::spawn(http::watch(Arc::clone(&state), every));
+                }
+                if let Some((database, mirror, every)) = update {
+                    tokio::spawn(http::update_database(database, mirror, every));
                 }
                 if let Err(e) = serve(listener, state, tls, rx).await {
                     log::error!("registry stopped: {e}");

@@ -35,6 +35,11 @@ fn start() -> (Serve, PathBuf) {
 /// Starts the server after `prepare` wrote its files: it returns extra config and the
 /// advisory data directory the database is imported from.
 fn start_with(prepare: impl FnOnce(&Path) -> (String, String)) -> (Serve, PathBuf) {
+    start_gate(prepare, "")
+}
+
+/// [`start_with`], with `gate` appended to the `[gate]` table.
+fn start_gate(prepare: impl FnOnce(&Path) -> (String, String), gate: &str) -> (Serve, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
     let (extra, source) = prepare(p);
@@ -46,7 +51,7 @@ fn start_with(prepare: impl FnOnce(&Path) -> (String, String)) -> (Serve, PathBu
     ));
     std::fs::write(p.join("policy.toml"), POLICY).unwrap();
     let config = format!(
-        "{extra}\n[gate]\npolicy = \"{}\"\ndatabase = \"{}\"\nwatch_secs = 1\n",
+        "{extra}\n[gate]\npolicy = \"{}\"\ndatabase = \"{}\"\nwatch_secs = 1\n{gate}\n",
         p.join("policy.toml").display(),
         db.display()
     );
@@ -344,6 +349,75 @@ fn pull_gate_refuses_unsigned_and_wrong_key_and_admits_the_right_key() {
     let r = reqwest::blocking::get(format!("http://{}/v2/open/alpine/manifests/v1", serve.addr))
         .unwrap();
     assert_eq!(r.status(), reqwest::StatusCode::OK);
+}
+
+/// A schedule in the config keeps the database fresh on its own (`gate.update_secs`, from a
+/// mirror laid out like the public sources): once the mirror publishes newer data, the
+/// scheduled update fetches it, the watcher rematches, and the image that was clean is
+/// quarantined, with no `customs db` command run.
+#[test]
+fn a_scheduled_update_from_a_mirror_quarantines_a_clean_image() {
+    // The mirror first publishes the older data: Go advisories only, all unrated, which the
+    // policy lets pass. The server's database starts from the same.
+    let mirror = tempfile::tempdir().unwrap();
+    let publish = |eco: &str| {
+        let to = mirror.path().join(eco);
+        std::fs::create_dir_all(&to).unwrap();
+        std::fs::copy(
+            format!("{SHARED}/vulndata/osv/{eco}/all.zip"),
+            to.join("all.zip"),
+        )
+        .unwrap();
+    };
+    publish("Go");
+    let (serve, _db) = start_gate(
+        |_| (String::new(), mirror.path().display().to_string()),
+        &format!(
+            "update_secs = 1\nupdate_mirror = \"file://{}\"\n",
+            mirror.path().display()
+        ),
+    );
+    let (ok, text) = skopeo(&[
+        "copy",
+        "--quiet",
+        "--preserve-digests",
+        "--dest-tls-verify=false",
+        &format!("oci-archive:{SHARED}/images/app-multi.oci.tar"),
+        &format!("docker://{}/sched/app:v1", serve.addr),
+    ]);
+    assert!(ok, "{text}");
+    let status = || -> serde_json::Value {
+        reqwest::blocking::get(format!(
+            "http://{}/v2/sched/app/_customs/status/v1",
+            serve.addr
+        ))
+        .unwrap()
+        .json()
+        .unwrap()
+    };
+    assert_eq!(status()["status"], "passed", "{}", status());
+
+    // The mirror publishes every shared ecosystem: the next scheduled update fetches them.
+    for entry in std::fs::read_dir(format!("{SHARED}/vulndata/osv")).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if Path::new(&format!("{SHARED}/vulndata/osv/{name}/all.zip")).is_file() {
+            publish(&name);
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while status()["status"] != "quarantined" {
+        assert!(
+            Instant::now() < deadline,
+            "not quarantined: {}\n{}",
+            status(),
+            serve.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(!status()["verdict"]["cves"].as_array().unwrap().is_empty());
+    let log = serve.log();
+    assert!(log.contains("gate: database updated in"), "{log}");
+    assert!(log.contains("gate: rematched"), "{log}");
 }
 
 /// `db import` of newer data rematches every stored inventory: an image that was clean is
