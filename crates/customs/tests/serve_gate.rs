@@ -377,24 +377,12 @@ fn a_scheduled_update_from_a_mirror_quarantines_a_clean_image() {
             mirror.path().display()
         ),
     );
-    let (ok, text) = skopeo(&[
-        "copy",
-        "--quiet",
-        "--preserve-digests",
-        "--dest-tls-verify=false",
+    push_to(
+        &serve,
         &format!("oci-archive:{SHARED}/images/app-multi.oci.tar"),
-        &format!("docker://{}/sched/app:v1", serve.addr),
-    ]);
-    assert!(ok, "{text}");
-    let status = || -> serde_json::Value {
-        reqwest::blocking::get(format!(
-            "http://{}/v2/sched/app/_customs/status/v1",
-            serve.addr
-        ))
-        .unwrap()
-        .json()
-        .unwrap()
-    };
+        "sched/app:v1",
+    );
+    let status = || status_of(&serve, "sched/app", "v1");
     assert_eq!(status()["status"], "passed", "{}", status());
 
     // The mirror publishes every shared ecosystem: the next scheduled update fetches them.
@@ -441,24 +429,12 @@ fn newer_advisory_data_quarantines_a_clean_image_and_the_cve_query_finds_it() {
         )
     });
     let work = serve.dir.path();
-    let (ok, text) = skopeo(&[
-        "copy",
-        "--quiet",
-        "--preserve-digests",
-        "--dest-tls-verify=false",
+    push_to(
+        &serve,
         &format!("oci-archive:{SHARED}/images/app-multi.oci.tar"),
-        &format!("docker://{}/watch/app:v1", serve.addr),
-    ]);
-    assert!(ok, "{text}");
-    let status = || -> serde_json::Value {
-        reqwest::blocking::get(format!(
-            "http://{}/v2/watch/app/_customs/status/v1",
-            serve.addr
-        ))
-        .unwrap()
-        .json()
-        .unwrap()
-    };
+        "watch/app:v1",
+    );
+    let status = || status_of(&serve, "watch/app", "v1");
     assert_eq!(status()["status"], "passed", "{}", status());
     let manifest = format!("http://{}/v2/watch/app/manifests/v1", serve.addr);
     assert_eq!(
@@ -685,6 +661,19 @@ fn check_violations(work: &Path, db: &Path, src: &str) -> Vec<(String, String)> 
         .collect();
     out.sort();
     out
+}
+
+/// Pushes `src` (a skopeo source) to `dest` on the server, digests preserved.
+fn push_to(serve: &Serve, src: &str, dest: &str) {
+    let (ok, text) = skopeo(&[
+        "copy",
+        "--quiet",
+        "--preserve-digests",
+        "--dest-tls-verify=false",
+        src,
+        &format!("docker://{}/{dest}", serve.addr),
+    ]);
+    assert!(ok, "push {dest}: {text}");
 }
 
 fn status_of(serve: &Serve, repo: &str, reference: &str) -> serde_json::Value {

@@ -572,6 +572,23 @@ fn two_replicas_accept_each_others_tokens_and_share_robots() {
             .status()
     };
 
+    // alice makes robot$ci (pull on team/*) through a replica: the answer and its token.
+    let make_robot = |at: &str, secs: u64| -> (StatusCode, String) {
+        let r = http
+            .post(format!("http://{at}/v2/_customs/robots"))
+            .basic_auth("alice", Some(ALICE_PW))
+            .json(&serde_json::json!({
+                "name": "ci",
+                "scopes": [{"repository": "team/*", "actions": ["pull"]}],
+                "expires_in_secs": secs
+            }))
+            .send()
+            .unwrap();
+        let status = r.status();
+        let v: serde_json::Value = r.json().unwrap_or_default();
+        (status, v["token"].as_str().unwrap_or_default().to_string())
+    };
+
     // alice's token from replica a pushes through replica b and pulls through both.
     let (status, alice) = token(&a, "alice", ALICE_PW, "repository:team/app:pull,push");
     assert_eq!(status, StatusCode::OK);
@@ -595,21 +612,8 @@ fn two_replicas_accept_each_others_tokens_and_share_robots() {
     assert_eq!(get_blob(&b, &forged), StatusCode::UNAUTHORIZED);
 
     // A robot made through a: b lists it, and it logs in at b.
-    let r = http
-        .post(format!("http://{a}/v2/_customs/robots"))
-        .basic_auth("alice", Some(ALICE_PW))
-        .json(&serde_json::json!({
-            "name": "ci",
-            "scopes": [{"repository": "team/*", "actions": ["pull"]}],
-            "expires_in_secs": 3600
-        }))
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let secret = r.json::<serde_json::Value>().unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (status, secret) = make_robot(&a, 3600);
+    assert_eq!(status, StatusCode::CREATED);
     let listed: serde_json::Value = http
         .get(format!("http://{b}/v2/_customs/robots"))
         .basic_auth("alice", Some(ALICE_PW))
@@ -623,17 +627,7 @@ fn two_replicas_accept_each_others_tokens_and_share_robots() {
     assert_eq!(get_blob(&b, &robot), StatusCode::OK);
     assert_eq!(get_blob(&a, &robot), StatusCode::OK);
     // The same name cannot be made again through the other replica.
-    let r = http
-        .post(format!("http://{b}/v2/_customs/robots"))
-        .basic_auth("alice", Some(ALICE_PW))
-        .json(&serde_json::json!({
-            "name": "ci",
-            "scopes": [{"repository": "team/*", "actions": ["pull"]}],
-            "expires_in_secs": 60
-        }))
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert_eq!(make_robot(&b, 60).0, StatusCode::CONFLICT);
 
     // Removed through b: refused at a at once, the token it already holds included.
     let r = http
@@ -648,21 +642,8 @@ fn two_replicas_accept_each_others_tokens_and_share_robots() {
         StatusCode::UNAUTHORIZED
     );
     // Made again under the same name through a: only the new token logs in, at either.
-    let r = http
-        .post(format!("http://{a}/v2/_customs/robots"))
-        .basic_auth("alice", Some(ALICE_PW))
-        .json(&serde_json::json!({
-            "name": "ci",
-            "scopes": [{"repository": "team/*", "actions": ["pull"]}],
-            "expires_in_secs": 3600
-        }))
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let renewed = r.json::<serde_json::Value>().unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (status, renewed) = make_robot(&a, 3600);
+    assert_eq!(status, StatusCode::CREATED);
     assert_ne!(renewed, secret);
     assert_eq!(
         token(&b, "robot$ci", &secret, "repository:team/app:pull").0,
