@@ -124,8 +124,8 @@ pub enum RegistryError {
         /// The TLS error, such as the certificate problem.
         message: String,
     },
-    #[error("cannot reach {host}: {message}")]
-    /// The registry could not be reached.
+    #[error("connection to {host} failed: {message}")]
+    /// The connection to the registry failed: refused, reset, timed out or cut short.
     Connect {
         /// The registry host.
         host: String,

@@ -65,4 +65,9 @@ fn a_registry_that_resets_an_upload_is_a_reported_error_not_a_silent_death() {
     // A signal leaves no exit code; a reported error is 2 with a message.
     assert_eq!(out.status.code(), Some(2), "{:?}: {stderr}", out.status);
     assert!(stderr.contains("error:"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("connection to {} failed", proxy.host()))
+            && stderr.contains("reset"),
+        "{stderr}"
+    );
 }
