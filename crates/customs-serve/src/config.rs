@@ -20,6 +20,9 @@ gc_grace_secs = 3600
 # Serve plain HTTP on a non-loopback address (only behind a TLS-terminating proxy).
 # plain_http = false
 
+# Close a connection whose client sends nothing (stalled headers or request body) this long.
+# idle_timeout_secs = 60
+
 # [tls]
 # cert = "/etc/customs/registry.crt"
 # key = "/etc/customs/registry.key"
@@ -121,6 +124,11 @@ pub struct Config {
     /// How long garbage collection spares new blobs and idle uploads, in seconds.
     #[serde(default = "default_grace")]
     pub gc_grace_secs: u64,
+    /// How long a client may send nothing, in seconds: request headers that stall, or a
+    /// request body that stops arriving. The request then fails and its connection closes, so
+    /// slow or stuck clients cannot hold the server's connections.
+    #[serde(default = "default_idle")]
+    pub idle_timeout_secs: u64,
     /// The pull gate: images of matching repositories are served only when signed with
     /// every listed key.
     #[serde(default)]
@@ -456,6 +464,10 @@ fn default_grace() -> u64 {
     3600
 }
 
+fn default_idle() -> u64 {
+    60
+}
+
 fn default_ttl() -> u64 {
     300
 }
@@ -486,6 +498,7 @@ impl Default for Config {
             pull_gate: Vec::new(),
             storage: None,
             gc_grace_secs: default_grace(),
+            idle_timeout_secs: default_idle(),
             webhooks: Vec::new(),
         }
     }
@@ -544,6 +557,11 @@ impl Config {
                     self.listen
                 )));
             }
+        }
+        if self.idle_timeout_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "idle_timeout_secs must be above 0: without it a stalled client holds its connection for ever".into(),
+            ));
         }
         if let Some(g) = self.gate.as_ref().filter(|g| g.update_secs > 0) {
             if g.database.is_none() {

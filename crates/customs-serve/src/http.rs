@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body::Frame;
@@ -700,7 +700,7 @@ async fn robots(
     };
     let caller = auth.identify(req.headers(), peer)?;
     let method = req.method().clone();
-    let body = read_limited(req.into_body(), 64 * 1024).await?;
+    let body = read_limited(state, req.into_body(), 64 * 1024).await?;
     let (status, v) = auth.robots_api(&caller, &method, &rest, &body)?;
     Ok(json_response(status, &v, false))
 }
@@ -721,7 +721,7 @@ async fn grant_exception(
             format!("manifest {digest} is not in {name}"),
         ));
     }
-    let body = read_limited(req.into_body(), 64 * 1024).await?;
+    let body = read_limited(state, req.into_body(), 64 * 1024).await?;
     let v: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|_| bad("the body must be JSON: {\"reason\", \"expires_in_secs\"}"))?;
     let reason = v["reason"].as_str().map(str::trim).unwrap_or("");
@@ -1287,13 +1287,8 @@ async fn append(
     }
     let mut written = 0u64;
     let outcome: Result<(), ApiError> = async {
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| {
-                ApiError::new(
-                    Code::BlobUploadInvalid,
-                    format!("reading the request body: {e}"),
-                )
-            })?;
+        let idle = Duration::from_secs(state.config.idle_timeout_secs);
+        while let Some(frame) = next_frame(&mut body, idle, Code::BlobUploadInvalid).await? {
             if let Ok(data) = frame.into_data() {
                 if expected.is_some_and(|x| written + data.len() as u64 > x) {
                     return Err(ApiError::new(
@@ -1867,15 +1862,35 @@ async fn pull_gate_check(
     })))
 }
 
-async fn read_limited(mut body: Incoming, limit: u64) -> Result<Vec<u8>, ApiError> {
+/// The next frame of a request body; an error (`code`, or 408 once the client has sent
+/// nothing for `idle`) when it cannot be read.
+async fn next_frame(
+    body: &mut Incoming,
+    idle: Duration,
+    code: Code,
+) -> Result<Option<hyper::body::Frame<Bytes>>, ApiError> {
+    match tokio::time::timeout(idle, body.frame()).await {
+        Ok(None) => Ok(None),
+        Ok(Some(Ok(frame))) => Ok(Some(frame)),
+        Ok(Some(Err(e))) => Err(ApiError::new(
+            code,
+            format!("reading the request body: {e}"),
+        )),
+        Err(_) => Err(ApiError::new(
+            code,
+            format!(
+                "the request body stalled: nothing arrived for {} s",
+                idle.as_secs()
+            ),
+        )
+        .status(StatusCode::REQUEST_TIMEOUT)),
+    }
+}
+
+async fn read_limited(state: &State, mut body: Incoming, limit: u64) -> Result<Vec<u8>, ApiError> {
     let mut out = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| {
-            ApiError::new(
-                Code::ManifestInvalid,
-                format!("reading the request body: {e}"),
-            )
-        })?;
+    let idle = Duration::from_secs(state.config.idle_timeout_secs);
+    while let Some(frame) = next_frame(&mut body, idle, Code::ManifestInvalid).await? {
         if let Ok(data) = frame.into_data() {
             if out.len() as u64 + data.len() as u64 > limit {
                 return Err(ApiError::new(
@@ -2061,7 +2076,7 @@ async fn manifest_put(
         .get("Content-Type")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let bytes = read_limited(req.into_body(), state.config.max_manifest_bytes).await?;
+    let bytes = read_limited(state, req.into_body(), state.config.max_manifest_bytes).await?;
     let hex = hex::encode(Sha256::digest(&bytes));
     let digest = format!("sha256:{hex}");
     if tag.is_none() && reference != digest {

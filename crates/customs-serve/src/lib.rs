@@ -301,13 +301,18 @@ async fn connection<IO>(
 ) where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    let idle = std::time::Duration::from_secs(state.config.idle_timeout_secs);
     let service = service_fn(move |req| {
         let state = Arc::clone(&state);
         async move { Ok::<_, Infallible>(http::handle(state, req, peer).await) }
     });
     // A smaller read buffer than hyper's default (about 400 KiB): uploads arrive in chunks
     // this size at most, which keeps eight parallel pushes from holding megabytes.
+    // Headers that stall past the idle timeout close the connection (slow-header clients
+    // cannot hold it); a stalled body is timed out by the handlers, frame by frame.
     let conn = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(idle)
         .max_buf_size(CONNECTION_BUFFER)
         .serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);

@@ -402,3 +402,68 @@ fn clients_hanging_up_mid_download_do_not_stop_the_server() {
         digest
     );
 }
+
+/// Clients that stall cannot hold connections: request headers that stop before their end,
+/// and an upload body that stops arriving, are cut off after `idle_timeout_secs` (here 1 s).
+/// The stalled upload gets 408 and can be finished afterwards; the server serves on.
+#[test]
+fn stalled_headers_and_bodies_are_cut_off_after_the_idle_timeout() {
+    use std::io::Read;
+    let serve = common::Serve::start(
+        tempfile::tempdir().unwrap(),
+        "-v",
+        "idle_timeout_secs = 1\n",
+    );
+    let addr = serve.addr.clone();
+    // Reads what the server sends until it closes, failing after 10 s.
+    let until_closed = |s: &mut TcpStream| -> String {
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut got = Vec::new();
+        let started = std::time::Instant::now();
+        let r = s.read_to_end(&mut got);
+        assert!(
+            r.is_ok() && started.elapsed() < Duration::from_secs(5),
+            "still open after {:?}: {r:?}",
+            started.elapsed()
+        );
+        String::from_utf8_lossy(&got).into_owned()
+    };
+
+    // Headers that never end: the connection is closed.
+    let mut slow = TcpStream::connect(&addr).unwrap();
+    write!(slow, "GET /v2/ HTTP/1.1\r\nHost: {addr}\r\nX-Slow: 1\r\n").unwrap();
+    until_closed(&mut slow);
+
+    // A monolithic upload that promises 1 MiB and sends 1 KiB: 408, then closed.
+    let blob = vec![7u8; 1 << 20];
+    let digest = format!("sha256:{}", hex::encode(Sha256::digest(&blob)));
+    let mut stalled = TcpStream::connect(&addr).unwrap();
+    write!(
+        stalled,
+        "POST /v2/stall/app/blobs/uploads/?digest={digest} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\n\r\n",
+        blob.len()
+    )
+    .unwrap();
+    stalled.write_all(&blob[..1024]).unwrap();
+    let answer = until_closed(&mut stalled);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("stalled"), "{answer}");
+
+    // The server serves on: the same blob uploads whole, and nothing partial is visible.
+    let http = reqwest::blocking::Client::new();
+    let head = http
+        .head(format!("http://{addr}/v2/stall/app/blobs/{digest}"))
+        .send()
+        .unwrap();
+    assert_eq!(head.status(), reqwest::StatusCode::NOT_FOUND);
+    let r = http
+        .post(format!(
+            "http://{addr}/v2/stall/app/blobs/uploads/?digest={digest}"
+        ))
+        .body(blob)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    let log = serve.log();
+    assert!(!log.contains("panicked"), "{log}");
+}
