@@ -18,7 +18,8 @@ if [ -z "${CUSTOMS:-}" ]; then
   cargo build -q --release -p customs
   CUSTOMS=$ROOT/target/release/customs
 fi
-# Push and pull runs per server (each to and from its own repository).
+# Push and pull runs per server (each to and from its own repository), the servers taking
+# turns.
 RUNS=${RUNS:-5}
 IMAGE="oci-archive:$SHARED/images/debian-bookworm-minbase.oci.tar"
 BYTES=$(stat -c %s "$SHARED/images/debian-bookworm-minbase.oci.tar")
@@ -78,29 +79,59 @@ parallel_push() {
   wait
 }
 
-row() {
-  local name=$1 port=$2 pid=$3
-  wait_up "$port"
-  local t0 t1 t2
+# Seconds one command takes, after `sync` so that neither server pays for the other's
+# writeback.
+timed() {
+  sync
+  local t0 t1
   t0=$(date +%s.%N)
-  for r in $(seq "$RUNS"); do
-    sk copy -q --preserve-digests --dest-tls-verify=false "$IMAGE" "docker://127.0.0.1:$port/push$r/debian:latest"
-  done
+  "$@"
   t1=$(date +%s.%N)
-  for r in $(seq "$RUNS"); do
-    rm -rf "$TMP/pulls/$name-$r"
-    sk copy -q --src-tls-verify=false "docker://127.0.0.1:$port/push$r/debian:latest" "oci:$TMP/pulls/$name-$r:latest"
+  python3 -c 'import sys; print(float(sys.argv[2]) - float(sys.argv[1]))' "$t0" "$t1"
+}
+
+# The servers take turns, run by run (the first to go alternates), so drift in the machine's
+# state during the run falls on both alike.
+measure() {
+  local dport=$1 cport=$2
+  wait_up "$dport"; wait_up "$cport"
+  local r order port which t phase
+  for phase in push pull; do
+    for r in $(seq "$RUNS"); do
+      if [ $((r % 2)) -eq 1 ]; then order="d c"; else order="c d"; fi
+      for which in $order; do
+        if [ "$which" = d ]; then port=$dport; else port=$cport; fi
+        if [ "$phase" = push ]; then
+          t=$(timed sk copy -q --preserve-digests --dest-tls-verify=false "$IMAGE" "docker://127.0.0.1:$port/push$r/debian:latest")
+        else
+          rm -rf "$TMP/pulls/$which-$r"
+          t=$(timed sk copy -q --src-tls-verify=false "docker://127.0.0.1:$port/push$r/debian:latest" "oci:$TMP/pulls/$which-$r:latest")
+        fi
+        echo "$which $phase $t" >> "$TMP/times"
+      done
+    done
   done
-  t2=$(date +%s.%N)
+}
+
+row() {
+  local name=$1 which=$2 port=$3 pid=$4
   local base_rss peak
   base_rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
   peak=$(peak_while "$pid" parallel_push "$port" 1)
-  python3 - "$name" "$t0" "$t1" "$t2" "$BYTES" "$base_rss" "$peak" "$RUNS" <<'PY'
+  python3 - "$name" "$which" "$TMP/times" "$BYTES" "$base_rss" "$peak" <<'PY'
 import sys
-name, t0, t1, t2, size, base, peak, runs = sys.argv[1], *map(float, sys.argv[2:])
-push = runs * size / (t1 - t0) / 1e6
-pull = runs * size / (t2 - t1) / 1e6
-print(f"| {name} | {push:.1f} MB/s ({(t1-t0)/runs:.2f} s) | {pull:.1f} MB/s ({(t2-t1)/runs:.2f} s) | {base/1024:.1f} MiB | {peak/1024:.1f} MiB |")
+name, which, times = sys.argv[1:4]
+size, base, peak = map(float, sys.argv[4:])
+spent = {"push": [], "pull": []}
+for line in open(times):
+    w, phase, t = line.split()
+    if w == which:
+        spent[phase].append(float(t))
+cells = []
+for phase in ("push", "pull"):
+    ts = spent[phase]
+    cells.append(f"{len(ts) * size / sum(ts) / 1e6:.1f} MB/s ({sum(ts) / len(ts):.2f} s)")
+print(f"| {name} | {cells[0]} | {cells[1]} | {base/1024:.1f} MiB | {peak/1024:.1f} MiB |")
 PY
 }
 
@@ -109,6 +140,7 @@ CPORT=$(free_port); CPID=$(start_customs "$CPORT")
 {
   echo "| server | push (skopeo, $RUNS runs) | pull (skopeo, $RUNS runs) | idle RSS | peak RSS, 8 parallel pushes |"
   echo "| --- | ---: | ---: | ---: | ---: |"
-  row "docker-registry $(dpkg-query -W -f='${Version}' docker-registry 2>/dev/null)" "$DPORT" "$DPID"
-  row "customs serve" "$CPORT" "$CPID"
+  measure "$DPORT" "$CPORT"
+  row "docker-registry $(dpkg-query -W -f='${Version}' docker-registry 2>/dev/null)" d "$DPORT" "$DPID"
+  row "customs serve" c "$CPORT" "$CPID"
 } | tee "$OUT/serve.md"
