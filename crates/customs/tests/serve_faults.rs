@@ -51,7 +51,7 @@ fn kill_9_mid_upload_loses_nothing_committed_shows_no_partial_blob_and_resumes()
     let blob: Vec<u8> = (0..8 * 1024 * 1024u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect();
-    let digest = format!("sha256:{}", hex::encode(Sha256::digest(&blob)));
+    let digest = sha256(&blob);
     let http = reqwest::blocking::Client::new();
     let r = http
         .post(format!("http://{addr}/v2/fault/big/blobs/uploads/"))
@@ -117,14 +117,9 @@ fn kill_9_mid_upload_loses_nothing_committed_shows_no_partial_blob_and_resumes()
         "{}",
         r.text().unwrap_or_default()
     );
-    let got = http
-        .get(format!("http://{addr}/v2/fault/big/blobs/{digest}"))
-        .send()
-        .unwrap()
-        .bytes()
-        .unwrap();
+    let got = download(&http, &addr, "fault/big", &digest);
     assert_eq!(got.len(), blob.len());
-    assert!(got.as_ref() == blob.as_slice());
+    assert!(got == blob);
     child.kill().unwrap();
     child.wait().unwrap();
 }
@@ -211,7 +206,7 @@ fn a_full_data_dir_is_a_clean_5xx_with_no_partial_blob_and_the_retry_succeeds() 
         .unwrap();
     // Something committed before the disk fills.
     let small = b"a small layer pushed while there was room".to_vec();
-    let small_digest = format!("sha256:{}", hex::encode(Sha256::digest(&small)));
+    let small_digest = sha256(&small);
     let r = http
         .post(format!(
             "http://{addr}/v2/full/app/blobs/uploads/?digest={small_digest}"
@@ -226,7 +221,7 @@ fn a_full_data_dir_is_a_clean_5xx_with_no_partial_blob_and_the_retry_succeeds() 
     let blob: Vec<u8> = (0..1024 * 1024u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
         .collect();
-    let digest = format!("sha256:{}", hex::encode(Sha256::digest(&blob)));
+    let digest = sha256(&blob);
     let hex = digest.trim_start_matches("sha256:").to_string();
     let no_partial_blob = |what: &str| {
         let r = http
@@ -287,13 +282,8 @@ fn a_full_data_dir_is_a_clean_5xx_with_no_partial_blob_and_the_retry_succeeds() 
     let kept = std::fs::metadata(data.join("uploads").join(id)).map_or(0, |m| m.len());
     assert_eq!(kept, 0, "the failed body was dropped");
     // What was committed before is intact, and the server still answers.
-    let got = http
-        .get(format!("http://{addr}/v2/full/app/blobs/{small_digest}"))
-        .send()
-        .unwrap()
-        .bytes()
-        .unwrap();
-    assert_eq!(got.as_ref(), small.as_slice());
+    let got = download(&http, &addr, "full/app", &small_digest);
+    assert_eq!(got, small);
     assert_eq!(
         http.get(format!("http://{addr}/readyz"))
             .send()
@@ -311,20 +301,12 @@ fn a_full_data_dir_is_a_clean_5xx_with_no_partial_blob_and_the_retry_succeeds() 
         "{}",
         r.text().unwrap_or_default()
     );
-    let got = http
-        .get(format!("http://{addr}/v2/full/app/blobs/{digest}"))
-        .send()
-        .unwrap()
-        .bytes()
-        .unwrap();
-    assert_eq!(
-        format!("sha256:{}", hex::encode(Sha256::digest(&got))),
-        digest
-    );
+    let got = download(&http, &addr, "full/app", &digest);
+    assert_eq!(sha256(&got), digest);
     // The monolithic form works again too.
     // (A small one: the 2 MiB file system now holds the 1 MiB blob.)
     let again: Vec<u8> = blob[..128 * 1024].iter().map(|b| b ^ 0xff).collect();
-    let again_digest = format!("sha256:{}", hex::encode(Sha256::digest(&again)));
+    let again_digest = sha256(&again);
     let r = http
         .post(format!(
             "http://{addr}/v2/full/app/blobs/uploads/?digest={again_digest}"
@@ -334,6 +316,20 @@ fn a_full_data_dir_is_a_clean_5xx_with_no_partial_blob_and_the_retry_succeeds() 
         .unwrap();
     assert_eq!(r.status(), reqwest::StatusCode::CREATED);
     drop(child);
+}
+
+/// A blob's bytes, downloaded from the server.
+fn download(http: &reqwest::blocking::Client, addr: &str, repo: &str, digest: &str) -> Vec<u8> {
+    http.get(format!("http://{addr}/v2/{repo}/blobs/{digest}"))
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap()
+        .to_vec()
+}
+
+fn sha256(data: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(data)))
 }
 
 /// A child process killed and waited for when dropped.
@@ -363,7 +359,7 @@ fn clients_hanging_up_mid_download_do_not_stop_the_server() {
     let blob: Vec<u8> = (0..16u32 << 20)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect();
-    let digest = format!("sha256:{}", hex::encode(Sha256::digest(&blob)));
+    let digest = sha256(&blob);
     let http = reqwest::blocking::Client::new();
     let r = http
         .post(format!(
@@ -391,16 +387,8 @@ fn clients_hanging_up_mid_download_do_not_stop_the_server() {
         std::fs::read_to_string(dir.path().join("serve.log")).unwrap_or_default()
     );
     // It still serves whole downloads, verified.
-    let got = http
-        .get(format!("http://{addr}/v2/hangup/big/blobs/{digest}"))
-        .send()
-        .unwrap()
-        .bytes()
-        .unwrap();
-    assert_eq!(
-        format!("sha256:{}", hex::encode(Sha256::digest(&got))),
-        digest
-    );
+    let got = download(&http, &addr, "hangup/big", &digest);
+    assert_eq!(sha256(&got), digest);
 }
 
 /// Clients that stall cannot hold connections: request headers that stop before their end,
@@ -436,7 +424,7 @@ fn stalled_headers_and_bodies_are_cut_off_after_the_idle_timeout() {
 
     // A monolithic upload that promises 1 MiB and sends 1 KiB: 408, then closed.
     let blob = vec![7u8; 1 << 20];
-    let digest = format!("sha256:{}", hex::encode(Sha256::digest(&blob)));
+    let digest = sha256(&blob);
     let mut stalled = TcpStream::connect(&addr).unwrap();
     write!(
         stalled,
