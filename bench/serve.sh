@@ -46,13 +46,13 @@ storage: {filesystem: {rootdirectory: $dir/data}, delete: {enabled: true}}
 http: {addr: 127.0.0.1:$port}
 YML
   docker-registry serve "$dir/config.yml" > "$dir/log" 2>&1 &
-  PIDS+=($!); echo $!
+  PIDS+=($!)
 }
 
 start_customs() {
   local port=$1
   "$CUSTOMS" serve --listen "127.0.0.1:$port" --data-dir "$TMP/customs" > "$TMP/customs.log" 2>&1 &
-  PIDS+=($!); echo $!
+  PIDS+=($!)
 }
 
 wait_up() { for _ in $(seq 100); do curl -fs "http://127.0.0.1:$1/v2/" >/dev/null && return; sleep 0.1; done; echo "server on $1 did not start" >&2; exit 1; }
@@ -135,8 +135,9 @@ print(f"| {name} | {cells[0]} | {cells[1]} | {base/1024:.1f} MiB | {peak/1024:.1
 PY
 }
 
-DPORT=$(free_port); DPID=$(start_distribution "$DPORT")
-CPORT=$(free_port); CPID=$(start_customs "$CPORT")
+# Started in this shell (not in a $(…) subshell), so the exit trap knows their pids.
+DPORT=$(free_port); start_distribution "$DPORT"; DPID=${PIDS[-1]}
+CPORT=$(free_port); start_customs "$CPORT"; CPID=${PIDS[-1]}
 {
   echo "| server | push (skopeo, $RUNS runs) | pull (skopeo, $RUNS runs) | idle RSS | peak RSS, 8 parallel pushes |"
   echo "| --- | ---: | ---: | ---: | ---: |"
