@@ -222,11 +222,9 @@ impl Auth {
     /// Every robot account: the config's, then the API-made ones.
     fn all_robots(&self) -> std::io::Result<Vec<Robot>> {
         let mut list: Vec<Robot> = self.config_robots.values().cloned().collect();
-        for body in self.store.robots()? {
-            if let Ok(r) = serde_json::from_str::<Robot>(&body) {
-                if !self.config_robots.contains_key(&r.name) {
-                    list.push(r);
-                }
+        for (name, body) in self.store.robots()? {
+            if !self.config_robots.contains_key(&name) {
+                list.extend(parse_robot(&name, &body));
             }
         }
         list.sort_by(|a, b| a.name.cmp(&b.name));
@@ -681,7 +679,8 @@ impl Auth {
     }
 }
 
-/// A stored robot record; one that does not parse is refused (and said once per use).
+/// A stored robot record; one that does not parse, or names another robot, is refused and
+/// logged.
 fn parse_robot(name: &str, body: &str) -> Option<Robot> {
     match serde_json::from_str::<Robot>(body) {
         Ok(r) if r.name == name => Some(r),

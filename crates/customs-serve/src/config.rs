@@ -484,6 +484,13 @@ fn default_manifest_limit() -> u64 {
     4 * 1024 * 1024
 }
 
+impl Config {
+    /// [`Config::idle_timeout_secs`] as a duration.
+    pub fn idle_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.idle_timeout_secs)
+    }
+}
+
 impl Default for Config {
     fn default() -> Config {
         Config {

@@ -1287,7 +1287,7 @@ async fn append(
     }
     let mut written = 0u64;
     let outcome: Result<(), ApiError> = async {
-        let idle = Duration::from_secs(state.config.idle_timeout_secs);
+        let idle = state.config.idle_timeout();
         while let Some(frame) = next_frame(&mut body, idle, Code::BlobUploadInvalid).await? {
             if let Ok(data) = frame.into_data() {
                 if expected.is_some_and(|x| written + data.len() as u64 > x) {
@@ -1633,32 +1633,28 @@ fn held_platforms(
 /// Every `every`, updates the advisory database at `database` as `customs db update` does,
 /// from `mirror` or the public sources. The watcher then sees the new file and rematches
 /// every stored image. A failed update is logged and leaves the database as it was.
-pub(crate) async fn update_database(
-    database: PathBuf,
-    mirror: Option<String>,
-    every: std::time::Duration,
-) {
+pub(crate) async fn update_database(database: PathBuf, mirror: Option<String>, every: Duration) {
     loop {
         tokio::time::sleep(every).await;
         let (db, mirror) = (database.clone(), mirror.clone());
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let done = tokio::task::spawn_blocking(move || {
             let opts = customs_vulndb::UpdateOptions {
                 mirror,
                 ..Default::default()
             };
-            customs_vulndb::update_with(&opts, &db, &mut |_| {})
+            customs_vulndb::update_with(&opts, &db, &mut |_| {}).map_err(|e| e.to_string())
         })
-        .await;
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()));
         match done {
-            Ok(Ok(r)) => log::info!(
+            Ok(r) => log::info!(
                 "gate: database updated in {} ms ({} downloaded, {} unchanged, {} not published)",
                 started.elapsed().as_millis(),
                 r.downloaded.len(),
                 r.not_modified.len(),
                 r.missing.len()
             ),
-            Ok(Err(e)) => log::error!("gate: the scheduled database update failed: {e}"),
             Err(e) => log::error!("gate: the scheduled database update failed: {e}"),
         }
     }
@@ -1889,7 +1885,7 @@ async fn next_frame(
 
 async fn read_limited(state: &State, mut body: Incoming, limit: u64) -> Result<Vec<u8>, ApiError> {
     let mut out = Vec::new();
-    let idle = Duration::from_secs(state.config.idle_timeout_secs);
+    let idle = state.config.idle_timeout();
     while let Some(frame) = next_frame(&mut body, idle, Code::ManifestInvalid).await? {
         if let Ok(data) = frame.into_data() {
             if out.len() as u64 + data.len() as u64 > limit {

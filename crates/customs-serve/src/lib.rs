@@ -301,7 +301,7 @@ async fn connection<IO>(
 ) where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let idle = std::time::Duration::from_secs(state.config.idle_timeout_secs);
+    let idle = state.config.idle_timeout();
     let service = service_fn(move |req| {
         let state = Arc::clone(&state);
         async move { Ok::<_, Infallible>(http::handle(state, req, peer).await) }

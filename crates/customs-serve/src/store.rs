@@ -1085,13 +1085,16 @@ impl Store {
             .and_then(|mut r| std::mem::replace(&mut r[0], Val::Null).text()))
     }
 
-    /// Every API-made robot account's record (JSON), by name.
-    pub fn robots(&self) -> io::Result<Vec<String>> {
+    /// Every API-made robot account: its name and record (JSON), by name.
+    pub fn robots(&self) -> io::Result<Vec<(String, String)>> {
         Ok(self
             .db
-            .rows("SELECT body FROM robots ORDER BY name", &[])?
+            .rows("SELECT name, body FROM robots ORDER BY name", &[])?
             .into_iter()
-            .filter_map(|mut r| std::mem::replace(&mut r[0], Val::Null).text())
+            .filter_map(|mut r| {
+                let body = std::mem::replace(&mut r[1], Val::Null).text()?;
+                Some((std::mem::replace(&mut r[0], Val::Null).text()?, body))
+            })
             .collect())
     }
 

@@ -1,7 +1,7 @@
 //! A fault-injecting HTTP/1.1 proxy on 127.0.0.1 in front of a test registry: it answers
 //! with errors, corrupts blob bodies, redirects blob downloads, adds credentials, or resets
-//! uploads, and
-//! records every request it saw. One request per connection (`Connection: close`).
+//! uploads, and records every request it saw. One request per connection
+//! (`Connection: close`).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -36,8 +36,8 @@ pub enum Fault {
     AddAuthorization(String),
     /// Accept every connection and never answer (connections are held open until drop).
     Silent,
-    /// Hang up on every blob upload that carries a body (`PATCH` or `PUT` under
-    /// `/blobs/uploads/`) after reading a little of it, with the rest unread, so the
+    /// Hang up on every blob upload whose body is over 64 KiB (`PATCH` or `PUT` under
+    /// `/blobs/uploads/`) after reading its first 4 KiB, with the rest unread, so the
     /// connection is reset while the client is still writing.
     ResetUploads,
     /// Forward, but send the body of every manifest (`blobs: false`) or blob (`blobs: true`)
