@@ -48,9 +48,7 @@ fn kill_9_mid_upload_loses_nothing_committed_shows_no_partial_blob_and_resumes()
     assert!(ok, "{text}");
 
     // A big blob: 8 MiB announced, 3 MiB sent, then the server is killed.
-    let blob: Vec<u8> = (0..8 * 1024 * 1024u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect();
+    let blob: Vec<u8> = noise(8 * 1024 * 1024u32, 13);
     let digest = sha256(&blob);
     let http = reqwest::blocking::Client::new();
     let r = http
@@ -218,9 +216,7 @@ fn a_full_data_dir_is_a_clean_5xx_with_no_partial_blob_and_the_retry_succeeds() 
 
     let filler = tmpfs.path().join("filler");
     fill(&filler, 256 * 1024);
-    let blob: Vec<u8> = (0..1024 * 1024u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
-        .collect();
+    let blob: Vec<u8> = noise(1024 * 1024u32, 11);
     let digest = sha256(&blob);
     let hex = digest.trim_start_matches("sha256:").to_string();
     let no_partial_blob = |what: &str| {
@@ -318,6 +314,14 @@ fn a_full_data_dir_is_a_clean_5xx_with_no_partial_blob_and_the_retry_succeeds() 
     drop(child);
 }
 
+/// `len` bytes that do not compress (a multiplicative hash of each index, shifted by
+/// `shift`), so sizes on the wire and on disk are what the test says.
+fn noise(len: u32, shift: u32) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> shift) as u8)
+        .collect()
+}
+
 /// A blob's bytes, downloaded from the server.
 fn download(http: &reqwest::blocking::Client, addr: &str, repo: &str, digest: &str) -> Vec<u8> {
     http.get(format!("http://{addr}/v2/{repo}/blobs/{digest}"))
@@ -356,9 +360,7 @@ fn clients_hanging_up_mid_download_do_not_stop_the_server() {
     let mut child = Killed(child);
     // A blob far larger than the socket buffers, so the server is still writing when the
     // reset arrives.
-    let blob: Vec<u8> = (0..16u32 << 20)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect();
+    let blob: Vec<u8> = noise(16u32 << 20, 13);
     let digest = sha256(&blob);
     let http = reqwest::blocking::Client::new();
     let r = http

@@ -62,23 +62,14 @@ fn start_gate(prepare: impl FnOnce(&Path) -> (String, String), gate: &str) -> (S
 fn vulnerable_image_is_quarantined_naming_its_cves_clean_twin_pulls_and_signing_still_works() {
     let (serve, db) = start();
     let work = serve.dir.path();
-    let push = |src: String, dest: &str| {
-        let (ok, text) = skopeo(&[
-            "copy",
-            "--quiet",
-            "--preserve-digests",
-            "--dest-tls-verify=false",
-            &src,
-            &format!("docker://{}/{dest}", serve.addr),
-        ]);
-        assert!(ok, "push {dest}: {text}");
-    };
-    push(
-        format!("oci-archive:{SHARED}/images/app-multi.oci.tar"),
+    push_to(
+        &serve,
+        &format!("oci-archive:{SHARED}/images/app-multi.oci.tar"),
         "gate/app:v1",
     );
-    push(
-        format!("docker-archive:{SHARED}/images/alpine-3.10.tar"),
+    push_to(
+        &serve,
+        &format!("docker-archive:{SHARED}/images/alpine-3.10.tar"),
         "gate/alpine:v1",
     );
 
@@ -273,15 +264,11 @@ fn pull_gate_refuses_unsigned_and_wrong_key_and_admits_the_right_key() {
         )
     });
     let work = serve.dir.path();
-    let (ok, text) = skopeo(&[
-        "copy",
-        "--quiet",
-        "--preserve-digests",
-        "--dest-tls-verify=false",
+    push_to(
+        &serve,
         &format!("docker-archive:{SHARED}/images/alpine-3.10.tar"),
-        &format!("docker://{}/signed/alpine:v1", serve.addr),
-    ]);
-    assert!(ok, "{text}");
+        "signed/alpine:v1",
+    );
     let tag_url = format!("http://{}/v2/signed/alpine/manifests/v1", serve.addr);
     let refused = |what: &str| {
         let r = reqwest::blocking::get(&tag_url).unwrap();
@@ -337,15 +324,11 @@ fn pull_gate_refuses_unsigned_and_wrong_key_and_admits_the_right_key() {
     ]);
     assert!(ok, "{text}");
     // Repositories outside the pattern are not gated.
-    let (ok, text) = skopeo(&[
-        "copy",
-        "--quiet",
-        "--preserve-digests",
-        "--dest-tls-verify=false",
+    push_to(
+        &serve,
         &format!("docker-archive:{SHARED}/images/alpine-3.10.tar"),
-        &format!("docker://{}/open/alpine:v1", serve.addr),
-    ]);
-    assert!(ok, "{text}");
+        "open/alpine:v1",
+    );
     let r = reqwest::blocking::get(format!("http://{}/v2/open/alpine/manifests/v1", serve.addr))
         .unwrap();
     assert_eq!(r.status(), reqwest::StatusCode::OK);
@@ -710,15 +693,7 @@ fn layers_inventoried_at_commit_give_the_same_verdict_as_customs_check() {
     ];
     let mut any_violation = false;
     for (src, repo) in &images {
-        let (ok, text) = skopeo(&[
-            "copy",
-            "--quiet",
-            "--preserve-digests",
-            "--dest-tls-verify=false",
-            src,
-            &format!("docker://{}/{repo}:v1", serve.addr),
-        ]);
-        assert!(ok, "push {repo}: {text}");
+        push_to(&serve, src, &format!("{repo}:v1"));
         let status = status_of(&serve, repo, "v1");
         let digest = status["digest"].as_str().unwrap().to_string();
         // Every layer came from the per-layer store, none was read at the manifest.
